@@ -1,0 +1,25 @@
+//! Cutover's jobs as one API, used by the desktop app (`src-tauri`) and the `cutover` CLI alike.
+//!
+//! `core` is the only crate that knows the four libraries (`digitalocean`, `certs`, `balancer`,
+//! `sandbox`); the app and the CLI only know `core`. Nothing here imports Tauri.
+
+pub mod error;
+pub mod logging;
+pub mod redact;
+
+pub use error::{ApiError, ErrorCode};
+
+/// What the app and the CLI report about themselves.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub name: String,
+    pub version: String,
+    /// Where the rolling log file is written, when file logging is on.
+    pub log_dir: Option<String>,
+}
+
+/// The version every front end reports.
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

@@ -1,0 +1,65 @@
+//! Token redaction: nothing resembling a DigitalOcean token or an `Authorization` header is
+//! ever written to a log, an error or the UI.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+fn patterns() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        // DigitalOcean tokens (dop_v1_/doo_v1_/dor_v1_ + 64 hex), legacy 64-hex tokens,
+        // bearer credentials and whole Authorization header values.
+        Regex::new(concat!(
+            r"(?i)(?P<hdr>authorization\s*[:=]\s*)(?:bearer\s+)?[^\s,;]+",
+            r"|(?P<bearer>bearer\s+)[A-Za-z0-9._~+/=-]{8,}",
+            r"|do[por]_v1_[A-Za-z0-9]{8,}",
+            r"|\b[a-f0-9]{64}\b",
+        ))
+        .expect("the redaction pattern is a valid constant")
+    })
+}
+
+/// Replaces every secret-looking substring of `text` with `[REDACTED]`.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    patterns().replace_all(text, |caps: &regex::Captures<'_>| {
+        if let Some(hdr) = caps.name("hdr") {
+            format!("{}[REDACTED]", hdr.as_str())
+        } else if let Some(bearer) = caps.name("bearer") {
+            format!("{}[REDACTED]", bearer.as_str())
+        } else {
+            "[REDACTED]".to_string()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    const TOKEN: &str = "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn redacts_personal_access_tokens() {
+        let out = redact(&format!("using token {TOKEN} now"));
+        assert!(!out.contains("0123456789abcdef"), "{out}");
+        assert!(out.contains("[REDACTED]"));
+    }
+
+    #[test]
+    fn redacts_authorization_headers_and_bearer_values() {
+        let out = redact("authorization: Bearer sandbox-token-1234567890");
+        assert!(!out.contains("sandbox-token"), "{out}");
+        let out = redact(r#"{"Authorization":"Bearer abcdefgh12345678"}"#);
+        assert!(!out.contains("abcdefgh1234"), "{out}");
+        let out = redact("sent bearer abcdefghijkl to the api");
+        assert!(!out.contains("abcdefghijkl"), "{out}");
+    }
+
+    #[test]
+    fn leaves_ordinary_text_alone() {
+        let text = "GET /v2/load_balancers 200 in 45ms (request 5b9e)";
+        assert_eq!(redact(text), text);
+    }
+}
