@@ -1,1 +1,223 @@
-//! Shared helpers for the end-to-end journeys in `tests/e2e/`.
+//! Shared harness for the end-to-end journeys in `tests/e2e/`: a real WebDriver client
+//! (fantoccini) → tauri-driver → WebKitWebDriver → the built Cutover app.
+//!
+//! Each journey gets its own tauri-driver on a free port and its own config/data directories,
+//! so journeys cannot see each other's accounts or settings.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The workspace root (this crate lives in `tests/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The app binary under test: `CUTOVER_APP_BIN`, or the debug build in the shared target dir.
+pub fn app_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("CUTOVER_APP_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("debug").join("cutover-app")
+}
+
+/// Where journeys save their screenshots.
+pub fn screenshot_dir() -> PathBuf {
+    workspace_root().join("target").join("e2e")
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running app driven over WebDriver.
+pub struct Journey {
+    pub client: Client,
+    name: String,
+    driver: Child,
+    /// Keeps the journey's private config and data directories alive.
+    pub home: tempfile::TempDir,
+}
+
+impl Journey {
+    /// Starts tauri-driver and the app with a fresh home, plus the given extra environment.
+    pub async fn start(name: &str, env: &[(&str, String)]) -> Result<Journey> {
+        let app = app_binary();
+        if !app.exists() {
+            return Err(format!(
+                "the app binary {} does not exist: build it first (scripts/test.sh does)",
+                app.display()
+            )
+            .into());
+        }
+        let home = tempfile::tempdir()?;
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let mut cmd = Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()));
+        cmd.arg("--port")
+            .arg(port.to_string())
+            .arg("--native-port")
+            .arg(native_port.to_string())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        let mut driver = cmd.spawn().map_err(|err| {
+            format!("could not start tauri-driver (cargo install tauri-driver --locked): {err}")
+        })?;
+
+        let url = format!("http://127.0.0.1:{port}");
+        let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+            "browserName": "wry",
+            "tauri:options": { "application": app.display().to_string() }
+        }))?;
+        // tauri-driver needs a moment to listen; retry the session for a few seconds.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match ClientBuilder::rustls()?.capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => break client,
+                Err(err) if Instant::now() < deadline => {
+                    let _ = err;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(err) => {
+                    let _ = driver.kill();
+                    return Err(format!("no WebDriver session: {err}").into());
+                }
+            }
+        };
+        Ok(Journey {
+            client,
+            name: name.to_string(),
+            driver,
+            home,
+        })
+    }
+
+    /// Waits up to 15 s for an element matching `css`.
+    pub async fn wait_for(&self, css: &str) -> Result<Element> {
+        self.wait_for_within(css, Duration::from_secs(15)).await
+    }
+
+    pub async fn wait_for_within(&self, css: &str, timeout: Duration) -> Result<Element> {
+        Ok(self
+            .client
+            .wait()
+            .at_most(timeout)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(css))
+            .await
+            .map_err(|err| format!("{}: no element `{css}`: {err}", self.name))?)
+    }
+
+    /// Waits until the element matching `css` contains `text`.
+    pub async fn wait_for_text(&self, css: &str, text: &str) -> Result<Element> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last = String::new();
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if t.contains(text) {
+                        return Ok(el);
+                    }
+                    last = t;
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{}: `{css}` never contained {text:?}; last text: {last:?}",
+                    self.name
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.wait_for(css).await?.click().await?;
+        Ok(())
+    }
+
+    /// Replaces the value of an input.
+    pub async fn fill(&self, css: &str, value: &str) -> Result<()> {
+        let el = self.wait_for(css).await?;
+        el.clear().await?;
+        el.send_keys(value).await?;
+        Ok(())
+    }
+
+    pub async fn text(&self, css: &str) -> Result<String> {
+        Ok(self.wait_for(css).await?.text().await?)
+    }
+
+    /// Saves `target/e2e/<journey>-<step>.png`, after two animation frames so it is not stale.
+    pub async fn screenshot(&self, step: &str) -> Result<PathBuf> {
+        let _ = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await;
+        let png = self.client.screenshot().await?;
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{}-{step}.png", self.name));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Ends the session and stops tauri-driver (SIGTERM, so it also stops WebKitWebDriver).
+    pub async fn finish(mut self) -> Result<()> {
+        let closed = self.client.clone().close().await;
+        stop_driver(&mut self.driver);
+        closed?;
+        Ok(())
+    }
+}
+
+impl Drop for Journey {
+    fn drop(&mut self) {
+        stop_driver(&mut self.driver);
+    }
+}
+
+fn stop_driver(driver: &mut Child) {
+    if let Ok(Some(_)) = driver.try_wait() {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        // SIGTERM: tauri-driver only takes WebKitWebDriver down with it on SIGTERM/SIGINT.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(driver.id().to_string())
+            .status();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = driver.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let _ = driver.kill();
+    let _ = driver.wait();
+}
