@@ -23,6 +23,7 @@ async fn shell_navigates_every_view() -> Result<()> {
         j.screenshot(view).await?;
     }
     // The Logs view shows the backend's own startup line, streamed over IPC.
-    j.wait_for_text("[data-testid='log-list']", "Cutover started").await?;
+    j.wait_for_text("[data-testid='log-list']", "Cutover started")
+        .await?;
     j.finish().await
 }

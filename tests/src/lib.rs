@@ -65,7 +65,8 @@ impl Journey {
         let home = tempfile::tempdir()?;
         let port = free_port()?;
         let native_port = free_port()?;
-        let mut cmd = Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()));
+        let mut cmd =
+            Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()));
         cmd.arg("--port")
             .arg(port.to_string())
             .arg("--native-port")
@@ -84,17 +85,21 @@ impl Journey {
         })?;
 
         let url = format!("http://127.0.0.1:{port}");
-        let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
-            "browserName": "wry",
-            "tauri:options": { "application": app.display().to_string() }
-        }))?;
+        let caps: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_value(serde_json::json!({
+                "browserName": "wry",
+                "tauri:options": { "application": app.display().to_string() }
+            }))?;
         // tauri-driver needs a moment to listen; retry the session for a few seconds.
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = loop {
-            match ClientBuilder::rustls()?.capabilities(caps.clone()).connect(&url).await {
+            match ClientBuilder::rustls()?
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
                 Ok(client) => break client,
-                Err(err) if Instant::now() < deadline => {
-                    let _ = err;
+                Err(_) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(err) => {
