@@ -5,6 +5,7 @@
 //! load-balancer validator shared with the Sandbox, and safe read–modify–write updates.
 
 pub mod models;
+pub mod validate;
 
 pub use models::*;
 
@@ -31,7 +32,9 @@ mod specta_tests {
             .register::<Links>()
             .register::<Meta>()
             .register::<DropletIdsRequest>()
-            .register::<ForwardingRulesRequest>();
+            .register::<ForwardingRulesRequest>()
+            .register::<validate::Finding>()
+            .register::<validate::Operation>();
         let ts = specta_typescript::Typescript::default()
             .export(&types, specta_serde::PhasesFormat)
             .unwrap_or_else(|e| panic!("{e:?}"));

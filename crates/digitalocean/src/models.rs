@@ -274,9 +274,12 @@ impl ForwardingRule {
     /// Whether two rules are the same rule, as the API matches them when removing: by value,
     /// treating a missing certificate like an empty one.
     pub fn same_rule(&self, other: &ForwardingRule) -> bool {
-        self.entry_protocol.eq_ignore_ascii_case(&other.entry_protocol)
+        self.entry_protocol
+            .eq_ignore_ascii_case(&other.entry_protocol)
             && self.entry_port == other.entry_port
-            && self.target_protocol.eq_ignore_ascii_case(&other.target_protocol)
+            && self
+                .target_protocol
+                .eq_ignore_ascii_case(&other.target_protocol)
             && self.target_port == other.target_port
             && self.certificate() == other.certificate()
             && self.tls_passthrough == other.tls_passthrough
@@ -561,7 +564,9 @@ impl LoadBalancer {
 
     /// Some forwarding rule uses SSL passthrough.
     pub fn has_passthrough(&self) -> bool {
-        self.forwarding_rules.iter().any(ForwardingRule::is_passthrough)
+        self.forwarding_rules
+            .iter()
+            .any(ForwardingRule::is_passthrough)
     }
 
     /// The first passthrough rule (what Cutover inspects backends through).
@@ -970,15 +975,17 @@ pub enum CertificateRequest {
         certificate_chain: Option<String>,
     },
     /// Have DigitalOcean obtain one (the domain's DNS must be hosted at DigitalOcean).
-    LetsEncrypt { name: String, dns_names: Vec<String> },
+    LetsEncrypt {
+        name: String,
+        dns_names: Vec<String>,
+    },
 }
 
 impl CertificateRequest {
     pub fn name(&self) -> &str {
         match self {
-            CertificateRequest::Custom { name, .. } | CertificateRequest::LetsEncrypt { name, .. } => {
-                name
-            }
+            CertificateRequest::Custom { name, .. }
+            | CertificateRequest::LetsEncrypt { name, .. } => name,
         }
     }
 }
@@ -997,7 +1004,10 @@ impl std::fmt::Debug for CertificateRequest {
                 .field("name", name)
                 .field("private_key", &"[REDACTED]")
                 .field("leaf_certificate_len", &leaf_certificate.len())
-                .field("certificate_chain_len", &certificate_chain.as_ref().map(String::len))
+                .field(
+                    "certificate_chain_len",
+                    &certificate_chain.as_ref().map(String::len),
+                )
                 .finish(),
             CertificateRequest::LetsEncrypt { name, dns_names } => f
                 .debug_struct("LetsEncrypt")
@@ -1089,7 +1099,11 @@ pub struct DomainRecordRequest {
 
 impl DomainRecordRequest {
     /// A record of `kind` named `name` holding `data` (A, AAAA, CNAME, TXT, NS).
-    pub fn simple(kind: impl Into<String>, name: impl Into<String>, data: impl Into<String>) -> Self {
+    pub fn simple(
+        kind: impl Into<String>,
+        name: impl Into<String>,
+        data: impl Into<String>,
+    ) -> Self {
         Self {
             kind: kind.into(),
             name: Some(name.into()),
@@ -1241,7 +1255,10 @@ mod tests {
             page_param("https://api.digitalocean.com/v2/load_balancers?page=5&per_page=200"),
             Some(5)
         );
-        assert_eq!(page_param("https://x/v2/droplets?per_page=200&page=12"), Some(12));
+        assert_eq!(
+            page_param("https://x/v2/droplets?per_page=200&page=12"),
+            Some(12)
+        );
         assert_eq!(page_param("https://x/v2/droplets"), None);
         let links: Links = serde_json::from_value(json!({
             "pages": {"next": "https://x/v2/lb?page=2&per_page=200", "last": "https://x/v2/lb?page=5&per_page=200"}
@@ -1296,7 +1313,10 @@ mod tests {
     fn load_balancer_round_trips_unknown_fields() {
         let value = example_lb();
         let lb: LoadBalancer = serde_json::from_value(value.clone()).unwrap();
-        assert_eq!(lb.extra.get("subnet_uuid"), Some(&json!("a-field-from-the-future")));
+        assert_eq!(
+            lb.extra.get("subnet_uuid"),
+            Some(&json!("a-field-from-the-future"))
+        );
         assert!(lb.is_tag_based());
         assert_eq!(lb.region_slug(), Some("nyc3"));
         assert_eq!(serde_json::to_value(&lb).unwrap(), value);
