@@ -65,7 +65,7 @@ pub fn check_backend(result: &ProbeResult, now: i64) -> Vec<Finding> {
 
     check_dates(&host, leaf, now, &mut out);
     check_trust(&host, result, &mut out);
-    check_order(&host, &result.chain, &mut out);
+    check_order(&host, &result.chain, result.chain_sent, &mut out);
     check_strength(&host, &result.chain, &mut out);
     check_default(&host, result, leaf, &mut out);
     out
@@ -301,13 +301,26 @@ fn store_name(store: TrustStore) -> &'static str {
 
 /// SSL Labs' chain hygiene: each certificate should be followed by its issuer, and nothing
 /// unrelated should be sent.
-fn check_order(host: &str, chain: &[CertInfo], out: &mut Vec<Finding>) {
+fn check_order(host: &str, chain: &[CertInfo], sent: u32, out: &mut Vec<Finding>) {
     if chain.len() < 2 {
         return;
     }
     let mut problems = Vec::new();
+    if sent as usize > chain.len() {
+        problems.push(format!(
+            "it sends {sent} certificates (a chain needs a handful; only the first {} were inspected)",
+            chain.len()
+        ));
+    }
     for i in 0..chain.len() - 1 {
         let cert = &chain[i];
+        if let Some(j) = chain[..i + 1]
+            .iter()
+            .position(|c| c.sha256 == chain[i + 1].sha256)
+        {
+            problems.push(format!("certificate #{} repeats #{}", i + 2, j + 1));
+            continue;
+        }
         if cert.self_signed {
             problems.push(format!(
                 "certificate #{} is a self-signed root, yet more certificates follow it",
@@ -333,6 +346,11 @@ fn check_order(host: &str, chain: &[CertInfo], out: &mut Vec<Finding>) {
                 i + 1
             ));
         }
+    }
+    if problems.len() > 4 {
+        let more = problems.len() - 4;
+        problems.truncate(4);
+        problems.push(format!("{more} more"));
     }
     if !problems.is_empty() {
         out.push(

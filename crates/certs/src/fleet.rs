@@ -89,6 +89,7 @@ fn empty_probe(target: ProbeTarget, proxy_protocol: Option<ProxyVersion>) -> Pro
         tls: None,
         failure: None,
         chain: Vec::new(),
+        chain_sent: 0,
         ocsp_stapled: false,
         ocsp_staple_bytes: 0,
         handshake_signature_ok: None,

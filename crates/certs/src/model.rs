@@ -321,6 +321,8 @@ pub struct ProbeResult {
     pub failure: Option<ProbeFailure>,
     /// The chain exactly as sent, leaf first (may be present even when the handshake failed later).
     pub chain: Vec<CertInfo>,
+    /// How many certificates the server sent (only the first 16 are parsed and kept in `chain`).
+    pub chain_sent: u32,
     pub ocsp_stapled: bool,
     pub ocsp_staple_bytes: u32,
     /// Whether the server proved it holds the leaf's key (the handshake signature verified).

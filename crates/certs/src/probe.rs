@@ -22,7 +22,7 @@ use crate::CertsError;
 
 /// Most certificates a chain may hold before the rest is ignored (a "huge chain" must not make the
 /// probe parse megabytes; rustls already caps the message size).
-const MAX_CHAIN: usize = 16;
+pub(crate) const MAX_CHAIN: usize = 16;
 
 /// Parse PEM certificates (a CA file).
 pub fn parse_pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, CertsError> {
@@ -171,6 +171,10 @@ pub(crate) async fn probe_with(ctx: &ProbeContext, target: &ProbeTarget) -> Prob
         tls: main.session,
         failure: main.failure,
         chain,
+        chain_sent: main
+            .captured
+            .as_ref()
+            .map_or(0, |c| c.chain.len().min(u32::MAX as usize) as u32),
         ocsp_stapled,
         ocsp_staple_bytes,
         handshake_signature_ok: main.signature_ok,
