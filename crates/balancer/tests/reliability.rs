@@ -71,7 +71,7 @@ impl Gen {
     }
 }
 
-const MAGIC: u64 = 0x5eed_0f_ba1a_1ce5;
+const MAGIC: u64 = 0x005e_ed0f_ba1a_1ce5;
 
 /// Backend for the bulk test: after the ClientHello, checksums everything up to EOF, then
 /// answers with the checksum and `len` bytes generated from the seed the client sent first.
