@@ -3,12 +3,33 @@
 //! Models for the resources Cutover manages (load balancers, droplets, certificates, domains, tags,
 //! VPCs, regions), pagination, rate-limit tracking, typed errors carrying the request id, the
 //! load-balancer validator shared with the Sandbox, and safe read–modify–write updates.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cutover_digitalocean::Error> {
+//! use cutover_digitalocean::{Client, ClientConfig};
+//! let client = Client::new(ClientConfig::new("dop_v1_…").with_base_url("http://127.0.0.1:8080"))?;
+//! let lbs = client.list_load_balancers().await?;
+//! let mut desired = lbs[0].clone();
+//! desired.redirect_http_to_https = true;
+//! let plan = cutover_digitalocean::plan::plan_update(&lbs[0], &desired);
+//! client.dry_run(&plan).await?;
+//! client.apply(&plan).await?;
+//! # Ok(()) }
+//! ```
 
+pub mod client;
+pub mod error;
 pub mod models;
+pub mod plan;
+pub mod secret;
 pub mod validate;
 
+pub use client::{Client, ClientConfig, RateLimit, DEFAULT_BASE_URL};
+pub use error::{Error, Result};
 pub use models::*;
-
+pub use plan::{plan_update, FieldChange, UpdatePlan};
+pub use secret::Secret;
+pub use validate::{validate_load_balancer, Finding, Severity, ValidationContext};
 #[cfg(all(test, feature = "specta"))]
 mod specta_tests {
     use super::*;
@@ -34,7 +55,9 @@ mod specta_tests {
             .register::<DropletIdsRequest>()
             .register::<ForwardingRulesRequest>()
             .register::<validate::Finding>()
-            .register::<validate::Operation>();
+            .register::<validate::Operation>()
+            .register::<plan::UpdatePlan>()
+            .register::<RateLimit>();
         let ts = specta_typescript::Typescript::default()
             .export(&types, specta_serde::PhasesFormat)
             .unwrap_or_else(|e| panic!("{e:?}"));
