@@ -3,6 +3,7 @@
 //! `core` is the only crate that knows the four libraries (`digitalocean`, `certs`, `balancer`,
 //! `sandbox`); the app and the CLI only know `core`. Nothing here imports Tauri.
 
+pub mod accounts;
 pub mod error;
 pub mod logging;
 pub mod redact;

@@ -42,7 +42,8 @@ mod tests {
 
     #[test]
     fn redacts_personal_access_tokens() {
-        let out = redact(&format!("using token {TOKEN} now"));
+        let text = format!("using token {TOKEN} now");
+        let out = redact(&text);
         assert!(!out.contains("0123456789abcdef"), "{out}");
         assert!(out.contains("[REDACTED]"));
     }
