@@ -127,6 +127,10 @@ pub struct BackendConfig {
     /// What the UI shows, e.g. "web-1 (203.0.113.10:443)", when it differs from the name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display: Option<String>,
+    /// Where this backend's health check goes when it is not `addr` with the check's port
+    /// (e.g. a Sandbox droplet whose port 80 listens on another local port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_addr: Option<std::net::SocketAddr>,
 }
 
 /// How a backend is chosen among the healthy ones.
@@ -316,6 +320,7 @@ mod tests {
                 name: "a".into(),
                 addr: "127.0.0.1:1".parse().unwrap(),
                 display: None,
+                health_check_addr: None,
             }],
             ..Default::default()
         };

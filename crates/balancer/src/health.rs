@@ -72,10 +72,11 @@ async fn check_once(
     check: &HealthCheckConfig,
 ) -> Result<(std::time::Duration, String), String> {
     let backend = &shared.backends[idx].config;
-    let mut addr = backend.addr;
-    if let Some(port) = check.port {
-        addr.set_port(port);
-    }
+    let addr = match (backend.health_check_addr, check.port) {
+        (Some(addr), _) => addr,
+        (None, Some(port)) => std::net::SocketAddr::new(backend.addr.ip(), port),
+        (None, None) => backend.addr,
+    };
     let started = Instant::now();
     let mut stream = TcpStream::connect(addr)
         .await

@@ -154,6 +154,7 @@ async fn one_gib_over_64_connections_is_byte_identical() {
         name: "sink".into(),
         addr: backend_addr,
         display: None,
+        health_check_addr: None,
     });
     let handle = Balancer::start(cfg).unwrap();
     let hello = Arc::new(rustls_client_hello("shop.test").await);
@@ -382,6 +383,7 @@ async fn with_every_backend_down_clients_are_refused_at_once() {
             name: format!("dead{i}"),
             addr: *addr,
             display: None,
+            health_check_addr: None,
         });
     }
     let handle = Balancer::start(cfg).unwrap();
@@ -466,6 +468,7 @@ async fn http_checks_follow_the_status_and_send_proxy_headers() {
         name: "web".into(),
         addr,
         display: None,
+        health_check_addr: None,
     });
     let handle = Balancer::start(cfg).unwrap();
     let mut events = handle.subscribe();
@@ -542,6 +545,7 @@ async fn https_checks_do_not_verify_the_certificate() {
         name: "tls".into(),
         addr,
         display: None,
+        health_check_addr: None,
     });
     let handle = Balancer::start(cfg).unwrap();
     let text = loop {

@@ -75,6 +75,7 @@ impl Backend {
             name: self.name.clone(),
             addr: self.addr,
             display: None,
+            health_check_addr: None,
         }
     }
 
