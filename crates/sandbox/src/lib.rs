@@ -1,12 +1,68 @@
 //! The Sandbox: a simulated DigitalOcean API on 127.0.0.1 whose droplets are real TLS servers.
 //!
 //! Lets every feature of Cutover run without an account, and is how the end-to-end tests run
-//! without internet.
+//! without internet. [`Sandbox::start`] brings up:
+//! - an HTTP API (axum) implementing the endpoints Cutover's client uses, in DigitalOcean's
+//!   shapes, with its behaviours (202 + `new`→`active`, the busy 403, 422 from the shared
+//!   validator, `validate_only`, pagination links, rate-limit headers, 429s on demand);
+//! - a certificate authority ("Cutover Sandbox CA") and, for every droplet, an HTTPS server and
+//!   a plain-HTTP server on 127.0.0.1 with OS-assigned ports. Droplets have distinct public IPv4s
+//!   in the loopback range (127.0.0.11, …) for display; [`SandboxHandle::backend_addr`] maps a
+//!   droplet and port (443/80) to the real listening address.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+mod api;
 pub mod ca;
 pub mod droplet;
+mod state;
+
+pub use state::{
+    API_1, API_2, CERT_BLOG_LE_ID, CERT_SHOP_CUSTOM_ID, DOMAIN, LB_API_ID, LB_BLOG_ID, LB_SHOP_ID,
+    WEB_1, WEB_2, WEB_3,
+};
+
+use api::Shared;
+use ca::SandboxCa;
+use droplet::{DropletSpec, RunningDroplet};
+use state::{CertProfile, State};
+
+/// How to run a sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Where the API listens; `127.0.0.1:0` picks a free port.
+    pub listen: SocketAddr,
+    /// Load the state from this JSON file if it exists, and save it there after every change
+    /// and at shutdown.
+    pub state_file: Option<PathBuf>,
+    /// How long a new load balancer stays `new` (and a Let's Encrypt certificate `pending`).
+    pub activation_delay: Duration,
+    /// How long after a write a load balancer answers writes with the busy 403.
+    pub busy_window: Duration,
+    /// Added to every API request (for benchmarks).
+    pub latency: Duration,
+    /// The bearer token to accept; a random `sandbox-…` one when `None`.
+    pub token: Option<String>,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            state_file: None,
+            activation_delay: Duration::from_secs(3),
+            busy_window: Duration::from_secs(1),
+            latency: Duration::ZERO,
+            token: None,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -20,6 +76,190 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
+    #[error("sandbox state file {path}: {reason}")]
+    StateFile { path: PathBuf, reason: String },
+    #[error("the sandbox has no droplet {0}")]
+    UnknownDroplet(u64),
     #[error("I/O error: {0}")]
     Io(#[source] std::io::Error),
+}
+
+/// One reachable backend: a droplet's port (443 or 80) and where it really listens.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BackendEndpoint {
+    pub droplet_id: u64,
+    pub droplet_name: String,
+    /// The droplet's public IPv4 as the API shows it (display only; nothing listens there).
+    pub public_ipv4: Ipv4Addr,
+    /// The droplet port this stands for: 443 (HTTPS) or 80 (HTTP).
+    pub port: u16,
+    /// Where to connect: 127.0.0.1 and an OS-assigned port.
+    pub addr: SocketAddr,
+    /// The droplet refuses connections that do not start with a PROXY protocol header.
+    pub proxy_protocol: bool,
+}
+
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Starts the droplets and the API; returns when both accept connections.
+    pub async fn start(opts: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
+        let ca = SandboxCa::new()?;
+        let names = [DOMAIN.to_string(), format!("*.{DOMAIN}")];
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let fleet = ca.issue(&names, time::Duration::days(90))?;
+        let odd = ca.issue(&names, time::Duration::days(3))?;
+
+        let mut state = match &opts.state_file {
+            Some(path) => State::load(path)?,
+            None => None,
+        }
+        .unwrap_or_else(|| state::seed(&fleet));
+        state.refresh_fleet_certificate(&fleet);
+
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let mut droplets = Vec::new();
+        for entry in &state.droplets {
+            let spec = droplet_spec(entry)?;
+            let cert = match entry.certificate {
+                CertProfile::Fleet => &fleet,
+                CertProfile::Odd => &odd,
+            };
+            droplets
+                .push(RunningDroplet::start(spec, cert, shutdown.clone(), tasks.clone()).await?);
+        }
+
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|source| SandboxError::Bind {
+                addr: opts.listen,
+                source,
+            })?;
+        let api_addr = listener.local_addr().map_err(SandboxError::Io)?;
+        let token = opts.token.clone().unwrap_or_else(|| {
+            let bytes: [u8; 16] = rand::random();
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            format!("sandbox-{hex}")
+        });
+        let shared = Arc::new(Shared::new(
+            state,
+            token,
+            format!("http://{api_addr}"),
+            &opts,
+            droplets,
+            fleet,
+            ca.pem().to_string(),
+        ));
+        // Write the seeded state at once, so the file exists from the start.
+        shared.persist().await;
+
+        let router = api::router(shared.clone());
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(err) = served {
+                tracing::error!("sandbox API server stopped: {err}");
+            }
+        });
+        tracing::info!(api = %api_addr, "sandbox started");
+        Ok(SandboxHandle {
+            shared,
+            shutdown,
+            tasks,
+        })
+    }
+}
+
+fn droplet_spec(entry: &state::DropletEntry) -> Result<DropletSpec, SandboxError> {
+    let d = &entry.droplet;
+    let id = d["id"].as_u64().ok_or_else(|| SandboxError::StateFile {
+        path: PathBuf::new(),
+        reason: "a droplet has no numeric id".to_string(),
+    })?;
+    let ip = |kind: &str| {
+        d["networks"]["v4"]
+            .as_array()
+            .and_then(|v| v.iter().find(|n| n["type"] == kind))
+            .and_then(|n| n["ip_address"].as_str())
+            .and_then(|s| s.parse::<Ipv4Addr>().ok())
+            .unwrap_or(Ipv4Addr::UNSPECIFIED)
+    };
+    Ok(DropletSpec {
+        id,
+        name: d["name"].as_str().unwrap_or("droplet").to_string(),
+        public_ipv4: ip("public"),
+        private_ipv4: ip("private"),
+        expects_proxy_protocol: entry.expects_proxy_protocol,
+    })
+}
+
+/// A running sandbox. Dropping it without [`SandboxHandle::shutdown`] stops the servers too
+/// (the runtime's tasks see the cancellation), but only `shutdown` waits and saves.
+pub struct SandboxHandle {
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl SandboxHandle {
+    /// `http://127.0.0.1:PORT`: the API base URL (paths start with `/v2/`).
+    pub fn api_base(&self) -> String {
+        self.shared.api_base.clone()
+    }
+
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// The sandbox CA in PEM, to verify what the droplets serve.
+    pub fn ca_pem(&self) -> &str {
+        &self.shared.ca_pem
+    }
+
+    /// Where droplet `droplet_id`'s port 443 or 80 really listens.
+    pub fn backend_addr(&self, droplet_id: u64, port: u16) -> Option<SocketAddr> {
+        self.shared
+            .backends()
+            .into_iter()
+            .find(|b| b.droplet_id == droplet_id && b.port == port)
+            .map(|b| b.addr)
+    }
+
+    /// Every droplet's 443 and 80, and where they listen.
+    pub fn backends(&self) -> Vec<BackendEndpoint> {
+        self.shared.backends()
+    }
+
+    /// The next `count` API requests (under `/v2/`) fail with `status` (429 carries
+    /// `retry-after: 1`).
+    pub fn fail_next(&self, status: u16, count: u32) {
+        self.shared.fail_next(status, count);
+    }
+
+    /// Latency added to every API request from now on.
+    pub fn set_latency(&self, d: Duration) {
+        self.shared.set_latency(d);
+    }
+
+    /// The droplet starts serving the fleet's certificate (web-3 stops being the odd one out).
+    pub async fn fix_droplet_certificate(&self, droplet_id: u64) -> Result<(), SandboxError> {
+        self.shared.fix_droplet_certificate(droplet_id).await
+    }
+
+    /// Stops the API and the droplets, waits for them, and saves the state if a file was given.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.shared.persist().await;
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
 }

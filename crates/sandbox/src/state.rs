@@ -1,0 +1,590 @@
+//! The sandbox account's state: what the API serves, kept in memory and optionally in a JSON
+//! file. Resources are stored as the JSON the API returns (so unknown fields a client sends
+//! survive), plus a little bookkeeping the API does not show.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::ca::LeafCert;
+use crate::SandboxError;
+
+/// Bumped when the file layout changes incompatibly.
+pub const STATE_FORMAT: u32 = 1;
+
+pub const DOMAIN: &str = "sandbox-shop.test";
+pub const DEFAULT_REGION: &str = "nyc3";
+
+// Fixed ids, so `cutover lb get <id>` works across runs.
+pub const VPC_NYC3_ID: &str = "5a0dbe00-0003-4000-8000-000000000001";
+pub const VPC_AMS3_ID: &str = "5a0dbe00-0003-4000-8000-000000000002";
+pub const LB_SHOP_ID: &str = "5a0dbe00-0001-4000-8000-000000000001";
+pub const LB_BLOG_ID: &str = "5a0dbe00-0001-4000-8000-000000000002";
+pub const LB_API_ID: &str = "5a0dbe00-0001-4000-8000-000000000003";
+pub const CERT_BLOG_LE_ID: &str = "5a0dbe00-0002-4000-8000-000000000001";
+pub const CERT_SHOP_CUSTOM_ID: &str = "5a0dbe00-0002-4000-8000-000000000002";
+pub const PROJECT_ID: &str = "5a0dbe00-0005-4000-8000-000000000001";
+pub const WEB_1: u64 = 510_000_101;
+pub const WEB_2: u64 = 510_000_102;
+pub const WEB_3: u64 = 510_000_103;
+pub const API_1: u64 = 510_000_201;
+pub const API_2: u64 = 510_000_202;
+
+const SEED_TIME: &str = "2026-01-15T09:30:00Z";
+
+/// Which certificate a droplet's HTTPS server presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CertProfile {
+    /// The certificate web-1 and web-2 share (same key, same certificate).
+    #[default]
+    Fleet,
+    /// web-3's own certificate: another key, expiring in 3 days.
+    Odd,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DropletEntry {
+    pub droplet: Value,
+    #[serde(default)]
+    pub expects_proxy_protocol: bool,
+    #[serde(default)]
+    pub certificate: CertProfile,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LbEntry {
+    pub lb: Value,
+    /// Unix milliseconds at which a `new` load balancer turns `active`.
+    #[serde(default)]
+    pub active_at_ms: u64,
+    /// End of the post-update window in which writes get the busy 403 (not persisted).
+    #[serde(skip)]
+    pub busy_until: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertEntry {
+    pub cert: Value,
+    /// Unix milliseconds at which a `pending` Let's Encrypt certificate turns `verified`.
+    #[serde(default)]
+    pub verified_at_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DomainEntry {
+    pub name: String,
+    pub ttl: u32,
+    pub records: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub format: u32,
+    pub account: Value,
+    pub regions: Vec<Value>,
+    pub vpcs: Vec<Value>,
+    pub tags: Vec<String>,
+    pub droplets: Vec<DropletEntry>,
+    pub load_balancers: Vec<LbEntry>,
+    pub certificates: Vec<CertEntry>,
+    pub domains: Vec<DomainEntry>,
+    pub next_record_id: u64,
+    /// Counter for load balancer IPs (127.0.2.x, …).
+    pub next_lb_host: u32,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| SEED_TIME.to_string())
+}
+
+pub fn now_rfc3339() -> String {
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// The load balancer address for the n-th load balancer: 127.0.2.1, 127.0.2.2, …
+pub fn lb_ip(n: u32) -> Ipv4Addr {
+    let third = 2 + (n / 250) % 250;
+    let fourth = 1 + n % 250;
+    Ipv4Addr::new(127, 0, third as u8, fourth as u8)
+}
+
+impl State {
+    pub fn region(&self, slug: &str) -> Option<&Value> {
+        self.regions.iter().find(|r| r["slug"] == slug)
+    }
+
+    pub fn default_vpc(&self, region: &str) -> Option<&str> {
+        self.vpcs
+            .iter()
+            .find(|v| v["region"] == region && v["default"] == true)
+            .and_then(|v| v["id"].as_str())
+    }
+
+    pub fn droplet(&self, id: u64) -> Option<&DropletEntry> {
+        self.droplets
+            .iter()
+            .find(|d| d.droplet["id"].as_u64() == Some(id))
+    }
+
+    pub fn droplet_ids_with_tag(&self, tag: &str) -> Vec<u64> {
+        self.droplets
+            .iter()
+            .filter(|d| {
+                d.droplet["tags"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|x| x == tag))
+            })
+            .filter_map(|d| d.droplet["id"].as_u64())
+            .collect()
+    }
+
+    pub fn lb_index(&self, id: &str) -> Option<usize> {
+        self.load_balancers.iter().position(|l| l.lb["id"] == id)
+    }
+
+    /// A load balancer as the API shows it now: status by the clock, tag members filled in.
+    pub fn render_lb(&self, entry: &LbEntry) -> Value {
+        let mut lb = entry.lb.clone();
+        if lb["status"] == "new" && now_ms() >= entry.active_at_ms {
+            lb["status"] = json!("active");
+        }
+        if let Some(tag) = lb["tag"].as_str().filter(|t| !t.is_empty()) {
+            lb["droplet_ids"] = json!(self.droplet_ids_with_tag(tag));
+        }
+        lb
+    }
+
+    pub fn render_cert(&self, entry: &CertEntry) -> Value {
+        let mut cert = entry.cert.clone();
+        if cert["state"] == "pending" && entry.verified_at_ms.is_some_and(|t| now_ms() >= t) {
+            cert["state"] = json!("verified");
+        }
+        cert
+    }
+
+    pub fn cert_in_use(&self, cert_id: &str) -> bool {
+        self.load_balancers.iter().any(|l| {
+            l.lb["forwarding_rules"]
+                .as_array()
+                .is_some_and(|rules| rules.iter().any(|r| r["certificate_id"] == cert_id))
+        })
+    }
+
+    pub fn render_tag(&self, name: &str, api_base: &str) -> Value {
+        let ids = self.droplet_ids_with_tag(name);
+        let count = ids.len();
+        let mut droplets = json!({ "count": count });
+        let mut resources = json!({ "count": count });
+        if let Some(last) = ids.last() {
+            let uri = format!("{api_base}/v2/droplets/{last}");
+            droplets["last_tagged_uri"] = json!(uri);
+            resources["last_tagged_uri"] = json!(uri);
+        }
+        resources["droplets"] = droplets;
+        for kind in ["images", "volumes", "volume_snapshots", "databases"] {
+            resources[kind] = json!({ "count": 0 });
+        }
+        json!({ "name": name, "resources": resources })
+    }
+
+    /// Keeps the seeded custom certificate's details in step with the fleet certificate the
+    /// droplets serve this run (the CA and its leaves are made fresh on every start).
+    pub fn refresh_fleet_certificate(&mut self, fleet: &LeafCert) {
+        if let Some(entry) = self
+            .certificates
+            .iter_mut()
+            .find(|c| c.cert["id"] == CERT_SHOP_CUSTOM_ID)
+        {
+            entry.cert["sha1_fingerprint"] = json!(fleet.sha1_fingerprint);
+            entry.cert["not_after"] = json!(rfc3339(fleet.not_after));
+            entry.cert["dns_names"] = json!(fleet.dns_names);
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Option<State>, SandboxError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(SandboxError::StateFile {
+                    path: path.to_path_buf(),
+                    reason: source.to_string(),
+                })
+            }
+        };
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| SandboxError::StateFile {
+            path: path.to_path_buf(),
+            reason: format!("not a sandbox state file ({e}); move it away or fix it"),
+        })?;
+        if state.format != STATE_FORMAT {
+            return Err(SandboxError::StateFile {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "format {} is not the supported format {STATE_FORMAT}",
+                    state.format
+                ),
+            });
+        }
+        Ok(Some(state))
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sandbox-state.json".to_string());
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    // On Windows too, std's rename replaces an existing file.
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+fn region(slug: &str, name: &str) -> Value {
+    json!({
+        "slug": slug,
+        "name": name,
+        "features": ["backups", "ipv6", "metadata", "install_agent", "storage", "image_transfer"],
+        "available": true,
+        "sizes": ["s-1vcpu-1gb", "s-1vcpu-2gb", "s-2vcpu-4gb", "s-4vcpu-8gb"],
+    })
+}
+
+fn droplet(
+    id: u64,
+    name: &str,
+    public: Ipv4Addr,
+    private: Ipv4Addr,
+    tag: &str,
+    region: &Value,
+) -> Value {
+    json!({
+        "id": id,
+        "name": name,
+        "memory": 1024,
+        "vcpus": 1,
+        "disk": 25,
+        "disk_info": [{ "type": "local", "size": { "amount": 25, "unit": "gib" } }],
+        "locked": false,
+        "status": "active",
+        "kernel": null,
+        "created_at": SEED_TIME,
+        "features": ["monitoring", "private_networking"],
+        "backup_ids": [],
+        "next_backup_window": null,
+        "snapshot_ids": [],
+        "image": {
+            "id": 160_000_001,
+            "name": "24.04 (LTS) x64",
+            "type": "base",
+            "distribution": "Ubuntu",
+            "slug": "ubuntu-24-04-x64",
+            "public": true,
+            "regions": ["nyc3", "ams3"],
+            "created_at": "2025-04-24T10:00:00Z",
+            "min_disk_size": 7,
+            "size_gigabytes": 2.36,
+            "description": "Ubuntu 24.04 x64",
+            "tags": [],
+            "status": "available"
+        },
+        "volume_ids": [],
+        "size": {
+            "slug": "s-1vcpu-1gb",
+            "memory": 1024,
+            "vcpus": 1,
+            "disk": 25,
+            "transfer": 1.0,
+            "price_monthly": 6.0,
+            "price_hourly": 0.00893,
+            "regions": ["nyc3", "ams3"],
+            "available": true,
+            "description": "Basic"
+        },
+        "size_slug": "s-1vcpu-1gb",
+        "networks": {
+            "v4": [
+                { "ip_address": public.to_string(), "netmask": "255.0.0.0", "gateway": "127.0.0.1", "type": "public" },
+                { "ip_address": private.to_string(), "netmask": "255.255.240.0", "gateway": "10.116.0.1", "type": "private" }
+            ],
+            "v6": []
+        },
+        "region": region,
+        "tags": [tag],
+        "vpc_uuid": VPC_NYC3_ID,
+    })
+}
+
+fn rule(
+    entry_protocol: &str,
+    entry_port: u16,
+    target_protocol: &str,
+    target_port: u16,
+    cert: &str,
+    passthrough: bool,
+) -> Value {
+    json!({
+        "entry_protocol": entry_protocol,
+        "entry_port": entry_port,
+        "target_protocol": target_protocol,
+        "target_port": target_port,
+        "certificate_id": cert,
+        "tls_passthrough": passthrough,
+    })
+}
+
+pub fn health_check_default() -> Value {
+    json!({
+        "protocol": "http",
+        "port": 80,
+        "path": "/",
+        "check_interval_seconds": 10,
+        "response_timeout_seconds": 5,
+        "unhealthy_threshold": 3,
+        "healthy_threshold": 5,
+    })
+}
+
+/// The fields every load balancer response carries, at their API defaults.
+pub fn lb_defaults() -> Value {
+    json!({
+        "size_unit": 1,
+        "size": "lb-small",
+        "algorithm": "round_robin",
+        "health_check": health_check_default(),
+        "sticky_sessions": { "type": "none" },
+        "redirect_http_to_https": false,
+        "enable_proxy_protocol": false,
+        "enable_backend_keepalive": false,
+        "http_idle_timeout_seconds": 60,
+        "disable_lets_encrypt_dns_records": false,
+        "firewall": { "allow": [], "deny": [] },
+        "network": "EXTERNAL",
+        "network_stack": "IPV4",
+        "type": "REGIONAL",
+        "tls_cipher_policy": "DEFAULT",
+        "project_id": PROJECT_ID,
+        "droplet_ids": [],
+        "tag": "",
+    })
+}
+
+/// Shallow merge: keys of `over` replace those of `base`.
+pub fn merged(base: &Value, over: &Value) -> Value {
+    let mut out = base.clone();
+    if let (Some(o), Some(src)) = (out.as_object_mut(), over.as_object()) {
+        for (k, v) in src {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+fn record(id: u64, kind: &str, name: &str, data: &str, ttl: u32) -> Value {
+    json!({
+        "id": id, "type": kind, "name": name, "data": data,
+        "priority": null, "port": null, "ttl": ttl, "weight": null, "flags": null, "tag": null,
+    })
+}
+
+/// The believable account every sandbox starts with.
+pub fn seed(fleet: &LeafCert) -> State {
+    let regions = vec![
+        region("nyc3", "New York 3"),
+        region("nyc1", "New York 1"),
+        region("sfo3", "San Francisco 3"),
+        region("ams3", "Amsterdam 3"),
+        region("fra1", "Frankfurt 1"),
+        region("lon1", "London 1"),
+    ];
+    let nyc3 = regions[0].clone();
+    let vpcs = vec![
+        json!({
+            "id": VPC_NYC3_ID, "urn": format!("do:vpc:{VPC_NYC3_ID}"), "name": "default-nyc3",
+            "description": "Default VPC for nyc3", "region": "nyc3", "ip_range": "10.116.0.0/20",
+            "default": true, "created_at": SEED_TIME,
+        }),
+        json!({
+            "id": VPC_AMS3_ID, "urn": format!("do:vpc:{VPC_AMS3_ID}"), "name": "default-ams3",
+            "description": "Default VPC for ams3", "region": "ams3", "ip_range": "10.110.0.0/20",
+            "default": true, "created_at": SEED_TIME,
+        }),
+    ];
+    let web = |id, n: u8, cert| DropletEntry {
+        droplet: droplet(
+            id,
+            &format!("web-{n}"),
+            Ipv4Addr::new(127, 0, 0, 10 + n),
+            Ipv4Addr::new(10, 116, 0, 10 + n),
+            "web",
+            &nyc3,
+        ),
+        expects_proxy_protocol: false,
+        certificate: cert,
+    };
+    let api = |id, n: u8| DropletEntry {
+        droplet: droplet(
+            id,
+            &format!("api-{n}"),
+            Ipv4Addr::new(127, 0, 0, 20 + n),
+            Ipv4Addr::new(10, 116, 0, 20 + n),
+            "api",
+            &nyc3,
+        ),
+        // api-by-tag sends PROXY protocol, so its backends insist on it.
+        expects_proxy_protocol: true,
+        certificate: CertProfile::Fleet,
+    };
+    let droplets = vec![
+        web(WEB_1, 1, CertProfile::Fleet),
+        web(WEB_2, 2, CertProfile::Fleet),
+        web(WEB_3, 3, CertProfile::Odd),
+        api(API_1, 1),
+        api(API_2, 2),
+    ];
+
+    let lb = |id: &str, n: u32, name: &str, fields: Value| {
+        let identity = json!({
+            "id": id, "name": name, "ip": lb_ip(n).to_string(), "status": "active",
+            "created_at": SEED_TIME, "region": nyc3, "vpc_uuid": VPC_NYC3_ID,
+        });
+        LbEntry {
+            lb: merged(&merged(&lb_defaults(), &identity), &fields),
+            active_at_ms: 0,
+            busy_until: None,
+        }
+    };
+    let load_balancers = vec![
+        lb(
+            LB_SHOP_ID,
+            0,
+            "shop-passthrough",
+            json!({
+                "forwarding_rules": [rule("https", 443, "https", 443, "", true)],
+                "health_check": {
+                    "protocol": "tcp", "port": 443, "check_interval_seconds": 10,
+                    "response_timeout_seconds": 5, "unhealthy_threshold": 3, "healthy_threshold": 5,
+                },
+                "droplet_ids": [WEB_1, WEB_2, WEB_3],
+            }),
+        ),
+        lb(
+            LB_BLOG_ID,
+            1,
+            "blog-https",
+            json!({
+                "forwarding_rules": [
+                    rule("http", 80, "http", 80, "", false),
+                    rule("https", 443, "http", 80, CERT_BLOG_LE_ID, false),
+                ],
+                "redirect_http_to_https": true,
+                "droplet_ids": [WEB_1, WEB_2],
+            }),
+        ),
+        lb(
+            LB_API_ID,
+            2,
+            "api-by-tag",
+            json!({
+                "forwarding_rules": [rule("http", 80, "http", 80, "", false)],
+                "health_check": {
+                    "protocol": "tcp", "port": 80, "check_interval_seconds": 10,
+                    "response_timeout_seconds": 5, "unhealthy_threshold": 3, "healthy_threshold": 5,
+                },
+                "enable_proxy_protocol": true,
+                "tag": "api",
+            }),
+        ),
+    ];
+
+    let certificates = vec![
+        CertEntry {
+            cert: json!({
+                "id": CERT_BLOG_LE_ID, "name": "blog-le", "type": "lets_encrypt", "state": "verified",
+                "dns_names": [format!("blog.{DOMAIN}")],
+                "not_after": rfc3339(time::OffsetDateTime::now_utc() + time::Duration::days(60)),
+                "sha1_fingerprint": crate::ca::sha1_hex(CERT_BLOG_LE_ID.as_bytes()),
+                "created_at": SEED_TIME,
+            }),
+            verified_at_ms: None,
+        },
+        CertEntry {
+            cert: json!({
+                "id": CERT_SHOP_CUSTOM_ID, "name": "shop-wildcard", "type": "custom", "state": "verified",
+                "dns_names": fleet.dns_names,
+                "not_after": rfc3339(fleet.not_after),
+                "sha1_fingerprint": fleet.sha1_fingerprint,
+                "created_at": SEED_TIME,
+            }),
+            verified_at_ms: None,
+        },
+    ];
+
+    let records = vec![
+        record(710_000_001, "SOA", "@", "1800", 1800),
+        record(710_000_002, "NS", "@", "ns1.digitalocean.com", 1800),
+        record(710_000_003, "NS", "@", "ns2.digitalocean.com", 1800),
+        record(710_000_004, "NS", "@", "ns3.digitalocean.com", 1800),
+        // Before the cutover the apex still points at web-1 directly.
+        record(710_000_005, "A", "@", "127.0.0.11", 3600),
+        record(710_000_006, "CNAME", "www", "@", 3600),
+        record(710_000_007, "A", "blog", &lb_ip(1).to_string(), 3600),
+        record(710_000_008, "A", "api", &lb_ip(2).to_string(), 3600),
+        record(710_000_009, "TXT", "@", "v=spf1 -all", 3600),
+    ];
+    let domains = vec![DomainEntry {
+        name: DOMAIN.to_string(),
+        ttl: 1800,
+        records,
+    }];
+
+    State {
+        format: STATE_FORMAT,
+        account: json!({
+            "droplet_limit": 25,
+            "floating_ip_limit": 3,
+            "email": format!("sandbox@{DOMAIN}"),
+            "name": "Sandbox",
+            "uuid": "5a0dbe00-0004-4000-8000-000000000001",
+            "email_verified": true,
+            "status": "active",
+            "status_message": "",
+            "team": { "uuid": "5a0dbe00-0004-4000-8000-000000000002", "name": "Sandbox Team" },
+        }),
+        regions,
+        vpcs,
+        tags: vec!["api".to_string(), "web".to_string()],
+        droplets,
+        load_balancers,
+        certificates,
+        domains,
+        next_record_id: 710_000_100,
+        next_lb_host: 3,
+    }
+}
