@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod balance;
 mod output;
 
 /// Global options shared by every subcommand.
@@ -45,6 +46,8 @@ struct Cli {
 enum Command {
     /// Print version and build information.
     Version,
+    /// Run the local SNI-passthrough balancer (rehearse a load balancer before DNS points at it).
+    Balance(balance::BalanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +90,7 @@ type CliResult = Result<ExitCode, (cutover_core::ApiError, bool)>;
 async fn run(cli: Cli) -> CliResult {
     let json = cli.global.json;
     match cli.command {
+        Command::Balance(args) => balance::run(args, json).await.map_err(|e| (e, json)),
         Command::Version => {
             let info = serde_json::json!({
                 "name": "cutover",

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod error;
 pub mod logging;
 pub mod redact;
+pub mod rehearse;
 
 pub use error::{ApiError, ErrorCode};
 

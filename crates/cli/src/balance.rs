@@ -1,0 +1,328 @@
+//! `cutover balance`: run the local SNI-passthrough balancer in the foreground.
+//!
+//! Prints one JSON line when listening (with the port really bound), then — with `--json` — one
+//! JSON line per event; on Ctrl-C or SIGTERM it drains, prints the final stats and exits 0.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use cutover_core::rehearse::{
+    start_balancer, Algorithm, BackendConfig, BalancerConfig, BalancerEvent, HealthCheckConfig,
+    HealthCheckProtocol, ProxyProtocol, StatsSnapshot,
+};
+use cutover_core::ApiError;
+
+use crate::output;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BalanceArgs {
+    /// A domain to route (exact, or `*.example.com`); repeat for more.
+    #[arg(long = "domain", value_name = "DOMAIN", required = true)]
+    pub domains: Vec<String>,
+    /// A backend to relay to; repeat for more.
+    #[arg(
+        long = "backend",
+        value_name = "HOST:PORT",
+        required_unless_present = "lb",
+        conflicts_with = "lb"
+    )]
+    pub backends: Vec<String>,
+    /// Take the backends and settings from this DigitalOcean load balancer.
+    #[arg(long, value_name = "ID")]
+    pub lb: Option<String>,
+    /// Where to listen (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    #[arg(long, value_enum, default_value_t = AlgorithmArg::RoundRobin)]
+    pub algorithm: AlgorithmArg,
+    /// Active health checks: `tcp`, `http:/path` or `https:/path`.
+    #[arg(long, value_name = "tcp|http:PATH|https:PATH", value_parser = parse_health_check)]
+    pub health_check: Option<HealthCheckConfig>,
+    /// Send a PROXY protocol header to the backends.
+    #[arg(long, value_enum)]
+    pub proxy_protocol: Option<ProxyArg>,
+    /// Also listen for plain HTTP here and redirect every request to HTTPS.
+    #[arg(long, value_name = "ADDR")]
+    pub redirect_http: Option<SocketAddr>,
+    /// Relay ClientHellos without a server name too.
+    #[arg(long)]
+    pub allow_no_sni: bool,
+    /// Open connections allowed at once.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: u32,
+    /// How long open connections may finish after Ctrl-C.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub drain_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlgorithmArg {
+    RoundRobin,
+    LeastConnections,
+    SourceHash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProxyArg {
+    V1,
+    V2,
+}
+
+fn parse_health_check(value: &str) -> Result<HealthCheckConfig, String> {
+    let (protocol, path) = match value.split_once(':') {
+        None if value.eq_ignore_ascii_case("tcp") => (HealthCheckProtocol::Tcp, "/"),
+        Some((p, path)) if p.eq_ignore_ascii_case("http") => (HealthCheckProtocol::Http, path),
+        Some((p, path)) if p.eq_ignore_ascii_case("https") => (HealthCheckProtocol::Https, path),
+        _ => return Err("use tcp, http:/path or https:/path".into()),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    if !path.starts_with('/') {
+        return Err("the path must start with /".into());
+    }
+    Ok(HealthCheckConfig {
+        protocol,
+        path: path.to_string(),
+        ..Default::default()
+    })
+}
+
+/// Resolves `HOST:PORT` (names too: `localhost:9443`) to the first address.
+async fn resolve_backend(spec: &str) -> Result<BackendConfig, ApiError> {
+    let addr = tokio::net::lookup_host(spec)
+        .await
+        .map_err(|e| {
+            ApiError::invalid_input(format!(
+                "backend {spec:?} is not HOST:PORT or cannot be resolved: {e}"
+            ))
+        })?
+        .next()
+        .ok_or_else(|| {
+            ApiError::invalid_input(format!("backend {spec:?} resolves to no address"))
+        })?;
+    Ok(BackendConfig {
+        name: spec.to_string(),
+        addr,
+        display: None,
+        health_check_addr: None,
+    })
+}
+
+pub async fn config_from_args(args: &BalanceArgs) -> Result<BalancerConfig, ApiError> {
+    if args.lb.is_some() {
+        return Err(ApiError::invalid_input(
+            "--lb is not available yet: the DigitalOcean client is not wired into the CLI; give the droplets with --backend HOST:PORT",
+        ));
+    }
+    let mut backends = Vec::new();
+    for spec in &args.backends {
+        backends.push(resolve_backend(spec).await?);
+    }
+    Ok(BalancerConfig {
+        listen: args.listen,
+        domains: args.domains.clone(),
+        backends,
+        algorithm: match args.algorithm {
+            AlgorithmArg::RoundRobin => Algorithm::RoundRobin,
+            AlgorithmArg::LeastConnections => Algorithm::LeastConnections,
+            AlgorithmArg::SourceHash => Algorithm::SourceHash,
+        },
+        health_check: args.health_check.clone(),
+        proxy_protocol: args.proxy_protocol.map(|p| match p {
+            ProxyArg::V1 => ProxyProtocol::V1,
+            ProxyArg::V2 => ProxyProtocol::V2,
+        }),
+        redirect_http_listen: args.redirect_http,
+        allow_no_sni: args.allow_no_sni,
+        max_connections: args.max_connections,
+        ..Default::default()
+    })
+}
+
+pub async fn run(args: BalanceArgs, json: bool) -> Result<ExitCode, ApiError> {
+    let config = config_from_args(&args).await?;
+    let handle = start_balancer(config)?;
+    let listen = handle.local_addr();
+    let first_domain = args.domains.first().cloned().unwrap_or_default();
+    output::print_json(&serde_json::json!({
+        "listen": listen.to_string(),
+        "redirectHttp": handle.redirect_addr().map(|a| a.to_string()),
+        "domains": args.domains,
+        "backends": handle.config().backends.iter().map(|b| b.addr.to_string()).collect::<Vec<_>>(),
+        "try": format!("curl --connect-to {first_domain}:443:{}:{} https://{first_domain}/", listen.ip(), listen.port()),
+    }));
+    let mut events = handle.subscribe();
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            event = events.recv() => match event {
+                Ok(event) => print_event(&event, json),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    eprintln!("cutover: {n} events were dropped (output too slow)");
+                }
+                Err(_) => break,
+            },
+        }
+    }
+    eprintln!(
+        "cutover: stopping; letting open connections finish for up to {} s",
+        args.drain_seconds
+    );
+    let stats = handle.stop(Duration::from_secs(args.drain_seconds)).await;
+    print_final(&stats, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C anywhere, SIGTERM on Unix.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn print_event(event: &BalancerEvent, json: bool) {
+    if json {
+        output::print_json(event);
+        return;
+    }
+    match event {
+        BalancerEvent::ConnectionOpened { .. } => {}
+        BalancerEvent::ConnectionClosed(r) => eprintln!(
+            "{} {} sni={} backend={} {:?} {:.0} ms in={} out={}",
+            r.time,
+            r.client,
+            r.sni.as_deref().unwrap_or("-"),
+            r.backend.as_deref().unwrap_or("-"),
+            r.outcome,
+            r.duration_ms,
+            r.bytes_in,
+            r.bytes_out
+        ),
+        BalancerEvent::BackendHealthChanged {
+            time,
+            backend,
+            health,
+            reason,
+        } => eprintln!("{time} backend {backend} is now {health:?}: {reason}"),
+    }
+}
+
+fn print_final(stats: &StatsSnapshot, json: bool) {
+    if json {
+        output::print_json(&serde_json::json!({ "stopped": true, "stats": stats }));
+        return;
+    }
+    output::print_json(&serde_json::json!({ "stopped": true }));
+    let rows: Vec<Vec<String>> = stats
+        .backends
+        .iter()
+        .map(|b| {
+            vec![
+                b.name.clone(),
+                format!("{:?}", b.health),
+                b.total_connections.to_string(),
+                b.connect_failures.to_string(),
+                b.bytes_in.to_string(),
+                b.bytes_out.to_string(),
+                b.latency_avg_ms
+                    .map(|l| format!("{l:.1}"))
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    output::print_table(
+        &[
+            "BACKEND",
+            "HEALTH",
+            "CONNECTIONS",
+            "FAILED",
+            "BYTES IN",
+            "BYTES OUT",
+            "AVG MS",
+        ],
+        &rows,
+    );
+    println!(
+        "{} connections: {} relayed, {} refused",
+        stats.total_connections, stats.relayed_connections, stats.refused_connections
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_check_specs_parse() {
+        assert_eq!(
+            parse_health_check("tcp").unwrap().protocol,
+            HealthCheckProtocol::Tcp
+        );
+        let c = parse_health_check("https:/healthz").unwrap();
+        assert_eq!(
+            (c.protocol, c.path.as_str()),
+            (HealthCheckProtocol::Https, "/healthz")
+        );
+        assert!(parse_health_check("http:healthz").is_err());
+        assert!(parse_health_check("udp").is_err());
+    }
+
+    #[tokio::test]
+    async fn args_become_a_config_and_lb_says_not_yet() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            b: BalanceArgs,
+        }
+        let t = T::try_parse_from([
+            "t",
+            "--domain",
+            "shop.test",
+            "--backend",
+            "127.0.0.1:9443",
+            "--listen",
+            "127.0.0.1:0",
+            "--algorithm",
+            "source-hash",
+            "--proxy-protocol",
+            "v2",
+            "--health-check",
+            "http:/up",
+        ])
+        .unwrap();
+        let config = config_from_args(&t.b).await.unwrap();
+        assert_eq!(config.backends[0].addr, "127.0.0.1:9443".parse().unwrap());
+        assert_eq!(config.algorithm, Algorithm::SourceHash);
+        assert_eq!(config.proxy_protocol, Some(ProxyProtocol::V2));
+        assert_eq!(config.health_check.unwrap().path, "/up");
+        assert!(
+            T::try_parse_from(["t", "--domain", "a.test"]).is_err(),
+            "a backend or --lb is required"
+        );
+        let t = T::try_parse_from(["t", "--domain", "a.test", "--lb", "x"]).unwrap();
+        assert!(config_from_args(&t.b)
+            .await
+            .unwrap_err()
+            .message
+            .contains("not available yet"));
+    }
+}

@@ -1,0 +1,312 @@
+//! Rehearsing a cutover locally: the SNI-passthrough balancer (`cutover-balancer`) started from a
+//! config the user gives, or built from a DigitalOcean load balancer (its domains, its droplets'
+//! public IPv4 and target port, its health check, PROXY protocol and redirect settings).
+
+use std::net::SocketAddr;
+
+use cutover_digitalocean::{Droplet, LoadBalancer};
+use serde::{Deserialize, Serialize};
+
+pub use cutover_balancer::{
+    Algorithm, BackendConfig, BackendHealth, BackendStats, BalancerConfig, BalancerError,
+    BalancerEvent, BalancerHandle, ConnectionRecord, HealthCheckConfig, HealthCheckProtocol,
+    Outcome, ProxyProtocol, StatsSnapshot,
+};
+
+use crate::{ApiError, ErrorCode};
+
+/// Starts the balancer on the current Tokio runtime; binding happens before this returns.
+pub fn start_balancer(config: BalancerConfig) -> Result<BalancerHandle, ApiError> {
+    cutover_balancer::Balancer::start(config).map_err(ApiError::from)
+}
+
+impl From<BalancerError> for ApiError {
+    fn from(err: BalancerError) -> Self {
+        let message = err.to_string();
+        let code = match &err {
+            BalancerError::AddressInUse { .. }
+            | BalancerError::PermissionDenied { .. }
+            | BalancerError::AddressNotAvailable { .. }
+            | BalancerError::Bind { .. } => ErrorCode::AddressUnavailable,
+            BalancerError::InvalidConfig(_) => ErrorCode::InvalidInput,
+            _ => ErrorCode::Internal,
+        };
+        let api = ApiError::new(code, message);
+        match err.addr() {
+            Some(addr) => api.with_details(serde_json::json!({ "addr": addr.to_string() })),
+            None => api,
+        }
+    }
+}
+
+/// What the user adds to (or overrides in) a load balancer's settings for a rehearsal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RehearseOptions {
+    /// Domains to route; when empty, the load balancer's own domains.
+    pub domains: Vec<String>,
+    /// Where to listen; default 127.0.0.1:8443.
+    pub listen: Option<SocketAddr>,
+    /// Where the HTTP→HTTPS redirect listens when the load balancer redirects; default
+    /// 127.0.0.1:8080.
+    pub redirect_http_listen: Option<SocketAddr>,
+}
+
+/// The droplet's first public IPv4 at `port`: where a real load balancer would connect.
+pub fn public_ipv4_backend(droplet: &Droplet, port: u16) -> Option<SocketAddr> {
+    droplet
+        .public_ipv4s()
+        .first()
+        .map(|ip| SocketAddr::new((*ip).into(), port))
+}
+
+/// Builds the balancer config that reproduces `lb` locally.
+///
+/// `droplets` may be all droplets of the account: the load balancer's own (by id, or by tag) are
+/// picked. `resolve(droplet, port)` says where a droplet's port is reachable from here —
+/// [`public_ipv4_backend`] for real droplets, the Sandbox's `backend_addr` for its fakes.
+pub fn rehearse(
+    lb: &LoadBalancer,
+    droplets: &[Droplet],
+    options: &RehearseOptions,
+    resolve: impl Fn(&Droplet, u16) -> Option<SocketAddr>,
+) -> Result<BalancerConfig, ApiError> {
+    let rule = lb
+        .forwarding_rules
+        .iter()
+        .find(|r| r.is_passthrough())
+        .ok_or_else(|| {
+            ApiError::invalid_input(format!(
+                "load balancer {} has no SSL-passthrough forwarding rule; the local balancer only rehearses passthrough",
+                lb.name
+            ))
+        })?;
+    let target_port = u16::try_from(rule.target_port).map_err(|_| {
+        ApiError::invalid_input(format!("target port {} is not a port", rule.target_port))
+    })?;
+
+    let domains: Vec<String> = if options.domains.is_empty() {
+        lb.domains
+            .iter()
+            .flatten()
+            .map(|d| d.name.trim().to_string())
+            .filter(|d| !d.is_empty())
+            .collect()
+    } else {
+        options.domains.clone()
+    };
+    if domains.is_empty() {
+        return Err(ApiError::invalid_input(format!(
+            "load balancer {} has no domains: give the domain to route (--domain)",
+            lb.name
+        )));
+    }
+
+    let members: Vec<&Droplet> = droplets
+        .iter()
+        .filter(|d| {
+            if lb.tag.trim().is_empty() {
+                lb.droplet_ids.contains(&d.id)
+            } else {
+                d.tags.iter().any(|t| t == &lb.tag)
+            }
+        })
+        .collect();
+    let check = lb
+        .health_check
+        .clone()
+        .unwrap_or_else(cutover_digitalocean::HealthCheck::api_default);
+    let check_port = check.port.and_then(|p| u16::try_from(p).ok());
+    let mut backends = Vec::new();
+    let mut missing = Vec::new();
+    for droplet in &members {
+        match resolve(droplet, target_port) {
+            Some(addr) => backends.push(BackendConfig {
+                name: if droplet.name.is_empty() {
+                    droplet.id.to_string()
+                } else {
+                    droplet.name.clone()
+                },
+                addr,
+                display: Some(format!("{} ({addr})", droplet.name)),
+                health_check_addr: check_port.and_then(|p| resolve(droplet, p)),
+            }),
+            None => missing.push(droplet.name.clone()),
+        }
+    }
+    if backends.is_empty() {
+        return Err(ApiError::invalid_input(format!(
+            "none of load balancer {}'s droplets has a reachable public IPv4 address{}",
+            lb.name,
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", missing.join(", "))
+            }
+        )));
+    }
+
+    let protocol = match check
+        .protocol
+        .as_deref()
+        .unwrap_or("http")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "tcp" => HealthCheckProtocol::Tcp,
+        "https" => HealthCheckProtocol::Https,
+        _ => HealthCheckProtocol::Http,
+    };
+    let defaults = HealthCheckConfig::default();
+    let seconds =
+        |s: Option<u32>, default_ms: u32| s.map(|s| s.saturating_mul(1000)).unwrap_or(default_ms);
+    let health_check = HealthCheckConfig {
+        protocol,
+        port: check_port,
+        path: check.path.clone().unwrap_or_else(|| "/".into()),
+        interval_ms: seconds(check.check_interval_seconds, defaults.interval_ms),
+        timeout_ms: seconds(check.response_timeout_seconds, defaults.timeout_ms),
+        healthy_threshold: check
+            .healthy_threshold
+            .unwrap_or(defaults.healthy_threshold),
+        unhealthy_threshold: check
+            .unhealthy_threshold
+            .unwrap_or(defaults.unhealthy_threshold),
+    };
+
+    let base = BalancerConfig::default();
+    let listen = options.listen.unwrap_or(base.listen);
+    let config = BalancerConfig {
+        listen,
+        domains,
+        backends,
+        algorithm: match lb.algorithm.as_deref() {
+            Some("least_connections") => Algorithm::LeastConnections,
+            _ => Algorithm::RoundRobin,
+        },
+        health_check: Some(health_check),
+        // DigitalOcean's PROXY protocol is v1.
+        proxy_protocol: lb.enable_proxy_protocol.then_some(ProxyProtocol::V1),
+        redirect_http_listen: lb.redirect_http_to_https.then(|| {
+            options
+                .redirect_http_listen
+                .unwrap_or_else(|| SocketAddr::new(listen.ip(), 8080))
+        }),
+        idle_timeout_ms: lb
+            .http_idle_timeout_seconds
+            .map(|s| s.saturating_mul(1000))
+            .unwrap_or(base.idle_timeout_ms),
+        ..base
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lb() -> LoadBalancer {
+        serde_json::from_value(serde_json::json!({
+            "id": "lb-1", "name": "shop", "ip": "192.0.2.9", "status": "active",
+            "created_at": "2026-01-01T00:00:00Z",
+            "forwarding_rules": [
+                {"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80},
+                {"entry_protocol": "https", "entry_port": 443, "target_protocol": "https", "target_port": 443, "tls_passthrough": true}
+            ],
+            "health_check": {"protocol": "https", "port": 443, "path": "/health", "check_interval_seconds": 3,
+                             "response_timeout_seconds": 2, "healthy_threshold": 2, "unhealthy_threshold": 4},
+            "redirect_http_to_https": true, "enable_proxy_protocol": true,
+            "droplet_ids": [1, 2], "tag": ""
+        }))
+        .unwrap()
+    }
+
+    fn droplet(id: u64, name: &str, ip: &str) -> Droplet {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": name,
+            "networks": {"v4": [{"ip_address": "10.0.0.5", "type": "private", "netmask": "255.255.0.0", "gateway": ""},
+                                {"ip_address": ip, "type": "public", "netmask": "255.255.255.0", "gateway": ""}]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn builds_the_config_from_a_load_balancer() {
+        let droplets = [
+            droplet(1, "web-1", "203.0.113.1"),
+            droplet(2, "web-2", "203.0.113.2"),
+            droplet(3, "other", "203.0.113.3"),
+        ];
+        let options = RehearseOptions {
+            domains: vec!["shop.test".into()],
+            ..Default::default()
+        };
+        let config = rehearse(&lb(), &droplets, &options, public_ipv4_backend).unwrap();
+        assert_eq!(config.domains, vec!["shop.test".to_string()]);
+        let addrs: Vec<String> = config.backends.iter().map(|b| b.addr.to_string()).collect();
+        assert_eq!(addrs, vec!["203.0.113.1:443", "203.0.113.2:443"]);
+        assert_eq!(config.proxy_protocol, Some(ProxyProtocol::V1));
+        assert_eq!(
+            config.redirect_http_listen,
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        let check = config.health_check.unwrap();
+        assert_eq!(
+            (check.protocol, check.path.as_str(), check.interval_ms),
+            (HealthCheckProtocol::Https, "/health", 3000)
+        );
+        assert_eq!((check.healthy_threshold, check.unhealthy_threshold), (2, 4));
+    }
+
+    #[test]
+    fn needs_a_domain_and_a_passthrough_rule() {
+        let droplets = [droplet(1, "web-1", "203.0.113.1")];
+        let err = rehearse(
+            &lb(),
+            &droplets,
+            &RehearseOptions::default(),
+            public_ipv4_backend,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        assert!(err.message.contains("--domain"), "{}", err.message);
+        let mut no_passthrough = lb();
+        no_passthrough
+            .forwarding_rules
+            .retain(|r| !r.is_passthrough());
+        let options = RehearseOptions {
+            domains: vec!["shop.test".into()],
+            ..Default::default()
+        };
+        let err = rehearse(&no_passthrough, &droplets, &options, public_ipv4_backend).unwrap_err();
+        assert!(err.message.contains("passthrough"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn a_port_in_use_maps_to_address_unavailable() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = BalancerConfig {
+            listen: taken.local_addr().unwrap(),
+            domains: vec!["shop.test".into()],
+            backends: vec![BackendConfig {
+                name: "a".into(),
+                addr: "127.0.0.1:9".parse().unwrap(),
+                display: None,
+                health_check_addr: None,
+            }],
+            ..Default::default()
+        };
+        let err = start_balancer(config).err().unwrap();
+        assert_eq!(err.code, ErrorCode::AddressUnavailable);
+        assert!(
+            err.message.contains("in use by another program"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            err.details.unwrap()["addr"],
+            taken.local_addr().unwrap().to_string()
+        );
+    }
+}
