@@ -127,3 +127,77 @@ mod tests {
         }
     }
 }
+
+/// DigitalOcean errors, told apart by what the user should do next.
+impl From<cutover_digitalocean::Error> for ApiError {
+    fn from(err: cutover_digitalocean::Error) -> Self {
+        use cutover_digitalocean::Error as E;
+        let mut details = serde_json::Map::new();
+        if let Some(id) = err.request_id() {
+            details.insert("request_id".into(), id.into());
+        }
+        if let Some(status) = err.status() {
+            details.insert("status".into(), status.into());
+        }
+        let (code, message) = match &err {
+            E::Unauthorized { .. } => (
+                ErrorCode::Unauthorized,
+                "DigitalOcean rejected the token: it may be revoked, expired or mistyped. Replace it in Accounts.".to_string(),
+            ),
+            E::Forbidden { message, .. } => (
+                ErrorCode::Forbidden,
+                format!("DigitalOcean refused this: {message}. The token may lack a scope this needs."),
+            ),
+            E::Busy { .. } => (
+                ErrorCode::Busy,
+                "DigitalOcean is still applying the previous change — try again in a moment.".to_string(),
+            ),
+            E::NotFound { message, .. } => (ErrorCode::NotFound, format!("Not found: {message}")),
+            E::Validation { message, findings, .. } => {
+                if !findings.is_empty() {
+                    if let Ok(v) = serde_json::to_value(findings) {
+                        details.insert("findings".into(), v);
+                    }
+                }
+                (ErrorCode::Validation, message.clone())
+            }
+            E::RateLimited { retry_after, .. } => {
+                if let Some(wait) = retry_after {
+                    details.insert("retry_after_seconds".into(), wait.as_secs().into());
+                }
+                (
+                    ErrorCode::RateLimited,
+                    "DigitalOcean's rate limit is reached; Cutover will slow down — try again in a minute.".to_string(),
+                )
+            }
+            E::Server { status, message, .. } => (
+                ErrorCode::Server,
+                format!("DigitalOcean failed ({status}): {message}. Try again shortly."),
+            ),
+            E::Api { message, .. } => (ErrorCode::Validation, message.clone()),
+            E::Network { message } => (
+                ErrorCode::Network,
+                format!("Could not reach the DigitalOcean API: {message}"),
+            ),
+            E::Decode { message, .. } => (
+                ErrorCode::Internal,
+                format!("Could not read DigitalOcean's answer: {message}"),
+            ),
+            E::Conflict { changes } => {
+                if let Ok(v) = serde_json::to_value(changes) {
+                    details.insert("changes".into(), v);
+                }
+                (ErrorCode::Conflict, err.to_string())
+            }
+            E::Timeout { .. } => (ErrorCode::Network, err.to_string()),
+            E::Config { message } => (ErrorCode::InvalidInput, message.clone()),
+        };
+        let message = crate::redact::redact(&message).into_owned();
+        let api = ApiError::new(code, message);
+        if details.is_empty() {
+            api
+        } else {
+            api.with_details(serde_json::Value::Object(details))
+        }
+    }
+}

@@ -4,10 +4,12 @@
 //! `sandbox`); the app and the CLI only know `core`. Nothing here imports Tauri.
 
 pub mod accounts;
+pub mod context;
 pub mod error;
 pub mod logging;
 pub mod redact;
 pub mod rehearse;
+pub mod workspace;
 
 pub use error::{ApiError, ErrorCode};
 
