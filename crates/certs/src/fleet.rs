@@ -79,6 +79,34 @@ pub fn probe_all(
         .buffer_unordered(concurrency.max(1))
 }
 
+/// [`probe_all`] driven to the end: calls `on_result` for each report as it arrives and returns
+/// them all in the order of `targets` (for callers that want a callback, not a stream).
+pub async fn probe_each(
+    targets: Vec<ProbeTarget>,
+    opts: ProbeOptions,
+    concurrency: usize,
+    mut on_result: impl FnMut(&BackendReport),
+) -> Vec<BackendReport> {
+    let order: HashMap<(String, std::net::SocketAddr), usize> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| ((t.label.clone(), t.addr), i))
+        .collect();
+    let mut stream = std::pin::pin!(probe_all(targets, opts, concurrency));
+    let mut reports = Vec::new();
+    while let Some(report) = stream.next().await {
+        on_result(&report);
+        reports.push(report);
+    }
+    reports.sort_by_key(|r| {
+        order
+            .get(&(r.label.clone(), r.probe.target.addr))
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
+    reports
+}
+
 fn empty_probe(target: ProbeTarget, proxy_protocol: Option<ProxyVersion>) -> ProbeResult {
     ProbeResult {
         target,

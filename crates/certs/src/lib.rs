@@ -20,7 +20,7 @@ pub mod proxy;
 mod x509;
 
 pub use checks::{check_backend, name_matches};
-pub use fleet::{backend_report, build_report, probe_all, DEFAULT_CONCURRENCY};
+pub use fleet::{backend_report, build_report, probe_all, probe_each, DEFAULT_CONCURRENCY};
 pub use model::*;
 pub use probe::{parse_pem_certs, probe};
 pub use x509::cert_info;
@@ -52,4 +52,25 @@ pub fn validate_domain(domain: &str) -> Result<(), CertsError> {
         return Err(CertsError::InvalidDomain(domain.to_string()));
     }
     Ok(())
+}
+
+#[cfg(all(test, feature = "specta"))]
+mod specta_tests {
+    use super::*;
+
+    /// The report types export to TypeScript (no BigInt, no `serde_json::Value`).
+    #[test]
+    fn reports_export_to_typescript() {
+        let types = specta::Types::default()
+            .register::<FleetReport>()
+            .register::<BackendReport>()
+            .register::<ProbeTarget>()
+            .register::<ProxyVersion>();
+        let ts = specta_typescript::Typescript::default()
+            .export(&types, specta_serde::PhasesFormat)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(ts.contains("FleetReport"), "{ts}");
+        assert!(ts.contains("\"backend.unreachable\""), "{ts}");
+        assert!(!ts.contains("bigint"), "{ts}");
+    }
 }

@@ -219,6 +219,8 @@ pub struct TlsSpec {
     pub default: Option<(Vec<CertificateDer<'static>>, Vec<u8>)>,
     pub alpn: Vec<&'static str>,
     pub require_proxy: bool,
+    /// Wait this long after accepting before answering (a stand-in for a WAN round trip).
+    pub delay: std::time::Duration,
 }
 
 impl TlsSpec {
@@ -229,6 +231,7 @@ impl TlsSpec {
             default: None,
             alpn: vec!["h2", "http/1.1"],
             require_proxy: false,
+            delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -297,6 +300,7 @@ pub async fn tls_server(spec: TlsSpec) -> SocketAddr {
     let (l, addr) = listener().await;
     let acceptor = tokio_rustls::TlsAcceptor::from(server_config(&spec));
     let require_proxy = spec.require_proxy;
+    let delay = spec.delay;
     tokio::spawn(async move {
         loop {
             let Ok((mut s, _)) = l.accept().await else {
@@ -304,6 +308,9 @@ pub async fn tls_server(spec: TlsSpec) -> SocketAddr {
             };
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 if require_proxy && !read_proxy_header(&mut s).await {
                     return; // like a PROXY-protocol nginx: drop what is not PROXY
                 }
