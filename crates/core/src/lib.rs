@@ -4,6 +4,7 @@
 //! `sandbox`); the app and the CLI only know `core`. Nothing here imports Tauri.
 
 pub mod accounts;
+pub mod certs;
 pub mod context;
 pub mod error;
 pub mod logging;
