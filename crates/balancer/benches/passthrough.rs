@@ -1,1 +1,612 @@
-fn main() {}
+//! Side-by-side benchmark: the same TLS load directly to a backend, through Cutover's balancer,
+//! and through HAProxy (`mode tcp` + `req.ssl_sni`), in one run, printing ratios.
+//!
+//! `cargo bench -p cutover-balancer --bench passthrough` (see BENCH.md). The backend and the
+//! balancer run as child processes of this binary (re-executed with `CUTOVER_BENCH_ROLE`), so
+//! the balancer's memory can be read from its own RSS and file-descriptor limits are per process.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const DOMAIN: &str = "bench.test";
+const BULK_CONNS: usize = 4;
+const BULK_BYTES: u64 = 128 * 1024 * 1024; // per connection
+const RATE_CONCURRENCY: usize = 32;
+const RATE_SECONDS: u64 = 3;
+const PINGS: usize = 500;
+const IDLE_CONNS: usize = 10_000;
+
+fn main() {
+    match std::env::var("CUTOVER_BENCH_ROLE").as_deref() {
+        Ok("backend") => return role_backend(),
+        Ok("balancer") => return role_balancer(),
+        _ => {}
+    }
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --all-targets` runs bench binaries without `--bench`: don't run a
+        // two-minute load test (in debug) there.
+        eprintln!("passthrough: run it with `cargo bench -p cutover-balancer --bench passthrough`");
+        return;
+    }
+    let limit = raise_nofile_limit();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run_all(limit));
+}
+
+/// Raises the open-files limit as far as allowed (root may raise the hard limit too);
+/// returns the soft limit in force.
+#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every platform
+fn raise_nofile_limit() -> u64 {
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        let want = 65_536u64.max(lim.rlim_cur as u64);
+        let raised = libc::rlimit {
+            rlim_cur: want as libc::rlim_t,
+            rlim_max: (want as libc::rlim_t).max(lim.rlim_max),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+            return want;
+        }
+        lim.rlim_cur = lim.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        lim.rlim_cur as u64
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child roles
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// TLS backend. After the handshake, one command byte: `B` + u64 length → that many bytes;
+/// `P` → echo 64-byte messages; `H` → one byte, close; `I` → hold until the client closes.
+fn role_backend() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let ck = rcgen::generate_simple_self_signed(vec![DOMAIN.to_string()]).expect("cert");
+        let key = rustls_pki_types::PrivateKeyDer::Pkcs8(ck.key_pair.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = bind_big_backlog().await;
+        println!("{}", listener.local_addr().expect("addr"));
+        loop {
+            let Ok((s, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = s.set_nodelay(true);
+                let Ok(mut tls) = acceptor.accept(s).await else {
+                    return;
+                };
+                let mut cmd = [0u8; 1];
+                if tls.read_exact(&mut cmd).await.is_err() {
+                    return;
+                }
+                match cmd[0] {
+                    b'B' => {
+                        let mut len = [0u8; 8];
+                        if tls.read_exact(&mut len).await.is_err() {
+                            return;
+                        }
+                        let mut left = u64::from_le_bytes(len);
+                        let chunk = vec![0x5au8; 256 * 1024];
+                        while left > 0 {
+                            let n = left.min(chunk.len() as u64) as usize;
+                            if tls.write_all(&chunk[..n]).await.is_err() {
+                                return;
+                            }
+                            left -= n as u64;
+                        }
+                        let _ = tls.flush().await;
+                        let _ = tls.shutdown().await;
+                    }
+                    b'P' => {
+                        let mut msg = [0u8; 64];
+                        while tls.read_exact(&mut msg).await.is_ok() {
+                            if tls.write_all(&msg).await.is_err() || tls.flush().await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    b'H' => {
+                        let _ = tls.write_all(b"!").await;
+                        let _ = tls.flush().await;
+                        let _ = tls.shutdown().await;
+                    }
+                    _ => {
+                        let mut sink = [0u8; 16];
+                        while matches!(tls.read(&mut sink).await, Ok(n) if n > 0) {}
+                    }
+                }
+            });
+        }
+    });
+}
+
+async fn bind_big_backlog() -> TcpListener {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_reuseaddr(true).expect("reuseaddr");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    socket.listen(4096).expect("listen")
+}
+
+/// Cutover's balancer in front of the backend whose address is the first argument.
+fn role_balancer() {
+    let backend: SocketAddr = std::env::var("CUTOVER_BENCH_BACKEND")
+        .expect("backend env")
+        .parse()
+        .expect("backend addr");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let config = cutover_balancer::BalancerConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            domains: vec![DOMAIN.into()],
+            backends: vec![cutover_balancer::BackendConfig {
+                name: "backend".into(),
+                addr: backend,
+                display: None,
+                health_check_addr: None,
+            }],
+            max_connections: 30_000,
+            idle_timeout_ms: 600_000,
+            ..Default::default()
+        };
+        let handle = cutover_balancer::Balancer::start(config).expect("start");
+        println!("{}", handle.local_addr());
+        // Run until the parent closes our stdin.
+        let mut stdin = tokio::io::stdin();
+        let mut buf = [0u8; 16];
+        while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
+        handle.stop(Duration::from_millis(100)).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent: load generator and comparison
+
+struct Proc {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_role(role: &str, backend: Option<SocketAddr>) -> Proc {
+    let mut cmd = Command::new(std::env::current_exe().expect("exe"));
+    cmd.env("CUTOVER_BENCH_ROLE", role)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(b) = backend {
+        cmd.env("CUTOVER_BENCH_BACKEND", b.to_string());
+    }
+    let mut child = cmd.spawn().expect("spawn child");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("child address");
+    let addr = line.trim().parse().expect("child printed its address");
+    Proc { child, addr }
+}
+
+fn spawn_haproxy(backend: SocketAddr, dir: &std::path::Path, maxconn: usize) -> Option<Proc> {
+    let bin = [
+        "/usr/sbin/haproxy",
+        "/usr/local/sbin/haproxy",
+        "/usr/bin/haproxy",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let cfg = format!(
+        "global\n  maxconn {maxconn}\n  nbthread 2\n\
+         defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 600s\n  timeout server 600s\n\
+         frontend fe\n  bind 127.0.0.1:{port}\n  tcp-request inspect-delay 5s\n\
+           tcp-request content accept if {{ req_ssl_hello_type 1 }}\n\
+           use_backend be if {{ req.ssl_sni -i {DOMAIN} }}\n\
+         backend be\n  server s1 {backend}\n"
+    );
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, cfg).ok()?;
+    let child = Command::new(bin)
+        .arg("-db")
+        .arg("-f")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .ok()?;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().ok()?;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return Some(Proc { child, addr });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _: &rustls_pki_types::CertificateDer<'_>,
+        _: &[rustls_pki_types::CertificateDer<'_>],
+        _: &rustls_pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &rustls_pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &rustls_pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn connector() -> tokio_rustls::TlsConnector {
+    let p = provider();
+    let mut config = rustls::ClientConfig::builder_with_provider(p.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny(p)))
+        .with_no_client_auth();
+    // Every connection is a full handshake: a proxy's new-connection rate, not resumption's.
+    config.resumption = rustls::client::Resumption::disabled();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+type Tls = tokio_rustls::client::TlsStream<TcpStream>;
+
+async fn open(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> std::io::Result<Tls> {
+    let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let name = rustls_pki_types::ServerName::try_from(DOMAIN).expect("name");
+    connector.connect(name, tcp).await
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Figures {
+    bulk_gbit: f64,
+    conns_per_s: f64,
+    rtt_median_us: f64,
+    idle_kib_per_conn: Option<f64>,
+}
+
+async fn bulk(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> f64 {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..BULK_CONNS {
+        let (c, a) = (connector.clone(), addr);
+        tasks.push(tokio::spawn(async move {
+            let mut tls = open(&c, a).await.expect("bulk connect");
+            let mut cmd = vec![b'B'];
+            cmd.extend_from_slice(&BULK_BYTES.to_le_bytes());
+            tls.write_all(&cmd).await.expect("bulk cmd");
+            tls.flush().await.expect("flush");
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut got = 0u64;
+            while got < BULK_BYTES {
+                match tls.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n as u64,
+                }
+            }
+            got
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("bulk task");
+    }
+    assert_eq!(
+        total,
+        BULK_BYTES * BULK_CONNS as u64,
+        "bulk transfer incomplete"
+    );
+    total as f64 * 8.0 / started.elapsed().as_secs_f64() / 1e9
+}
+
+async fn conn_rate(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..RATE_CONCURRENCY {
+        let (c, stop, done, failed) = (
+            connector.clone(),
+            stop.clone(),
+            done.clone(),
+            failed.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let ok = async {
+                    let mut tls = open(&c, addr).await.ok()?;
+                    tls.write_all(b"H").await.ok()?;
+                    tls.flush().await.ok()?;
+                    let mut b = [0u8; 1];
+                    tls.read_exact(&mut b).await.ok()?;
+                    Some(())
+                }
+                .await;
+                if ok.is_some() {
+                    done.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(RATE_SECONDS)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let f = failed.load(Ordering::Relaxed);
+    if f > 0 {
+        eprintln!("  ({f} connections failed)");
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn latency(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> f64 {
+    let mut tls = open(connector, addr).await.expect("ping connect");
+    tls.write_all(b"P").await.expect("cmd");
+    let msg = [7u8; 64];
+    let mut back = [0u8; 64];
+    let mut samples = Vec::with_capacity(PINGS);
+    for i in 0..PINGS + 100 {
+        let t = Instant::now();
+        tls.write_all(&msg).await.expect("ping");
+        tls.flush().await.expect("flush");
+        tls.read_exact(&mut back).await.expect("pong");
+        if i >= 100 {
+            samples.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[samples.len() / 2]
+}
+
+fn rss_kib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Opens `n` relayed TLS connections, leaves them idle, and returns the proxy's RSS growth per
+/// connection (KiB).
+async fn idle_memory(
+    connector: &tokio_rustls::TlsConnector,
+    addr: SocketAddr,
+    pid: u32,
+    n: usize,
+) -> Option<f64> {
+    let before = rss_kib(pid)?;
+    let sem = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut tasks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (c, sem) = (connector.clone(), sem.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = sem.acquire().await.ok()?;
+            let mut tls = open(&c, addr).await.ok()?;
+            tls.write_all(b"I").await.ok()?;
+            tls.flush().await.ok()?;
+            Some(tls)
+        }));
+    }
+    let mut held = Vec::with_capacity(n);
+    for t in tasks {
+        if let Ok(Some(tls)) = t.await {
+            held.push(tls);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib(pid)?;
+    let opened = held.len();
+    drop(held);
+    if opened < n {
+        eprintln!("  (only {opened} of {n} idle connections opened)");
+    }
+    (opened > 0).then(|| (after - before) / opened as f64)
+}
+
+/// Median of the per-round medians, rounds alternating between targets so that drift of a
+/// shared, noisy machine hits every target alike.
+async fn latencies(connector: &tokio_rustls::TlsConnector, addrs: &[SocketAddr]) -> Vec<f64> {
+    let mut rounds: Vec<Vec<f64>> = vec![Vec::new(); addrs.len()];
+    for _ in 0..5 {
+        for (i, addr) in addrs.iter().enumerate() {
+            rounds[i].push(latency(connector, *addr).await);
+        }
+    }
+    rounds
+        .into_iter()
+        .map(|mut r| {
+            r.sort_by(|a, b| a.total_cmp(b));
+            r[r.len() / 2]
+        })
+        .collect()
+}
+
+async fn run_all(nofile: u64) {
+    let started = Instant::now();
+    let dir = std::env::temp_dir().join(format!("cutover-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    // Each idle connection costs the proxy 2 descriptors and the backend 1.
+    let idle_n = IDLE_CONNS.min((nofile.saturating_sub(500) / 2) as usize);
+    if idle_n < IDLE_CONNS {
+        eprintln!("open-files limit {nofile}: measuring {idle_n} idle connections instead of {IDLE_CONNS}");
+    }
+    let backend = spawn_role("backend", None);
+    let cutover = spawn_role("balancer", Some(backend.addr));
+    let haproxy = spawn_haproxy(backend.addr, &dir, idle_n + 100);
+    let connector = connector();
+
+    let mut targets: Vec<(&str, SocketAddr, Option<u32>)> = vec![
+        ("direct", backend.addr, None),
+        ("cutover", cutover.addr, Some(cutover.child.id())),
+    ];
+    match &haproxy {
+        Some(h) => targets.push(("haproxy", h.addr, Some(h.child.id()))),
+        None => eprintln!("haproxy not found or did not start: skipping the HAProxy column"),
+    }
+    let mut figures = vec![Figures::default(); targets.len()];
+    for (i, (label, addr, _)) in targets.iter().enumerate() {
+        eprintln!("{label}: bulk…");
+        figures[i].bulk_gbit = bulk(&connector, *addr).await;
+    }
+    for (i, (label, addr, _)) in targets.iter().enumerate() {
+        eprintln!("{label}: new TLS connections…");
+        figures[i].conns_per_s = conn_rate(&connector, *addr).await;
+        // Let closes settle between targets.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    eprintln!("latency (interleaved)…");
+    let addrs: Vec<SocketAddr> = targets.iter().map(|t| t.1).collect();
+    for (i, l) in latencies(&connector, &addrs).await.into_iter().enumerate() {
+        figures[i].rtt_median_us = l;
+    }
+    for (i, (label, addr, pid)) in targets.iter().enumerate() {
+        if let Some(pid) = pid {
+            eprintln!("{label}: {idle_n} idle connections…");
+            figures[i].idle_kib_per_conn = idle_memory(&connector, *addr, *pid, idle_n).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    let direct = figures[0];
+    let ours = figures[1];
+    let theirs = figures.get(2).copied();
+    drop(cutover);
+    drop(haproxy);
+    drop(backend);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "\n{:<10} {:>12} {:>12} {:>16} {:>16}",
+        "path", "bulk Gbit/s", "TLS conn/s", "median RTT µs", "idle KiB/conn"
+    );
+    let row = |name: &str, f: &Figures| {
+        format!(
+            "{:<10} {:>12.2} {:>12.0} {:>16.1} {:>16}",
+            name,
+            f.bulk_gbit,
+            f.conns_per_s,
+            f.rtt_median_us,
+            f.idle_kib_per_conn
+                .map(|k| format!("{k:.1}"))
+                .unwrap_or_else(|| "-".into())
+        )
+    };
+    let _ = writeln!(out, "{}", row("direct", &direct));
+    let _ = writeln!(out, "{}", row("cutover", &ours));
+    if let Some(h) = &theirs {
+        let _ = writeln!(out, "{}", row("haproxy", h));
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "bulk throughput  cutover/direct  = {:.2} (target ≥ 0.70)",
+        ours.bulk_gbit / direct.bulk_gbit
+    );
+    let added_ours = ours.rtt_median_us - direct.rtt_median_us;
+    if let Some(h) = &theirs {
+        let _ = writeln!(
+            out,
+            "bulk throughput  cutover/haproxy = {:.2} (target ≥ 1.00)",
+            ours.bulk_gbit / h.bulk_gbit
+        );
+        let _ = writeln!(
+            out,
+            "new TLS conn/s   cutover/haproxy = {:.2} (target ≥ 1.00)",
+            ours.conns_per_s / h.conns_per_s
+        );
+        let _ = writeln!(
+            out,
+            "added median RTT cutover {:.1} µs vs haproxy {:.1} µs (target: cutover ≤ haproxy)",
+            added_ours,
+            h.rtt_median_us - direct.rtt_median_us
+        );
+    } else {
+        let _ = writeln!(out, "added median RTT cutover {added_ours:.1} µs");
+    }
+    if let Some(k) = ours.idle_kib_per_conn {
+        let theirs_kib = theirs
+            .and_then(|h| h.idle_kib_per_conn)
+            .map(|k| format!(" (haproxy {k:.1} KiB)"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "memory per idle relayed connection: cutover {k:.1} KiB{theirs_kib} (target ≤ 40 KiB, {idle_n} connections)");
+    }
+    let _ = writeln!(
+        out,
+        "total bench time {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
