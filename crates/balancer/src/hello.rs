@@ -420,8 +420,16 @@ mod tests {
                 let cut = (rng.next() as usize) % data.len();
                 data.truncate(cut);
             }
-            if let Inspect::Done(HelloOutcome::Sni(name)) = inspect(&data) {
+            let whole = inspect(&data);
+            if let Inspect::Done(HelloOutcome::Sni(name)) = &whole {
                 assert!(normalize_server_name(name.as_bytes()).is_some());
+            }
+            // A prefix either asks for more or already has the final answer.
+            if !data.is_empty() {
+                let cut = (rng.next() as usize) % data.len();
+                if let (Inspect::Done(early), Inspect::Done(_)) = (inspect(&data[..cut]), &whole) {
+                    assert_eq!(Inspect::Done(early), whole, "{data:?} cut at {cut}");
+                }
             }
         }
     }

@@ -352,3 +352,29 @@ async fn bind_errors_say_why() {
         Err(BalancerError::InvalidConfig(_))
     ));
 }
+
+/// The seed corpus: every stored real ClientHello parses to its SNI (or to none). With
+/// `CUTOVER_WRITE_TESTDATA=1` it (re)captures `testdata/rustls.bin` first.
+#[tokio::test]
+async fn testdata_hellos_parse() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+    if std::env::var_os("CUTOVER_WRITE_TESTDATA").is_some() {
+        std::fs::write(
+            format!("{dir}/rustls.bin"),
+            rustls_client_hello("shop.test").await,
+        )
+        .unwrap();
+    }
+    for (file, want) in [
+        (
+            "openssl-s_client.bin",
+            HelloOutcome::Sni("shop.test".into()),
+        ),
+        ("openssl-no-sni.bin", HelloOutcome::NoSni),
+        ("curl.bin", HelloOutcome::Sni("shop.test".into())),
+        ("rustls.bin", HelloOutcome::Sni("shop.test".into())),
+    ] {
+        let bytes = std::fs::read(format!("{dir}/{file}")).unwrap();
+        assert_eq!(sni_of(&bytes), want, "{file}");
+    }
+}
