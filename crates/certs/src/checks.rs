@@ -232,11 +232,21 @@ fn check_trust(host: &str, result: &ProbeResult, out: &mut Vec<Finding>) {
                 format!("{host} serves a self-signed certificate that is trusted only because it is in the CA file you gave."),
             )
         };
-        out.push(
-            Finding::new(FindingCode::CertSelfSigned, severity, message)
-                .with("subject", leaf.subject.clone())
-                .with("sha256", leaf.sha256.clone()),
-        );
+        let mut f = Finding::new(FindingCode::CertSelfSigned, severity, message)
+            .with("subject", leaf.subject.clone())
+            .with("sha256", leaf.sha256.clone());
+        if let Some(extra) = result
+            .trust
+            .iter()
+            .find(|t| t.store == TrustStore::ExtraCa && !t.trusted)
+        {
+            // e.g. a self-signed certificate marked CA:TRUE is refused as a server certificate.
+            f = f.with(
+                "ca_file",
+                extra.detail.clone().unwrap_or_else(|| "not trusted".into()),
+            );
+        }
+        out.push(f);
         return;
     }
     if !trusted_by.is_empty() {

@@ -432,8 +432,10 @@ fn verdict(
     let mut summary = parts.join("; ");
     // With one certificate everywhere, say what is wrong with it, if anything.
     if groups.len() <= 1 {
+        // Backends that could not be checked are already named above.
         let worst = backends
             .iter()
+            .filter(|b| b.leaf.is_some())
             .flat_map(|b| b.findings.iter())
             .chain(fleet.iter())
             .filter(|f| f.severity >= Severity::Warning)

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod balance;
+mod certs;
 mod output;
 
 /// Global options shared by every subcommand.
@@ -46,6 +47,11 @@ struct Cli {
 enum Command {
     /// Print version and build information.
     Version,
+    /// Backend certificates: `cutover certs check --domain D --backend HOST:PORT ...`.
+    Certs {
+        #[command(subcommand)]
+        command: certs::CertsCommand,
+    },
     /// Run the local SNI-passthrough balancer (rehearse a load balancer before DNS points at it).
     Balance(balance::BalanceArgs),
 }
@@ -90,6 +96,7 @@ type CliResult = Result<ExitCode, (cutover_core::ApiError, bool)>;
 async fn run(cli: Cli) -> CliResult {
     let json = cli.global.json;
     match cli.command {
+        Command::Certs { command } => certs::run(command, &cli.global).await,
         Command::Balance(args) => balance::run(args, json).await.map_err(|e| (e, json)),
         Command::Version => {
             let info = serde_json::json!({
