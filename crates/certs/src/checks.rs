@@ -127,9 +127,10 @@ fn days(secs: i64) -> i64 {
 }
 
 fn in_days(secs: i64) -> String {
-    let d = days(secs);
+    // Rounded to the nearest day for people; thresholds use exact seconds.
+    let d = (secs + DAY / 2) / DAY;
     match d {
-        0 => format!("{} hours", (secs / 3600).max(0)),
+        _ if secs < DAY => format!("{} hours", (secs / 3600).max(0)),
         1 => "1 day".to_string(),
         _ => format!("{d} days"),
     }

@@ -79,6 +79,15 @@ pub fn probe_all(
         .buffer_unordered(concurrency.max(1))
 }
 
+/// A backend that could not even be probed (e.g. a droplet without a public address): a report
+/// with the failure, so that it shows up in the fleet instead of silently missing.
+pub fn unprobed_report(target: ProbeTarget, kind: FailureKind, message: String) -> BackendReport {
+    backend_report(ProbeResult {
+        failure: Some(ProbeFailure { kind, message }),
+        ..empty_probe(target, None)
+    })
+}
+
 /// [`probe_all`] driven to the end: calls `on_result` for each report as it arrives and returns
 /// them all in the order of `targets` (for callers that want a callback, not a stream).
 pub async fn probe_each(
@@ -349,12 +358,14 @@ fn leaf_state(leaf: &CertInfo, domain: &str, now: i64) -> String {
         format!("which is not valid for {domain}")
     } else {
         let left = leaf.not_after_unix - now;
+        // Rounded to the nearest day: 2 days 23 hours reads as "3 days".
+        let days = (left + DAY / 2) / DAY;
         if left < DAY {
             "which expires within a day".to_string()
-        } else if left < 2 * DAY {
+        } else if days == 1 {
             "which expires in 1 day".to_string()
         } else {
-            format!("which expires in {} days", left / DAY)
+            format!("which expires in {days} days")
         }
     }
 }
@@ -502,7 +513,7 @@ mod tests {
             "shop.test",
             vec![
                 report("web-1", "10.0.0.1", "aa", now + 60 * DAY, "h2"),
-                report("web-3", "10.0.0.3", "bb", now + 3 * DAY + 100, "h2"),
+                report("web-3", "10.0.0.3", "bb", now + 3 * DAY - 3600, "h2"),
                 report("web-2", "10.0.0.2", "aa", now + 60 * DAY, "h2"),
             ],
             now,

@@ -20,7 +20,9 @@ pub mod proxy;
 mod x509;
 
 pub use checks::{check_backend, name_matches};
-pub use fleet::{backend_report, build_report, probe_all, probe_each, DEFAULT_CONCURRENCY};
+pub use fleet::{
+    backend_report, build_report, probe_all, probe_each, unprobed_report, DEFAULT_CONCURRENCY,
+};
 pub use model::*;
 pub use probe::{parse_pem_certs, probe};
 pub use x509::cert_info;

@@ -79,24 +79,28 @@ async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiErro
         ca_pem,
         concurrency: Some(args.concurrency),
     };
-    let targets = match &args.lb {
-        Some(id) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidInput,
-                format!(
-                    "--lb {id}: checking a load balancer's droplets is not available yet; list the droplets with --backend IP:PORT instead"
-                ),
-            )
-            .with_details(serde_json::json!({ "field": "lb" })));
-        }
-        None => {
-            let mut targets: Vec<ProbeTarget> = Vec::with_capacity(args.backends.len());
-            for spec in &args.backends {
-                targets.push(cutover_core::certs::backend_from_spec(spec).await?);
-            }
-            targets
-        }
-    };
+    if let Some(id) = &args.lb {
+        let conn = connect(global).await?;
+        let progress = !global.json && !global.quiet;
+        let mut done = 0usize;
+        let report =
+            cutover_core::certs::check_load_balancer(&conn, id, &args.domain, &options, |r| {
+                done += 1;
+                if progress {
+                    eprintln!(
+                        "[{done}] {} {}",
+                        r.label,
+                        r.severity.map_or("ok", Severity::as_str)
+                    );
+                }
+            })
+            .await?;
+        return Ok(finish(&report, global));
+    }
+    let mut targets: Vec<ProbeTarget> = Vec::with_capacity(args.backends.len());
+    for spec in &args.backends {
+        targets.push(cutover_core::certs::backend_from_spec(spec).await?);
+    }
     let progress = !global.json && !global.quiet;
     let total = targets.len();
     let mut done = 0usize;
@@ -111,12 +115,39 @@ async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiErro
         }
     })
     .await?;
+    Ok(finish(&report, global))
+}
+
+fn finish(report: &FleetReport, global: &GlobalArgs) -> ExitCode {
     if global.json {
-        print_json(&report);
+        print_json(report);
     } else {
-        print_human(&report);
+        print_human(report);
     }
-    Ok(exit_code(&report))
+    exit_code(report)
+}
+
+/// The account to read the load balancer from: `--api-base` (or DigitalOcean's) with the token in
+/// `DIGITALOCEAN_ACCESS_TOKEN` (doctl's variable) or `CUTOVER_SANDBOX_TOKEN`. A loopback API base
+/// that is a standalone Sandbox (`cutover sandbox serve`) brings its droplet address map and CA.
+async fn connect(global: &GlobalArgs) -> Result<cutover_core::context::Connection, ApiError> {
+    if global.context.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "certs check --lb does not read keychain accounts (--context) yet; put the token in DIGITALOCEAN_ACCESS_TOKEN",
+        )
+        .with_details(serde_json::json!({ "field": "context" })));
+    }
+    let token = ["DIGITALOCEAN_ACCESS_TOKEN", "CUTOVER_SANDBOX_TOKEN"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|t| !t.trim().is_empty()))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "--lb needs an API token: set DIGITALOCEAN_ACCESS_TOKEN (and --api-base for a Sandbox)",
+            )
+        })?;
+    cutover_core::context::Connection::for_token(global.api_base.as_deref(), token.trim()).await
 }
 
 /// 0 when nothing is worse than a warning, 1 otherwise.

@@ -11,6 +11,9 @@ pub use cutover_certs::{
     ProbeTarget, ProxyVersion, Severity, Verdict, DEFAULT_CONCURRENCY,
 };
 
+use cutover_digitalocean::{Droplet, LoadBalancer};
+
+use crate::context::Connection;
 use crate::error::{ApiError, ErrorCode};
 
 impl From<cutover_certs::CertsError> for ApiError {
@@ -98,6 +101,138 @@ pub async fn check_backends(
     Ok(report)
 }
 
+/// The backends of a load balancer, as probe targets.
+#[derive(Debug, Clone)]
+pub struct LbBackends {
+    pub targets: Vec<ProbeTarget>,
+    /// Droplets that cannot be reached from here (no public IPv4), with the reason.
+    pub unreachable: Vec<(ProbeTarget, String)>,
+    /// What the load balancer sends first: PROXY v1 when `enable_proxy_protocol` is on.
+    pub proxy_protocol: Option<ProxyVersion>,
+    pub target_port: u16,
+}
+
+/// Which droplets serve `lb`'s TLS, and where: the target port of its passthrough rule (or of an
+/// HTTPS rule), each member droplet at `resolve(droplet, port)` — the first public IPv4 for real
+/// droplets (the label says which when a droplet has two), the address map for the Sandbox's.
+pub fn lb_backends(
+    lb: &LoadBalancer,
+    droplets: &[Droplet],
+    resolve: impl Fn(&Droplet, u16) -> Option<SocketAddr>,
+) -> Result<LbBackends, ApiError> {
+    let rule = lb
+        .forwarding_rules
+        .iter()
+        .find(|r| r.is_passthrough())
+        .or_else(|| {
+            lb.forwarding_rules
+                .iter()
+                .find(|r| r.target_protocol.eq_ignore_ascii_case("https"))
+        })
+        .ok_or_else(|| {
+            ApiError::invalid_input(format!(
+                "load balancer {} has no SSL-passthrough or HTTPS-to-droplet forwarding rule: its droplets serve no certificate to check",
+                lb.name
+            ))
+        })?;
+    let target_port = u16::try_from(rule.target_port).map_err(|_| {
+        ApiError::invalid_input(format!("target port {} is not a port", rule.target_port))
+    })?;
+    let members = droplets.iter().filter(|d| {
+        lb.droplet_ids.contains(&d.id)
+            || (!lb.tag.trim().is_empty() && d.tags.iter().any(|t| t == &lb.tag))
+    });
+    let mut targets = Vec::new();
+    let mut unreachable = Vec::new();
+    for droplet in members {
+        let label = if droplet.name.is_empty() {
+            droplet.id.to_string()
+        } else {
+            droplet.name.clone()
+        };
+        let ips = droplet.public_ipv4s();
+        let display_host = match ips.as_slice() {
+            [] => "no public IPv4".to_string(),
+            [one] => one.to_string(),
+            [first, rest @ ..] => format!("{first}, first of {} public IPv4s", rest.len() + 1),
+        };
+        match resolve(droplet, target_port) {
+            Some(addr) => targets.push(ProbeTarget {
+                label,
+                addr,
+                display_host,
+                sni: None,
+            }),
+            None => unreachable.push((
+                ProbeTarget {
+                    label,
+                    addr: SocketAddr::from(([0, 0, 0, 0], target_port)),
+                    display_host,
+                    sni: None,
+                },
+                "the droplet has no public IPv4 address to connect to from here".to_string(),
+            )),
+        }
+    }
+    if targets.is_empty() && unreachable.is_empty() {
+        return Err(ApiError::invalid_input(format!(
+            "load balancer {} has no droplets",
+            lb.name
+        )));
+    }
+    Ok(LbBackends {
+        targets,
+        unreachable,
+        proxy_protocol: lb.enable_proxy_protocol.then_some(ProxyVersion::V1),
+        target_port,
+    })
+}
+
+/// Check every droplet behind load balancer `lb_id` for `domain`. The load balancer's PROXY
+/// protocol flag applies unless `options` says otherwise; the connection's extra CA (the
+/// Sandbox's) is trusted besides any CA the user gave.
+pub async fn check_load_balancer(
+    conn: &Connection,
+    lb_id: &str,
+    domain: &str,
+    options: &CertCheckOptions,
+    mut on_result: impl FnMut(&BackendReport),
+) -> Result<FleetReport, ApiError> {
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    cutover_certs::validate_domain(&domain)?;
+    let lb = conn.client.get_load_balancer(lb_id).await?;
+    let droplets = conn.client.list_droplets().await?;
+    let backends = lb_backends(&lb, &droplets, |d, p| conn.resolve(d, p))?;
+    let mut options = options.clone();
+    if options.proxy_protocol.is_none() {
+        options.proxy_protocol = backends.proxy_protocol;
+    }
+    if let Some(extra) = &conn.extra_ca_pem {
+        options.ca_pem = Some(match options.ca_pem.take() {
+            Some(mine) => format!("{mine}\n{extra}"),
+            None => extra.clone(),
+        });
+    }
+    let mut unprobed = Vec::new();
+    for (mut target, why) in backends.unreachable {
+        target.sni = Some(domain.clone());
+        let report =
+            cutover_certs::unprobed_report(target, cutover_certs::FailureKind::Unreachable, why);
+        on_result(&report);
+        unprobed.push(report);
+    }
+    if backends.targets.is_empty() {
+        return Ok(cutover_certs::build_report(&domain, unprobed));
+    }
+    let report = check_backends(&domain, backends.targets, &options, on_result).await?;
+    if unprobed.is_empty() {
+        return Ok(report);
+    }
+    let mut all = report.backends;
+    all.extend(unprobed);
+    Ok(cutover_certs::build_report(&domain, all))
+}
+
 /// Turn `HOST:PORT` (a name, an IPv4 or a bracketed IPv6) into a probe target. A name that
 /// resolves to several addresses uses the first, and says so in the label.
 pub async fn backend_from_spec(spec: &str) -> Result<ProbeTarget, ApiError> {
@@ -146,6 +281,56 @@ pub async fn backend_from_spec(spec: &str) -> Result<ProbeTarget, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The acceptance check of issue 4: on the Sandbox's passthrough load balancer exactly the
+    /// droplet with the other certificate is flagged.
+    #[tokio::test]
+    async fn the_sandbox_passthrough_lb_flags_exactly_web_3() {
+        let sandbox = cutover_sandbox::Sandbox::start(cutover_sandbox::SandboxOptions::default())
+            .await
+            .unwrap();
+        let conn = Connection::for_sandbox(&sandbox).unwrap();
+        let lbs = conn.client.list_load_balancers().await.unwrap();
+        let lb = lbs.iter().find(|l| l.name == "shop-passthrough").unwrap();
+        let mut streamed = 0;
+        let report = check_load_balancer(
+            &conn,
+            &lb.id,
+            "sandbox-shop.test",
+            &CertCheckOptions::default(),
+            |_| streamed += 1,
+        )
+        .await
+        .unwrap();
+        sandbox.shutdown().await;
+        assert_eq!(streamed, report.backends.len());
+        assert!(report.backends.len() >= 2, "{report:#?}");
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.code == FindingCode::FleetFingerprintMismatch),
+            "{:#?}",
+            report.findings
+        );
+        // Exactly one group has a single member, and it is web-3.
+        assert_eq!(report.groups.len(), 2, "{:#?}", report.groups);
+        assert_eq!(report.groups[1].backends, vec!["web-3".to_string()]);
+        assert!(
+            report.verdict.summary.contains("web-3"),
+            "{}",
+            report.verdict.summary
+        );
+        // The others verify against the Sandbox CA: nothing is wrong with them.
+        for b in report.backends.iter().filter(|b| b.label != "web-3") {
+            assert!(
+                b.severity.is_none_or(|s| s < Severity::Error),
+                "{}: {:#?}",
+                b.label,
+                b.findings
+            );
+        }
+    }
 
     #[tokio::test]
     async fn specs_parse() {
