@@ -63,6 +63,19 @@ pub fn check_backend(result: &ProbeResult, now: i64) -> Vec<Finding> {
         }
     }
 
+    // Real clients abort when the handshake signature does not verify with the leaf's key
+    // (a wrong key deployed beside the certificate). A weak key that ring refuses to verify is
+    // reported as cert.weak_key instead.
+    if result.failure.is_none() && result.handshake_signature_ok == Some(false) && !weak_key(leaf) {
+        out.push(
+            Finding::new(
+                FindingCode::BackendHandshakeFailed,
+                Severity::Critical,
+                format!("{host}: the server could not prove it holds the certificate's private key (the handshake signature does not verify); clients will refuse the connection."),
+            )
+            .with("sha256", leaf.sha256.clone()),
+        );
+    }
     check_dates(&host, leaf, now, &mut out);
     check_trust(&host, result, &mut out);
     check_order(&host, &result.chain, result.chain_sent, &mut out);
@@ -385,6 +398,15 @@ fn check_order(host: &str, chain: &[CertInfo], sent: u32, out: &mut Vec<Finding>
     }
 }
 
+fn weak_key(cert: &CertInfo) -> bool {
+    match cert.key_type.as_str() {
+        "RSA" => cert.key_bits < 2048,
+        "EC" => cert.key_bits < 256,
+        "DSA" => true,
+        _ => false,
+    }
+}
+
 fn check_strength(host: &str, chain: &[CertInfo], out: &mut Vec<Finding>) {
     for (i, cert) in chain.iter().enumerate() {
         if cert.parse_error.is_some() {
@@ -395,13 +417,7 @@ fn check_strength(host: &str, chain: &[CertInfo], out: &mut Vec<Finding>) {
         } else {
             format!("chain certificate #{} ({})", i + 1, cert.subject)
         };
-        let weak = match cert.key_type.as_str() {
-            "RSA" => cert.key_bits < 2048,
-            "EC" => cert.key_bits < 256,
-            "DSA" => true,
-            _ => false,
-        };
-        if weak {
+        if weak_key(cert) {
             out.push(
                 Finding::new(
                     FindingCode::CertWeakKey,

@@ -81,6 +81,33 @@ async fn a_good_backend_has_no_findings_and_records_the_session() {
 }
 
 #[tokio::test]
+async fn a_stapled_ocsp_response_is_recorded() {
+    let pki = Pki::new("Ocsp");
+    let leaf = pki.leaf(&[DOMAIN], -1, 89);
+    let mut spec = TlsSpec::new(pki.full_chain(&leaf), &leaf.key);
+    spec.ocsp = Some(vec![0x30, 0x03, 0x0A, 0x01, 0x00]);
+    let stapled = check(tls_server(spec).await, &opts_with(&pki)).await;
+    assert!(stapled.probe.ocsp_stapled);
+    assert_eq!(stapled.probe.ocsp_staple_bytes, 5);
+    let plain = check(
+        tls_server(TlsSpec::new(pki.full_chain(&leaf), &leaf.key)).await,
+        &opts_with(&pki),
+    )
+    .await;
+    assert!(!plain.probe.ocsp_stapled);
+}
+
+#[tokio::test]
+async fn a_wrong_private_key_fails_the_handshake() {
+    let pki = Pki::new("WrongKey");
+    let leaf = leaf_with_wrong_key(&pki, &[DOMAIN]);
+    let addr = tls_server(TlsSpec::new(pki.full_chain(&leaf), &leaf.key)).await;
+    let r = check(addr, &opts_with(&pki)).await;
+    assert_eq!(r.probe.handshake_signature_ok, Some(false));
+    assert_eq!(codes(&r), vec![FindingCode::BackendHandshakeFailed]);
+}
+
+#[tokio::test]
 async fn refused_is_unreachable() {
     let addr = closed_port().await;
     let r = check(addr, &ProbeOptions::default()).await;

@@ -332,6 +332,57 @@ mod tests {
         }
     }
 
+    fn droplet(id: u64, name: &str, public: &[&str], tags: &[&str]) -> Droplet {
+        let v4: Vec<serde_json::Value> = public
+            .iter()
+            .map(|ip| serde_json::json!({"ip_address": ip, "type": "public", "netmask": "255.255.255.0", "gateway": ""}))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": name, "tags": tags, "networks": {"v4": v4, "v6": []}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn lb_backends_use_the_passthrough_port_the_proxy_flag_and_say_which_ip() {
+        let lb: LoadBalancer = serde_json::from_value(serde_json::json!({
+            "id": "lb-1", "name": "shop", "enable_proxy_protocol": true,
+            "droplet_ids": [1, 2, 3],
+            "forwarding_rules": [
+                {"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80},
+                {"entry_protocol": "https", "entry_port": 443, "target_protocol": "https", "target_port": 8443, "tls_passthrough": true}
+            ]
+        }))
+        .unwrap();
+        let droplets = vec![
+            droplet(1, "web-1", &["203.0.113.1"], &[]),
+            droplet(2, "web-2", &["203.0.113.2", "198.51.100.2"], &[]),
+            droplet(3, "web-3", &[], &[]),
+            droplet(4, "not-mine", &["203.0.113.4"], &[]),
+        ];
+        let b = lb_backends(&lb, &droplets, crate::rehearse::public_ipv4_backend).unwrap();
+        assert_eq!(b.target_port, 8443);
+        assert_eq!(b.proxy_protocol, Some(ProxyVersion::V1));
+        let labels: Vec<&str> = b.targets.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(labels, vec!["web-1", "web-2"]);
+        assert_eq!(b.targets[0].addr, "203.0.113.1:8443".parse().unwrap());
+        assert_eq!(
+            b.targets[1].display_host,
+            "203.0.113.2, first of 2 public IPv4s"
+        );
+        assert_eq!(b.unreachable.len(), 1);
+        assert_eq!(b.unreachable[0].0.label, "web-3");
+
+        let no_tls: LoadBalancer = serde_json::from_value(serde_json::json!({
+            "name": "plain", "droplet_ids": [1],
+            "forwarding_rules": [{"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80}]
+        }))
+        .unwrap();
+        let err =
+            lb_backends(&no_tls, &droplets, crate::rehearse::public_ipv4_backend).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+    }
+
     #[tokio::test]
     async fn specs_parse() {
         let t = backend_from_spec("127.0.0.1:8443").await.unwrap();

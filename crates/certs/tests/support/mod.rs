@@ -157,6 +157,16 @@ pub fn weak_key_leaf(pki: &Pki, sans: &[&str]) -> Leaf {
     }
 }
 
+/// A leaf served with somebody else's key (a wrong key deployed beside the certificate).
+pub fn leaf_with_wrong_key(pki: &Pki, sans: &[&str]) -> Leaf {
+    let leaf = pki.leaf(sans, -1, 89);
+    let other = KeyPair::generate().unwrap();
+    Leaf {
+        der: leaf.der,
+        key: other.serialize_der(),
+    }
+}
+
 /// A leaf whose signature algorithm claims sha1WithRSAEncryption (issued by an RSA CA with
 /// SHA-256, then the algorithm OID patched from ...01 01 0B to ...01 01 05; the signature no
 /// longer verifies, which is fine: the check reads the algorithm).
@@ -221,6 +231,8 @@ pub struct TlsSpec {
     pub require_proxy: bool,
     /// Wait this long after accepting before answering (a stand-in for a WAN round trip).
     pub delay: std::time::Duration,
+    /// A stapled OCSP response to send.
+    pub ocsp: Option<Vec<u8>>,
 }
 
 impl TlsSpec {
@@ -232,12 +244,18 @@ impl TlsSpec {
             alpn: vec!["h2", "http/1.1"],
             require_proxy: false,
             delay: std::time::Duration::ZERO,
+            ocsp: None,
         }
     }
 }
 
 fn server_config(spec: &TlsSpec) -> Arc<rustls::ServerConfig> {
-    let main = certified(spec.chain.clone(), &spec.key);
+    let mut main = certified(spec.chain.clone(), &spec.key);
+    if let Some(ocsp) = &spec.ocsp {
+        let mut with = (*main).clone();
+        with.ocsp = Some(ocsp.clone());
+        main = Arc::new(with);
+    }
     let default = match &spec.default {
         Some((chain, key)) => certified(chain.clone(), key),
         None => main.clone(),
