@@ -27,3 +27,24 @@ pub use server::{Balancer, BalancerHandle};
 pub use stats::{
     BackendHealth, BackendStats, BalancerEvent, ConnectionRecord, Outcome, StatsSnapshot,
 };
+
+#[cfg(all(test, feature = "specta"))]
+mod specta_tests {
+    /// The UI types must pass the TypeScript exporter (no bare u64, no untyped JSON).
+    #[test]
+    fn types_export_to_typescript() {
+        let types = specta::Types::default()
+            .register::<crate::BalancerConfig>()
+            .register::<crate::StatsSnapshot>()
+            .register::<crate::BalancerEvent>()
+            .register::<crate::HelloOutcome>();
+        let ts = specta_typescript::Typescript::default()
+            .export(&types, specta_serde::PhasesFormat)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(
+            ts.contains("BalancerConfig") && ts.contains("bytesIn"),
+            "{ts}"
+        );
+        assert!(!ts.contains("bigint"), "{ts}");
+    }
+}

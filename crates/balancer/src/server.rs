@@ -214,6 +214,10 @@ impl Balancer {
                 )));
             }
         }
+        if !local_addr.ip().is_loopback() {
+            // Allowed when asked for explicitly, but anyone who can reach this address can use it.
+            tracing::warn!(listen = %local_addr, "the balancer listens on a non-loopback address: other machines can reach it");
+        }
         tracing::info!(listen = %local_addr, redirect = ?redirect_addr, "balancer listening");
         Ok(BalancerHandle {
             shared,

@@ -8,9 +8,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Inspect::Done(HelloOutcome::Sni(name)) = inspect(data) {
         assert!(!name.is_empty());
-        assert!(name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_')));
+        assert!(name.bytes().all(|b| b.is_ascii_lowercase()
+            || b.is_ascii_digit()
+            || matches!(b, b'-' | b'.' | b'_')));
     }
     // Feeding the same bytes in pieces must never contradict the whole: a prefix either asks
     // for more or already has the final answer.
