@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod balance;
 mod certs;
 mod output;
+mod sandbox;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, clap::Args)]
@@ -47,6 +48,8 @@ struct Cli {
 enum Command {
     /// Print version and build information.
     Version,
+    /// The Sandbox: a simulated DigitalOcean on 127.0.0.1 (`cutover sandbox serve`).
+    Sandbox(sandbox::SandboxArgs),
     /// Backend certificates: `cutover certs check --domain D --backend HOST:PORT ...`.
     Certs {
         #[command(subcommand)]
@@ -96,6 +99,7 @@ type CliResult = Result<ExitCode, (cutover_core::ApiError, bool)>;
 async fn run(cli: Cli) -> CliResult {
     let json = cli.global.json;
     match cli.command {
+        Command::Sandbox(args) => sandbox::run(args).await.map_err(|e| (e, json)),
         Command::Certs { command } => certs::run(command, &cli.global).await,
         Command::Balance(args) => balance::run(args, json).await.map_err(|e| (e, json)),
         Command::Version => {

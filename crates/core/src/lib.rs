@@ -9,6 +9,7 @@ pub mod context;
 pub mod error;
 pub mod logging;
 pub mod redact;
+pub mod sandbox;
 pub mod rehearse;
 pub mod workspace;
 

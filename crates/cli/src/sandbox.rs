@@ -1,0 +1,138 @@
+//! `cutover sandbox serve`: run the Sandbox (a simulated DigitalOcean whose droplets are real TLS
+//! servers on 127.0.0.1) in the foreground.
+//!
+//! Prints one JSON line when ready — `{"api_base", "token", "ca_pem_path", "backends"}` — and
+//! stops cleanly on Ctrl-C or SIGTERM (saving the state file, if one was given).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use cutover_core::sandbox::{self, SandboxOptions};
+use cutover_core::ApiError;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub command: SandboxCommand,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum SandboxCommand {
+    /// Run the sandbox API and its droplets until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Where the API listens (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Keep the account in this JSON file (loaded if it exists, saved after every change).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// The bearer token to accept (a random `sandbox-…` one by default).
+    #[arg(long, env = "CUTOVER_SANDBOX_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Write the sandbox CA here (default: a file in the temp directory, removed on exit).
+    #[arg(long, value_name = "FILE")]
+    pub ca_pem: Option<PathBuf>,
+    /// How long a new load balancer stays `new`.
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub activation_delay_ms: u64,
+    /// How long after a write a load balancer answers writes with the busy 403.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub busy_window_ms: u64,
+    /// Latency added to every API request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+}
+
+pub async fn run(args: SandboxArgs) -> Result<ExitCode, ApiError> {
+    match args.command {
+        SandboxCommand::Serve(serve) => run_serve(serve).await,
+    }
+}
+
+async fn run_serve(args: ServeArgs) -> Result<ExitCode, ApiError> {
+    if !args.listen.ip().is_loopback() {
+        return Err(ApiError::invalid_input(format!(
+            "the sandbox only listens on the loopback interface, not {}",
+            args.listen
+        ))
+        .with_details(serde_json::json!({ "field": "listen" })));
+    }
+    let handle = sandbox::start(SandboxOptions {
+        listen: args.listen,
+        state_file: args.state.clone(),
+        activation_delay: Duration::from_millis(args.activation_delay_ms),
+        busy_window: Duration::from_millis(args.busy_window_ms),
+        latency: Duration::from_millis(args.latency_ms),
+        token: args.token.clone(),
+    })
+    .await?;
+    let (ca_path, remove_ca) = match &args.ca_pem {
+        Some(p) => (p.clone(), false),
+        None => {
+            let port = handle
+                .api_base()
+                .rsplit(':')
+                .next()
+                .unwrap_or("0")
+                .to_string();
+            (
+                std::env::temp_dir().join(format!("cutover-sandbox-{port}-ca.pem")),
+                true,
+            )
+        }
+    };
+    let ca_written = match std::fs::write(&ca_path, handle.ca_pem()) {
+        Ok(()) => Some(ca_path.clone()),
+        Err(err) => {
+            tracing::warn!(
+                "could not write the sandbox CA to {}: {err}",
+                ca_path.display()
+            );
+            None
+        }
+    };
+    let line = sandbox::ready_line(&handle, ca_written.clone());
+    crate::output::print_json(&line);
+    // Scripts wait for this line: make sure it leaves the buffer now.
+    let _ = std::io::stdout().flush();
+
+    stop_signal().await;
+    tracing::info!("stopping the sandbox");
+    handle.shutdown().await;
+    if remove_ca {
+        if let Some(p) = ca_written {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C anywhere, SIGTERM on Unix.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
