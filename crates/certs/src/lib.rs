@@ -10,7 +10,42 @@
 //! - [`probe_all`]: many backends, bounded concurrency, each report streamed as it finishes.
 //! - [`build_report`]: the fleet comparison and verdict → [`FleetReport`].
 //!
-//! Finding codes and severities follow `shared/research/anchors.md` §2.3.
+//! Finding codes and severities follow `shared/research/anchors.md` §2.3:
+//!
+//! | code | severity | when |
+//! |---|---|---|
+//! | `backend.unreachable` | critical | TCP connect refused / no route / no public IPv4 |
+//! | `backend.timeout` | critical | connect or handshake not done within the timeout |
+//! | `backend.not_tls` | critical | the first bytes back are not a TLS record (e.g. HTTP) |
+//! | `backend.handshake_failed` | critical | alert, reset, EOF, malformed record, unreadable certificate, or a handshake signature that does not verify with the leaf's key |
+//! | `cert.name_mismatch` | critical | no subjectAltName matches the domain (RFC 6125; `*.` = one left-most label; CN ignored) |
+//! | `cert.expired` / `cert.not_yet_valid` | critical | leaf outside its validity period |
+//! | `cert.expiring_soon` | warning / error | less than min(30 d, ⅓ of the lifetime) left / less than 7 d |
+//! | `chain.untrusted` | critical | no trust store (public roots, OS roots, CA file) accepts the chain |
+//! | `chain.incomplete` | critical | webpki says UnknownIssuer and the leaf's issuer is not among the certificates sent (see below) |
+//! | `cert.self_signed` | critical (info when the CA file trusts it) | the leaf is signed by its own key |
+//! | `chain.order` | warning | a certificate is not followed by its issuer, duplicates, unrelated certificates, certificates after a root, or more than 16 sent |
+//! | `cert.weak_key` | error | RSA < 2048, EC < 256 bits, DSA — leaf or intermediates |
+//! | `cert.weak_signature` | error | MD2/MD5/SHA-1 signatures on the leaf or intermediates (a root's self-signature does not count) |
+//! | `sni.default_differs` | info / warning | the certificate without SNI differs / and is not valid for the domain |
+//! | `fleet.fingerprint_mismatch` | warning / error | backends serve different leaves / and one of them has an error |
+//! | `fleet.chain_mismatch` | warning / error | same leaf, different chains / and one is incomplete or untrusted |
+//! | `fleet.expiry_spread` | warning | leaf expiry dates more than 7 days apart |
+//! | `fleet.protocol_mismatch` | warning | negotiated TLS version or ALPN differs |
+//!
+//! **Incomplete chains** are told apart from untrusted ones without fetching anything (AIA
+//! fetching would mean traffic beyond the backend): when webpki cannot find an issuer and no
+//! certificate the server sent is the leaf's issuer (by name and key id), the server most likely
+//! omitted its intermediate. When the leaf's issuer is sent but its root is unknown, the chain is
+//! `chain.untrusted` (a private CA: pass it as the extra CA).
+//!
+//! **Expired leaves** are also verified at the middle of their lifetime, so an expired certificate
+//! from a trusted CA reports `cert.expired` alone, not also `chain.untrusted`.
+//!
+//! The probe accepts every certificate and every handshake signature (recording whether it
+//! verified): it must see and report what a broken server sends, and it never sends application
+//! data. rustls speaks only TLS 1.2 and 1.3, so servers that only offer older versions show up as
+//! `backend.handshake_failed`.
 
 mod checks;
 mod fleet;
