@@ -493,6 +493,50 @@ async fn different_alpn_is_a_protocol_mismatch() {
 }
 
 #[tokio::test]
+async fn a_different_tls_version_is_a_protocol_mismatch() {
+    let pki = Pki::new("Versions");
+    let leaf = pki.leaf(&[DOMAIN], -1, 89);
+    let mut old = TlsSpec::new(pki.full_chain(&leaf), &leaf.key);
+    old.tls12_only = true;
+    let a = tls_server(TlsSpec::new(pki.full_chain(&leaf), &leaf.key)).await;
+    let b = tls_server(old).await;
+    let r = fleet(
+        vec![target("web-1", a, DOMAIN), target("web-2", b, DOMAIN)],
+        opts_with(&pki),
+    )
+    .await;
+    assert_eq!(fleet_codes(&r), vec![FindingCode::FleetProtocolMismatch]);
+    assert_eq!(r.backends[1].protocol.as_deref(), Some("TLSv1.2"));
+    assert!(
+        r.backends[1].findings.is_empty(),
+        "{:#?}",
+        r.backends[1].findings
+    );
+}
+
+#[tokio::test]
+async fn probe_all_never_exceeds_its_concurrency() {
+    let (addr, max_open) = counting_silent_server().await;
+    let targets: Vec<ProbeTarget> = (0..10)
+        .map(|i| target(&format!("web-{i}"), addr, DOMAIN))
+        .collect();
+    let opts = ProbeOptions {
+        timeout: Duration::from_millis(300),
+        ..ProbeOptions::default()
+    };
+    let reports: Vec<BackendReport> = probe_all(targets, opts, 2).collect().await;
+    assert_eq!(reports.len(), 10);
+    assert!(reports
+        .iter()
+        .all(|r| codes(r) == vec![FindingCode::BackendTimeout]));
+    // Two probes at a time, two handshakes (with and without SNI) each: 4 connections, plus up
+    // to 4 the server has not yet seen close when the next two probes connect. Unbounded, all 20
+    // would be open at once.
+    let max = max_open.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=8).contains(&max), "{max} connections open at once");
+}
+
+#[tokio::test]
 async fn probe_all_yields_every_backend_even_the_broken_ones() {
     let pki = Pki::new("All");
     let leaf = pki.leaf(&[DOMAIN], -1, 89);

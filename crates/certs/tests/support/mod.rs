@@ -233,6 +233,8 @@ pub struct TlsSpec {
     pub delay: std::time::Duration,
     /// A stapled OCSP response to send.
     pub ocsp: Option<Vec<u8>>,
+    /// Offer only TLS 1.2.
+    pub tls12_only: bool,
 }
 
 impl TlsSpec {
@@ -245,6 +247,7 @@ impl TlsSpec {
             require_proxy: false,
             delay: std::time::Duration::ZERO,
             ocsp: None,
+            tls12_only: false,
         }
     }
 }
@@ -261,8 +264,13 @@ fn server_config(spec: &TlsSpec) -> Arc<rustls::ServerConfig> {
         None => main.clone(),
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: &[&'static rustls::SupportedProtocolVersion] = if spec.tls12_only {
+        &[&rustls::version::TLS12]
+    } else {
+        rustls::DEFAULT_VERSIONS
+    };
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(BySni {
@@ -363,6 +371,34 @@ pub async fn silent_server() -> SocketAddr {
         }
     });
     addr
+}
+
+/// Accepts and never answers, counting how many connections are open at once; returns the
+/// address and the highest count seen.
+pub async fn counting_silent_server() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (l, addr) = listener().await;
+    let open = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let max_out = max.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+            max.fetch_max(now, Ordering::SeqCst);
+            let open = open.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                // Never answer; wait for the client to give up and close.
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                open.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (addr, max_out)
 }
 
 /// Answers the ClientHello with `reply`, then closes. With `reset`, closes with an RST.
