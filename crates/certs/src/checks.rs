@@ -86,8 +86,11 @@ pub fn check_backend(result: &ProbeResult, now: i64) -> Vec<Finding> {
 
 /// "web-3 (203.0.113.7)" or just the host.
 pub(crate) fn describe(t: &ProbeTarget) -> String {
-    if t.label.is_empty() || t.label == t.display_host {
+    if t.label.is_empty() {
         t.display_host.clone()
+    } else if t.label.starts_with(&t.display_host) {
+        // `--backend 203.0.113.7:443` is its own description.
+        t.label.clone()
     } else {
         format!("{} ({})", t.label, t.display_host)
     }

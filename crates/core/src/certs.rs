@@ -233,6 +233,46 @@ pub async fn check_load_balancer(
     Ok(cutover_certs::build_report(&domain, all))
 }
 
+/// One certificate check as the UI asks for it: the droplets of a load balancer, or a list of
+/// `HOST:PORT` backends.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, specta::Type)]
+pub struct CertCheckInput {
+    pub domain: String,
+    /// Check this load balancer's droplets (needs a connection).
+    pub lb_id: Option<String>,
+    /// Or these `HOST:PORT` backends.
+    #[serde(default)]
+    pub backends: Vec<String>,
+    #[serde(default)]
+    pub options: CertCheckOptions,
+}
+
+/// [`check_load_balancer`] or [`check_backends`], whichever `input` asks for.
+pub async fn check_certificates(
+    conn: Option<&Connection>,
+    input: &CertCheckInput,
+    on_result: impl FnMut(&BackendReport),
+) -> Result<FleetReport, ApiError> {
+    match (&input.lb_id, input.backends.is_empty()) {
+        (Some(_), false) => Err(ApiError::invalid_input(
+            "give either a load balancer or backends, not both",
+        )),
+        (Some(id), true) => {
+            let conn = conn.ok_or_else(|| {
+                ApiError::invalid_input("checking a load balancer needs an account to read it from")
+            })?;
+            check_load_balancer(conn, id, &input.domain, &input.options, on_result).await
+        }
+        (None, _) => {
+            let mut targets = Vec::with_capacity(input.backends.len());
+            for spec in &input.backends {
+                targets.push(backend_from_spec(spec).await?);
+            }
+            check_backends(&input.domain, targets, &input.options, on_result).await
+        }
+    }
+}
+
 /// Turn `HOST:PORT` (a name, an IPv4 or a bracketed IPv6) into a probe target. A name that
 /// resolves to several addresses uses the first, and says so in the label.
 pub async fn backend_from_spec(spec: &str) -> Result<ProbeTarget, ApiError> {
@@ -380,6 +420,24 @@ mod tests {
         .unwrap();
         let err =
             lb_backends(&no_tls, &droplets, crate::rehearse::public_ipv4_backend).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+    }
+
+    #[tokio::test]
+    async fn check_certificates_wants_one_source() {
+        let input = CertCheckInput {
+            domain: "shop.test".into(),
+            lb_id: Some("x".into()),
+            backends: vec!["127.0.0.1:9".into()],
+            ..Default::default()
+        };
+        let err = check_certificates(None, &input, |_| {}).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        let input = CertCheckInput {
+            backends: vec![],
+            ..input
+        };
+        let err = check_certificates(None, &input, |_| {}).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidInput);
     }
 
