@@ -304,17 +304,30 @@ fn check_trust(host: &str, result: &ProbeResult, out: &mut Vec<Finding>) {
         );
         return;
     }
-    out.push(
-        Finding::new(
-            FindingCode::ChainUntrusted,
-            Severity::Critical,
-            format!(
-                "{host}: the certificate chain does not lead to a trusted root (issuer {}). Give the private CA with --ca-file if this is expected.",
-                leaf.issuer
-            ),
+    // The leaf is within its dates (else it was checked at its midpoint), so a store that
+    // finds a date problem has found an intermediate outside its validity: that store knows the
+    // root, so its answer is the one that explains the failure.
+    let dated = result.trust.iter().any(|t| {
+        !t.checked_at_leaf_midpoint
+            && matches!(
+                t.problem,
+                Some(TrustProblem::Expired | TrustProblem::NotValidYet)
+            )
+    });
+    let message = if dated {
+        format!(
+            "{host}: an intermediate certificate in the chain has expired (or is not valid yet), so the chain is not trusted. Deploy the current chain from the CA."
         )
-        .with("issuer", leaf.issuer.clone())
-        .with("stores", problems.join("; ")),
+    } else {
+        format!(
+            "{host}: the certificate chain does not lead to a trusted root (issuer {}). Give the private CA with --ca-file if this is expected.",
+            leaf.issuer
+        )
+    };
+    out.push(
+        Finding::new(FindingCode::ChainUntrusted, Severity::Critical, message)
+            .with("issuer", leaf.issuer.clone())
+            .with("stores", problems.join("; ")),
     );
 }
 

@@ -280,6 +280,18 @@ async fn an_unknown_ca_is_untrusted() {
 }
 
 #[tokio::test]
+async fn an_expired_intermediate_makes_the_chain_untrusted() {
+    let pki = Pki::with_intermediate_days("OldInt", -400, -5);
+    let leaf = pki.leaf(&[DOMAIN], -30, 60);
+    let addr = tls_server(TlsSpec::new(pki.full_chain(&leaf), &leaf.key)).await;
+    let r = check(addr, &opts_with(&pki)).await;
+    assert_eq!(codes(&r), vec![FindingCode::ChainUntrusted]);
+    assert!(finding(&r, FindingCode::ChainUntrusted)
+        .message
+        .contains("intermediate certificate in the chain has expired"));
+}
+
+#[tokio::test]
 async fn leaf_without_intermediate_is_incomplete() {
     let pki = Pki::new("Incomplete");
     let leaf = pki.leaf(&[DOMAIN], -1, 89);

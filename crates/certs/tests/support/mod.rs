@@ -58,14 +58,20 @@ pub struct Pki {
 
 impl Pki {
     pub fn new(name: &str) -> Self {
+        Self::with_intermediate_days(name, -365, 3650)
+    }
+
+    /// A PKI whose intermediate is valid from `from_days` to `to_days` relative to now.
+    pub fn with_intermediate_days(name: &str, from_days: i64, to_days: i64) -> Self {
         let root_key = KeyPair::generate().unwrap();
         let root = ca_params(&format!("{name} Root CA"))
             .self_signed(&root_key)
             .unwrap();
         let int_key = KeyPair::generate().unwrap();
-        let intermediate = ca_params(&format!("{name} Intermediate CA"))
-            .signed_by(&int_key, &root, &root_key)
-            .unwrap();
+        let mut int_params = ca_params(&format!("{name} Intermediate CA"));
+        int_params.not_before = OffsetDateTime::now_utc() + Duration::days(from_days);
+        int_params.not_after = OffsetDateTime::now_utc() + Duration::days(to_days);
+        let intermediate = int_params.signed_by(&int_key, &root, &root_key).unwrap();
         Self {
             root: Ca {
                 cert: root,
