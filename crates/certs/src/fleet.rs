@@ -47,7 +47,8 @@ pub fn backend_report(probe: ProbeResult) -> BackendReport {
 }
 
 /// Probe every target, at most `concurrency` at a time, each on its own task (handshakes cost
-/// CPU, so they should use every core), yielding each report as soon as it is ready.
+/// CPU, so they should use every core), yielding each report as soon as it is ready. Poll it
+/// inside a Tokio runtime. Every probe ends within about `opts.timeout`.
 pub fn probe_all(
     targets: Vec<ProbeTarget>,
     opts: ProbeOptions,
