@@ -14,7 +14,17 @@ pub use events::LogEvent;
 /// `ui/src/lib/bindings.ts`.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
-        .commands(collect_commands![commands::app_info, commands::recent_logs,])
+        .commands(collect_commands![
+            commands::app_info,
+            commands::recent_logs,
+            commands::list_accounts,
+            commands::add_account,
+            commands::remove_account,
+            commands::update_account,
+            commands::replace_token,
+            commands::switch_account,
+            commands::rate_limit,
+        ])
         .events(collect_events![events::LogEvent])
 }
 
@@ -25,19 +35,28 @@ pub fn typescript_exporter() -> specta_typescript::Typescript {
 
 /// Runs the desktop app until its last window closes.
 pub fn run() {
+    cutover_core::init_tls();
     let builder = specta_builder();
     let app = tauri::Builder::default()
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
             let log_dir = app.path().app_log_dir().ok();
-            let app_state = state::AppState::start(app.handle().clone(), log_dir)?;
+            let config_dir = app.path().app_config_dir()?;
+            let app_state = state::AppState::start(app.handle().clone(), config_dir, log_dir)?;
             app.manage(app_state);
             Ok(())
         })
         .build(tauri::generate_context!("tauri.conf.json"));
     match app {
-        Ok(app) => app.run(|_handle, _event| {}),
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::Exit = event {
+                // Drain the local balancer and stop the Sandbox (saving its state) before exit.
+                if let Some(state) = handle.try_state::<state::AppState>() {
+                    tauri::async_runtime::block_on(state.shutdown());
+                }
+            }
+        }),
         Err(err) => {
             eprintln!("Cutover could not start: {err}");
             std::process::exit(1);

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use cutover_core::accounts::{OsKeychain, SettingsStore};
 use cutover_core::logging::{self, LogGuard, LogHub, LogOptions, DEFAULT_LOG_CAPACITY};
+use cutover_core::workspace::{SandboxOptions, Workspace};
 use tauri::AppHandle;
 use tauri_specta::Event;
 
@@ -11,12 +13,14 @@ use crate::events::LogEvent;
 pub struct AppState {
     pub logs: LogHub,
     pub log_dir: Option<PathBuf>,
+    pub workspace: Workspace,
     _log_guard: LogGuard,
 }
 
 impl AppState {
     pub fn start(
         app: AppHandle,
+        config_dir: PathBuf,
         log_dir: Option<PathBuf>,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let (logs, guard) = logging::init(LogOptions {
@@ -27,9 +31,16 @@ impl AppState {
         })?;
         forward_logs(app, &logs);
         tracing::info!(version = cutover_core::version(), "Cutover started");
+        let workspace = Workspace::new(
+            SettingsStore::in_dir(&config_dir),
+            Box::new(OsKeychain),
+            // The in-app Sandbox behaves like the live API, delays included.
+            SandboxOptions::default(),
+        );
         Ok(Self {
             logs,
             log_dir,
+            workspace,
             _log_guard: guard,
         })
     }
@@ -50,4 +61,11 @@ fn forward_logs(app: AppHandle, logs: &LogHub) {
             }
         }
     });
+}
+
+impl AppState {
+    /// Stops what runs in the background, waiting for it to finish cleanly.
+    pub async fn shutdown(&self) {
+        self.workspace.shutdown().await;
+    }
 }

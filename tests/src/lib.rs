@@ -54,6 +54,8 @@ pub struct Journey {
 impl Journey {
     /// Starts tauri-driver and the app with a fresh home, plus the given extra environment.
     pub async fn start(name: &str, env: &[(&str, String)]) -> Result<Journey> {
+        // fantoccini's TLS stack and ours bring two rustls providers: pick one explicitly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let app = app_binary();
         if !app.exists() {
             return Err(format!(
@@ -225,4 +227,53 @@ fn stop_driver(driver: &mut Child) {
     }
     let _ = driver.kill();
     let _ = driver.wait();
+}
+
+/// A Sandbox run by the test itself, so journeys add it as an account by its token and the real
+/// token path (keychain, token check, API) is exercised.
+pub async fn start_sandbox() -> Result<cutover_sandbox::SandboxHandle> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let options = cutover_sandbox::SandboxOptions {
+        activation_delay: Duration::from_millis(500),
+        busy_window: Duration::from_millis(300),
+        ..cutover_sandbox::SandboxOptions::default()
+    };
+    Ok(cutover_sandbox::Sandbox::start(options).await?)
+}
+
+impl Journey {
+    /// Adds `sandbox` as an account through the Accounts view and waits until it is in use.
+    pub async fn add_sandbox_account(
+        &self,
+        name: &str,
+        sandbox: &cutover_sandbox::SandboxHandle,
+    ) -> Result<()> {
+        self.click("button[data-nav='accounts']").await?;
+        self.fill("[data-testid='account-name']", name).await?;
+        self.fill("[data-testid='account-token']", sandbox.token())
+            .await?;
+        if self
+            .client
+            .find(Locator::Css("[data-testid='account-api-base']"))
+            .await
+            .is_err()
+        {
+            self.client
+                .find(Locator::XPath("//button[contains(., 'advanced')]"))
+                .await?
+                .click()
+                .await?;
+        }
+        self.fill("[data-testid='account-api-base']", &sandbox.api_base())
+            .await?;
+        self.click("[data-testid='add-account']").await?;
+        self.wait_for(&format!("tr[data-account='{name}']")).await?;
+        self.wait_for_text("[data-status='account']", name).await?;
+        Ok(())
+    }
+
+    /// The whole page's HTML, to check what the webview was given.
+    pub async fn page_source(&self) -> Result<String> {
+        Ok(self.client.source().await?)
+    }
 }

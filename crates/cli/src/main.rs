@@ -48,19 +48,20 @@ struct Cli {
 enum Command {
     /// Print version and build information.
     Version,
-    /// The Sandbox: a simulated DigitalOcean on 127.0.0.1 (`cutover sandbox serve`).
-    Sandbox(sandbox::SandboxArgs),
     /// Backend certificates: `cutover certs check --domain D --backend HOST:PORT ...`.
     Certs {
         #[command(subcommand)]
         command: certs::CertsCommand,
     },
+    /// The Sandbox: a simulated DigitalOcean on 127.0.0.1 (`cutover sandbox serve`).
+    Sandbox(sandbox::SandboxArgs),
     /// Run the local SNI-passthrough balancer (rehearse a load balancer before DNS points at it).
     Balance(balance::BalanceArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cutover_core::init_tls();
     let filter = if cli.global.quiet {
         "error"
     } else {
@@ -99,8 +100,8 @@ type CliResult = Result<ExitCode, (cutover_core::ApiError, bool)>;
 async fn run(cli: Cli) -> CliResult {
     let json = cli.global.json;
     match cli.command {
-        Command::Sandbox(args) => sandbox::run(args).await.map_err(|e| (e, json)),
         Command::Certs { command } => certs::run(command, &cli.global).await,
+        Command::Sandbox(args) => sandbox::run(args).await.map_err(|e| (e, json)),
         Command::Balance(args) => balance::run(args, json).await.map_err(|e| (e, json)),
         Command::Version => {
             let info = serde_json::json!({

@@ -216,7 +216,10 @@ pub fn validate_token_shape(token: &str) -> Result<(), ApiError> {
     let token = token.trim();
     let field = serde_json::json!({"field": "token"});
     if token.is_empty() {
-        return Err(ApiError::invalid_input("Paste a DigitalOcean personal access token.").with_details(field));
+        return Err(
+            ApiError::invalid_input("Paste a DigitalOcean personal access token.")
+                .with_details(field),
+        );
     }
     if token.chars().any(char::is_whitespace) || token.len() < 8 || token.len() > 512 {
         return Err(ApiError::invalid_input(
@@ -322,7 +325,10 @@ mod tests {
         let keychain = OsKeychain;
         match keychain.set(&account, "dop_v1_roundtrip") {
             Ok(()) => {
-                assert_eq!(keychain.get(&account).unwrap().as_deref(), Some("dop_v1_roundtrip"));
+                assert_eq!(
+                    keychain.get(&account).unwrap().as_deref(),
+                    Some("dop_v1_roundtrip")
+                );
                 keychain.delete(&account).unwrap();
                 assert_eq!(keychain.get(&account).unwrap(), None);
             }

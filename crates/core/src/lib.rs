@@ -9,8 +9,8 @@ pub mod context;
 pub mod error;
 pub mod logging;
 pub mod redact;
-pub mod sandbox;
 pub mod rehearse;
+pub mod sandbox;
 pub mod workspace;
 
 pub use error::{ApiError, ErrorCode};
@@ -23,6 +23,13 @@ pub struct AppInfo {
     pub version: String,
     /// Where the rolling log file is written, when file logging is on.
     pub log_dir: Option<String>,
+}
+
+/// Makes `ring` the process-wide rustls provider. Call once at start-up: when two crates in one
+/// binary enable different rustls providers, rustls refuses to guess and panics on first use.
+pub fn init_tls() {
+    // Err only means a provider is installed already, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The version every front end reports.

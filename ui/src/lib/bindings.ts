@@ -11,6 +11,23 @@ export const commands = {
 	appInfo: () => typedError<AppInfo_Serialize, ApiError_Serialize>(__TAURI_INVOKE("app_info")),
 	/**  The buffered log entries, oldest first; new ones arrive as `LogEvent`s. */
 	recentLogs: () => typedError<LogEntry[], ApiError_Serialize>(__TAURI_INVOKE("recent_logs")),
+	/**  The account in use and every account (never a token). */
+	listAccounts: () => typedError<AccountsOverview_Serialize, ApiError_Serialize>(__TAURI_INVOKE("list_accounts")),
+	/**
+	 *  Checks the token against the API, then stores it in the OS keychain (or, when asked, for
+	 *  this run only).
+	 */
+	addAccount: (input: AddAccountInput_Deserialize) => typedError<AccountSummary_Serialize, ApiError_Serialize>(__TAURI_INVOKE("add_account", { input })),
+	/**  Removes the account and its keychain entry. */
+	removeAccount: (name: string) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("remove_account", { name })),
+	/**  Changes an account's colour and protected flag. */
+	updateAccount: (name: string, colour: string | null, isProtected: boolean) => typedError<AccountSummary_Serialize, ApiError_Serialize>(__TAURI_INVOKE("update_account", { name, colour, isProtected })),
+	/**  Replaces an account's token (after checking it). */
+	replaceToken: (name: string, token: string) => typedError<AccountSummary_Serialize, ApiError_Serialize>(__TAURI_INVOKE("replace_token", { name, token })),
+	/**  Switches to an account; `None` switches to the Sandbox. */
+	switchAccount: (name: string | null) => typedError<AccountSummary_Serialize, ApiError_Serialize>(__TAURI_INVOKE("switch_account", { name })),
+	/**  The rate-limit headers last seen, for the status bar. */
+	rateLimit: () => typedError<RateLimitInfo | null, ApiError_Serialize>(__TAURI_INVOKE("rate_limit")),
 };
 
 /** Events */
@@ -19,6 +36,85 @@ export const events = {
 };
 
 /* Types */
+/**  An account as the UI sees it: never the token, only its last four characters. */
+export type AccountSummary = AccountSummary_Serialize | AccountSummary_Deserialize;
+
+/**  An account as the UI sees it: never the token, only its last four characters. */
+export type AccountSummary_Deserialize = {
+	name: string,
+	kind: ConnectionKind,
+	colour?: string | null,
+	protected: boolean,
+	email?: string | null,
+	team?: string | null,
+	tokenLast4?: string | null,
+	apiBase?: string | null,
+	/**  The token lives in memory for this run only (the keychain was unavailable). */
+	sessionOnly: boolean,
+	note?: string | null,
+};
+
+/**  An account as the UI sees it: never the token, only its last four characters. */
+export type AccountSummary_Serialize = {
+	name: string,
+	kind: ConnectionKind,
+	colour: string | null,
+	protected: boolean,
+	email: string | null,
+	team: string | null,
+	tokenLast4: string | null,
+	apiBase: string | null,
+	/**  The token lives in memory for this run only (the keychain was unavailable). */
+	sessionOnly: boolean,
+	note: string | null,
+};
+
+/**  The account switcher's contents. */
+export type AccountsOverview = AccountsOverview_Serialize | AccountsOverview_Deserialize;
+
+/**  The account switcher's contents. */
+export type AccountsOverview_Deserialize = {
+	/**  The account in use; the Sandbox when `None` was chosen or nothing is configured. */
+	active: AccountSummary_Deserialize,
+	/**  The user's accounts (the Sandbox is always available besides them). */
+	accounts: AccountSummary_Deserialize[],
+};
+
+/**  The account switcher's contents. */
+export type AccountsOverview_Serialize = {
+	/**  The account in use; the Sandbox when `None` was chosen or nothing is configured. */
+	active: AccountSummary_Serialize,
+	/**  The user's accounts (the Sandbox is always available besides them). */
+	accounts: AccountSummary_Serialize[],
+};
+
+/**  What the user typed in "Add account". */
+export type AddAccountInput = AddAccountInput_Serialize | AddAccountInput_Deserialize;
+
+/**  What the user typed in "Add account". */
+export type AddAccountInput_Deserialize = {
+	name: string,
+	token: string,
+	colour?: string | null,
+	protected?: boolean,
+	/**  Another API base than DigitalOcean's (a proxy, a standalone Sandbox). */
+	apiBase?: string | null,
+	/**  Keep the token in memory for this run only (when the keychain is unavailable). */
+	sessionOnly?: boolean,
+};
+
+/**  What the user typed in "Add account". */
+export type AddAccountInput_Serialize = {
+	name: string,
+	token: string,
+	colour: string | null,
+	protected: boolean,
+	/**  Another API base than DigitalOcean's (a proxy, a standalone Sandbox). */
+	apiBase: string | null,
+	/**  Keep the token in memory for this run only (when the keychain is unavailable). */
+	sessionOnly: boolean,
+};
+
 /**  `{ code, message, details }`: what every failed command returns. */
 export type ApiError = ApiError_Serialize | ApiError_Deserialize;
 
@@ -59,6 +155,9 @@ export type AppInfo_Serialize = {
 	logDir: string | null,
 };
 
+/**  Whether a connection talks to DigitalOcean or to a Sandbox. */
+export type ConnectionKind = "digital_ocean" | "sandbox";
+
 /**  Stable error codes. Add one only when a consumer needs to tell it apart. */
 export type ErrorCode = 
 /**  The input the user gave is not acceptable; `details` says which field. */
@@ -94,6 +193,14 @@ export type LogEntry = {
 
 /**  A new log line, already redacted. */
 export type LogEvent = LogEntry;
+
+/**  Rate-limit headers last seen, for the status bar. */
+export type RateLimitInfo = {
+	limit: number,
+	remaining: number,
+	/**  Unix seconds at which the oldest request in the window expires. */
+	reset: number | null,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {
