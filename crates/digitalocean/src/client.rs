@@ -449,23 +449,14 @@ impl Client {
         query.push(("page", page.to_string()));
         query.push(("per_page", per_page.to_string()));
         let answer = self.send(Method::GET, path, &query, None).await?;
-        let mut value: Value = parse_body(&answer)?;
-        let items = match value.get_mut(key).map(Value::take) {
-            Some(Value::Null) | None => Vec::new(),
-            Some(items) => serde_json::from_value(items).map_err(|e| Error::Decode {
+        let mut de = serde_json::Deserializer::from_slice(&answer.body);
+        let page_body = serde::de::DeserializeSeed::deserialize(PageSeed::<T>::new(key), &mut de)
+            .and_then(|p| de.end().map(|_| p))
+            .map_err(|e| Error::Decode {
                 message: format!("{key} (page {page}): {e}"),
                 request_id: answer.request_id.clone(),
-            })?,
-        };
-        let links: Links = value
-            .get_mut("links")
-            .map(Value::take)
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default();
-        let meta: Option<Meta> = value
-            .get_mut("meta")
-            .map(Value::take)
-            .and_then(|v| serde_json::from_value(v).ok());
+            })?;
+        let (items, links, meta) = page_body;
         Ok(ListPage { items, links, meta })
     }
 
@@ -816,6 +807,56 @@ struct ListPage<T> {
     items: Vec<T>,
     links: Links,
     meta: Option<Meta>,
+}
+
+/// Decodes one page straight from the bytes: the items under `key`, `links`, `meta`; anything
+/// else skipped. (No intermediate `serde_json::Value`: listings of thousands stay cheap.)
+struct PageSeed<'k, T> {
+    key: &'k str,
+    _items: std::marker::PhantomData<T>,
+}
+
+impl<'k, T> PageSeed<'k, T> {
+    fn new(key: &'k str) -> Self {
+        Self {
+            key,
+            _items: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> serde::de::DeserializeSeed<'de> for PageSeed<'_, T> {
+    type Value = (Vec<T>, Links, Option<Meta>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for PageSeed<'_, T> {
+    type Value = (Vec<T>, Links, Option<Meta>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an object with \"{}\", \"links\" and \"meta\"", self.key)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        let mut links = Links::default();
+        let mut meta = None;
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if name == self.key {
+                items = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default();
+            } else if name == "links" {
+                links = map.next_value::<Option<Links>>()?.unwrap_or_default();
+            } else if name == "meta" {
+                meta = map.next_value::<Option<Meta>>()?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok((items, links, meta))
+    }
 }
 
 fn refuse_errors(findings: Vec<Finding>) -> Result<Vec<Finding>> {

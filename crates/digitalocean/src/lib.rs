@@ -18,6 +18,8 @@
 //! ```
 
 pub mod client;
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod error;
 pub mod models;
 pub mod plan;
