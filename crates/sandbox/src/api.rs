@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     fleet_cert: LeafCert,
     state_file: Option<std::path::PathBuf>,
     save_lock: tokio::sync::Mutex<()>,
+    /// Set once, right after start, when the DNS server is bound.
+    dns_addr: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -78,7 +80,21 @@ impl Shared {
             fleet_cert,
             state_file: opts.state_file.clone(),
             save_lock: tokio::sync::Mutex::new(()),
+            dns_addr: std::sync::OnceLock::new(),
         }
+    }
+
+    pub fn set_dns_addr(&self, addr: std::net::SocketAddr) {
+        // Only start() sets it, once; a second call would be a bug, and is ignored.
+        let _ = self.dns_addr.set(addr);
+    }
+
+    /// The DNS server's address (`127.0.0.1:0` only before start() has bound it).
+    pub fn dns_addr(&self) -> std::net::SocketAddr {
+        self.dns_addr
+            .get()
+            .copied()
+            .unwrap_or_else(|| std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))
     }
 
     pub fn backends(&self) -> Vec<BackendEndpoint> {
@@ -363,6 +379,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/_sandbox/backends", get(sandbox_backends))
         .route("/_sandbox/ca.pem", get(sandbox_ca))
+        .route("/_sandbox/dns", get(sandbox_dns))
         .route("/_sandbox/fail_next", post(sandbox_fail_next))
         .route(
             "/_sandbox/droplets/{id}/fix_certificate",
@@ -1525,6 +1542,10 @@ async fn delete_record(AxState(s): Shr, Path((name, rid)): Path<(String, String)
 
 async fn sandbox_backends(AxState(s): Shr) -> ApiResult {
     ok(json!({ "backends": s.backends() }))
+}
+
+async fn sandbox_dns(AxState(s): Shr) -> ApiResult {
+    ok(json!({ "addr": s.dns_addr().to_string() }))
 }
 
 async fn sandbox_ca(AxState(s): Shr) -> ApiResult {

@@ -8,7 +8,9 @@
 //! - a certificate authority ("Cutover Sandbox CA") and, for every droplet, an HTTPS server and
 //!   a plain-HTTP server on 127.0.0.1 with OS-assigned ports. Droplets have distinct public IPv4s
 //!   in the loopback range (127.0.0.11, …) for display; [`SandboxHandle::backend_addr`] maps a
-//!   droplet and port (443/80) to the real listening address.
+//!   droplet and port (443/80) to the real listening address;
+//! - an authoritative DNS server on 127.0.0.1 (UDP and TCP, [`SandboxHandle::dns_addr`]) that
+//!   answers A/AAAA/CNAME/NS/SOA/TXT from the domains' records as the API changes them.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -21,6 +23,7 @@ use tokio_util::task::TaskTracker;
 mod api;
 pub mod ca;
 pub mod droplet;
+mod dns;
 mod state;
 
 pub use state::{
@@ -155,6 +158,9 @@ impl Sandbox {
         shared.persist().await;
 
         let router = api::router(shared.clone());
+        let dns_addr = dns::start(shared.clone(), shutdown.clone(), tasks.clone()).await?;
+        shared.set_dns_addr(dns_addr);
+
         let stop = shutdown.clone();
         tasks.spawn(async move {
             let served = axum::serve(listener, router)
@@ -231,6 +237,12 @@ impl SandboxHandle {
     /// Every droplet's 443 and 80, and where they listen.
     pub fn backends(&self) -> Vec<BackendEndpoint> {
         self.shared.backends()
+    }
+
+    /// Where the Sandbox's authoritative DNS server listens (UDP and TCP on 127.0.0.1). It
+    /// answers for the Sandbox's domains from their current records.
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.shared.dns_addr()
     }
 
     /// The next `count` API requests (under `/v2/`) fail with `status` (429 carries
