@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod balance;
 mod certs;
+mod lb;
 mod output;
 mod sandbox;
 
@@ -57,6 +58,23 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Run the local SNI-passthrough balancer (rehearse a load balancer before DNS points at it).
     Balance(balance::BalanceArgs),
+    /// Load balancers: list, get, create, update (plan, dry run, apply), delete, droplets, rules.
+    Lb {
+        #[command(subcommand)]
+        command: lb::LbCommand,
+    },
+    /// Certificates stored at DigitalOcean.
+    Certificates {
+        #[command(subcommand)]
+        command: lb::CertificatesCommand,
+    },
+    /// Droplets.
+    Droplets {
+        #[command(subcommand)]
+        command: lb::DropletsListCommand,
+    },
+    /// The account the token belongs to, and the rate limit left.
+    Account,
 }
 
 fn main() -> ExitCode {
@@ -103,6 +121,16 @@ async fn run(cli: Cli) -> CliResult {
         Command::Certs { command } => certs::run(command, &cli.global).await,
         Command::Sandbox(args) => sandbox::run(args).await.map_err(|e| (e, json)),
         Command::Balance(args) => balance::run(args, json).await.map_err(|e| (e, json)),
+        Command::Lb { command } => lb::run_lb(command, &cli.global)
+            .await
+            .map_err(|e| (e, json)),
+        Command::Certificates { command } => lb::run_certificates(command, &cli.global)
+            .await
+            .map_err(|e| (e, json)),
+        Command::Droplets { command } => lb::run_droplets(command, &cli.global)
+            .await
+            .map_err(|e| (e, json)),
+        Command::Account => lb::run_account(&cli.global).await.map_err(|e| (e, json)),
         Command::Version => {
             let info = serde_json::json!({
                 "name": "cutover",

@@ -1,10 +1,19 @@
 //! Printing results: JSON for scripts, plain tables for people.
 
+use std::io::Write;
+
 use cutover_core::ApiError;
+
+/// One line to stdout. A closed pipe (`cutover lb list --json | head`) is not an error worth a
+/// panic: the reader has what it wanted.
+fn out_line(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}");
+}
 
 pub fn print_json<T: serde::Serialize>(value: &T) {
     match serde_json::to_string(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => out_line(&text),
         Err(err) => eprintln!("cutover: could not encode the result as JSON: {err}"),
     }
 }
@@ -40,7 +49,7 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
                 out.push_str(&" ".repeat(pad));
             }
         }
-        println!("{}", out.trim_end());
+        out_line(out.trim_end());
     };
     line(headers.to_vec());
     for row in rows {

@@ -5,9 +5,11 @@
 
 pub mod accounts;
 pub mod certs;
+pub mod connect;
 pub mod context;
 pub mod error;
 pub mod logging;
+pub mod manage;
 pub mod redact;
 pub mod rehearse;
 pub mod sandbox;

@@ -1,0 +1,1079 @@
+//! `cutover lb …`, `cutover certificates list`, `cutover droplets list`, `cutover account`:
+//! managing load balancers from the command line, tables for people and `--json` for scripts.
+//!
+//! The account is chosen by `cutover_core::connect`: `--context NAME` (OS keychain),
+//! `DIGITALOCEAN_ACCESS_TOKEN`, or a Sandbox started for the run.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use cutover_core::connect::{self, ConnectOptions, Session};
+use cutover_core::manage::{
+    self, Certificate, Droplet, Finding, ForwardingRule, LbFirewall, LoadBalancer,
+    LoadBalancerRequest, Severity, UpdatePlan,
+};
+use cutover_core::{ApiError, ErrorCode};
+use serde_json::{json, Value};
+
+use crate::output::{print_json, print_table};
+use crate::GlobalArgs;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LbCommand {
+    /// List the load balancers.
+    #[command(visible_alias = "ls")]
+    List,
+    /// Show one load balancer (by id, or by name when it is unique).
+    Get { lb: String },
+    /// Create a load balancer (checked locally first; `--dry-run` asks DigitalOcean only).
+    Create(Box<CreateArgs>),
+    /// Change a load balancer: shows the plan (field by field) and asks before applying.
+    Update(Box<UpdateArgs>),
+    /// Delete a load balancer.
+    #[command(visible_alias = "rm")]
+    Delete {
+        lb: String,
+        /// Do not ask.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Add or remove droplets (by id) behind a load balancer.
+    Droplets {
+        #[command(subcommand)]
+        command: DropletsCommand,
+    },
+    /// Add or remove forwarding rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DropletsCommand {
+    /// `cutover lb droplets add LB 3164444,3164445`
+    Add {
+        lb: String,
+        #[arg(required = true, value_delimiter = ',', num_args = 1..)]
+        droplet_ids: Vec<u64>,
+    },
+    /// `cutover lb droplets remove LB 3164444`
+    Remove {
+        lb: String,
+        #[arg(required = true, value_delimiter = ',', num_args = 1..)]
+        droplet_ids: Vec<u64>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RulesCommand {
+    /// `cutover lb rules add LB --rule tcp:5432:tcp:5432`
+    Add {
+        lb: String,
+        /// ENTRY_PROTO:ENTRY_PORT:TARGET_PROTO:TARGET_PORT[:passthrough|:cert=ID]; repeat for more.
+        #[arg(long = "rule", required = true, value_name = "RULE")]
+        rules: Vec<String>,
+    },
+    /// `cutover lb rules remove LB --rule tcp:5432:tcp:5432` (rules match by value)
+    Remove {
+        lb: String,
+        #[arg(long = "rule", required = true, value_name = "RULE")]
+        rules: Vec<String>,
+    },
+}
+
+/// The settings `create` and `update` share.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LbFields {
+    /// Start from a load balancer as JSON (what `cutover lb get --json` prints, or a request
+    /// body); the other options apply on top of it.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A forwarding rule, ENTRY_PROTO:ENTRY_PORT:TARGET_PROTO:TARGET_PORT[:passthrough|:cert=ID];
+    /// repeat for more. Given on `update`, the rules replace all the current ones.
+    #[arg(long = "rule", value_name = "RULE")]
+    pub rules: Vec<String>,
+    /// protocol=http,port=80,path=/,interval=10,timeout=5,healthy=5,unhealthy=3 (any subset).
+    #[arg(long, value_name = "SPEC")]
+    pub health_check: Option<String>,
+    /// none, or cookies:NAME:TTL_SECONDS.
+    #[arg(long, value_name = "SPEC")]
+    pub sticky_sessions: Option<String>,
+    #[arg(long, value_name = "true|false")]
+    pub redirect_http_to_https: Option<bool>,
+    #[arg(long, value_name = "true|false")]
+    pub enable_proxy_protocol: Option<bool>,
+    #[arg(long, value_name = "true|false")]
+    pub enable_backend_keepalive: Option<bool>,
+    #[arg(long, value_name = "true|false")]
+    pub disable_lets_encrypt_dns_records: Option<bool>,
+    /// Number of nodes.
+    #[arg(long, value_name = "N")]
+    pub size_unit: Option<u32>,
+    #[arg(long = "http-idle-timeout", value_name = "SECONDS")]
+    pub http_idle_timeout_seconds: Option<u32>,
+    /// DEFAULT or STRONG.
+    #[arg(long, value_name = "POLICY")]
+    pub tls_cipher_policy: Option<String>,
+    /// The droplets behind it, by id (comma-separated); replaces a tag.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "IDS",
+        conflicts_with = "tag"
+    )]
+    pub droplet_ids: Option<Vec<u64>>,
+    /// The droplets behind it, by tag; replaces a list of ids.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Firewall allow entries (ip:1.2.3.4, cidr:10.0.0.0/8), comma-separated; empty to clear.
+    #[arg(long, value_delimiter = ',', value_name = "ENTRIES")]
+    pub allow: Option<Vec<String>>,
+    /// Firewall deny entries, comma-separated; empty to clear.
+    #[arg(long, value_delimiter = ',', value_name = "ENTRIES")]
+    pub deny: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub fields: LbFields,
+    /// Region slug, e.g. nyc3.
+    #[arg(long)]
+    pub region: Option<String>,
+    #[arg(long, value_name = "UUID")]
+    pub vpc_uuid: Option<String>,
+    #[arg(long, value_name = "UUID")]
+    pub project_id: Option<String>,
+    /// EXTERNAL or INTERNAL.
+    #[arg(long)]
+    pub network: Option<String>,
+    /// IPV4 or DUALSTACK.
+    #[arg(long)]
+    pub network_stack: Option<String>,
+    /// REGIONAL or REGIONAL_NETWORK.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub lb_type: Option<String>,
+    /// Ask DigitalOcean whether it would accept this (validate_only); create nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait until the new load balancer is active.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long `--wait` waits.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub wait_timeout: u64,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct UpdateArgs {
+    /// The load balancer (id, or unique name).
+    pub lb: String,
+    #[command(flatten)]
+    pub fields: LbFields,
+    /// Ask DigitalOcean whether it would accept the change (validate_only); change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Wait until the load balancer is active again.
+    #[arg(long)]
+    pub wait: bool,
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub wait_timeout: u64,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CertificatesCommand {
+    /// List the certificates stored at DigitalOcean.
+    #[command(visible_alias = "ls")]
+    List,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DropletsListCommand {
+    /// List droplets (all, or those with a tag).
+    #[command(visible_alias = "ls")]
+    List {
+        #[arg(long)]
+        tag: Option<String>,
+    },
+}
+
+type Outcome = Result<ExitCode, ApiError>;
+
+/// Connects, runs `job`, and always stops an in-process Sandbox afterwards.
+async fn with_session<F>(global: &GlobalArgs, job: F) -> Outcome
+where
+    F: AsyncFnOnce(&Session) -> Outcome,
+{
+    let session = connect::connect(ConnectOptions {
+        api_base: global.api_base.clone(),
+        context: global.context.clone(),
+        env_token: connect::env_token(),
+    })
+    .await?;
+    if session.is_sandbox() && !global.quiet {
+        eprintln!("cutover: using {}", session.describe());
+    } else {
+        tracing::info!("using {}", session.describe());
+    }
+    let outcome = job(&session).await;
+    session.close().await;
+    outcome
+}
+
+pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
+    let json = global.json;
+    with_session(global, async move |session: &Session| {
+        let client = session.client();
+        match command {
+            LbCommand::List => {
+                let lbs = manage::list(client).await?;
+                if json {
+                    print_json(&lbs);
+                } else {
+                    print_lb_table(&lbs);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            LbCommand::Get { lb } => {
+                let lb = manage::get(client, &lb).await?;
+                if json {
+                    print_json(&lb);
+                } else {
+                    print_lb_detail(&lb);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            LbCommand::Create(args) => create(client, *args, json).await,
+            LbCommand::Update(args) => update(client, *args, json).await,
+            LbCommand::Delete { lb, yes } => {
+                let lb = manage::get(client, &lb).await?;
+                if !yes && !confirm(&format!("Delete load balancer \"{}\" ({})?", lb.name, lb.id), json)? {
+                    return declined(json);
+                }
+                manage::delete(client, &lb.id).await?;
+                done(json, json!({"deleted": lb.id}), &format!("Deleted \"{}\".", lb.name));
+                Ok(ExitCode::SUCCESS)
+            }
+            LbCommand::Droplets { command } => {
+                let (lb, ids, add) = match command {
+                    DropletsCommand::Add { lb, droplet_ids } => (lb, droplet_ids, true),
+                    DropletsCommand::Remove { lb, droplet_ids } => (lb, droplet_ids, false),
+                };
+                let lb = manage::get(client, &lb).await?;
+                if lb.is_tag_based() {
+                    return Err(ApiError::invalid_input(format!(
+                        "\"{}\" chooses its droplets by the tag \"{}\": tag or untag the droplets instead (DigitalOcean refuses ids here).",
+                        lb.name, lb.tag
+                    ))
+                    .with_details(json!({"field": "droplet_ids"})));
+                }
+                if add {
+                    manage::add_droplets(client, &lb.id, &ids).await?;
+                } else {
+                    manage::remove_droplets(client, &lb.id, &ids).await?;
+                }
+                let verb = if add { "Added" } else { "Removed" };
+                let key = if add { "added" } else { "removed" };
+                done(
+                    json,
+                    json!({"id": lb.id, key: ids}),
+                    &format!("{verb} {} droplet(s) {} \"{}\".", ids.len(), if add { "to" } else { "from" }, lb.name),
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            LbCommand::Rules { command } => {
+                let (lb, specs, add) = match command {
+                    RulesCommand::Add { lb, rules } => (lb, rules, true),
+                    RulesCommand::Remove { lb, rules } => (lb, rules, false),
+                };
+                let rules = specs
+                    .iter()
+                    .map(|s| manage::parse_rule(s))
+                    .collect::<Result<Vec<ForwardingRule>, _>>()?;
+                let lb = manage::get(client, &lb).await?;
+                if add {
+                    // Check the load balancer as it would be with the new rules.
+                    let mut after = lb.clone();
+                    after.forwarding_rules.extend(rules.iter().cloned());
+                    let findings = manage::check(&after.to_request(), Some(&lb));
+                    report_findings(&findings, json);
+                    refuse_on_errors(&findings)?;
+                    manage::add_rules(client, &lb.id, &rules).await?;
+                } else {
+                    for rule in &rules {
+                        if !lb.forwarding_rules.iter().any(|r| r.same_rule(rule)) {
+                            return Err(ApiError::new(
+                                ErrorCode::NotFound,
+                                format!("\"{}\" has no rule {}.", lb.name, rule.describe()),
+                            )
+                            .with_details(json!({"field": "rule"})));
+                        }
+                    }
+                    manage::remove_rules(client, &lb.id, &rules).await?;
+                }
+                let verb = if add { "Added" } else { "Removed" };
+                let key = if add { "added" } else { "removed" };
+                done(
+                    json,
+                    json!({"id": lb.id, key: rules}),
+                    &format!("{verb} {} rule(s) on \"{}\".", rules.len(), lb.name),
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+    .await
+}
+
+pub async fn run_certificates(command: CertificatesCommand, global: &GlobalArgs) -> Outcome {
+    let json = global.json;
+    with_session(global, async move |session: &Session| match command {
+        CertificatesCommand::List => {
+            let certs = manage::list_certificates(session.client()).await?;
+            if json {
+                print_json(&certs);
+            } else {
+                print_certificates(&certs);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    })
+    .await
+}
+
+pub async fn run_droplets(command: DropletsListCommand, global: &GlobalArgs) -> Outcome {
+    let json = global.json;
+    with_session(global, async move |session: &Session| match command {
+        DropletsListCommand::List { tag } => {
+            let droplets = manage::list_droplets(session.client(), tag.as_deref()).await?;
+            if json {
+                print_json(&droplets);
+            } else {
+                print_droplets(&droplets);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    })
+    .await
+}
+
+pub async fn run_account(global: &GlobalArgs) -> Outcome {
+    let json = global.json;
+    with_session(global, async move |session: &Session| {
+        let client = session.client();
+        let account = manage::account(client).await?;
+        let rate = client.rate_limit();
+        if json {
+            print_json(&json!({"account": account, "rate_limit": rate}));
+        } else {
+            let team = account
+                .team
+                .as_ref()
+                .map(|t| t.name.as_str())
+                .unwrap_or("-");
+            let rows = vec![
+                vec!["Email".to_string(), account.email.clone()],
+                vec![
+                    "Name".to_string(),
+                    account.name.clone().unwrap_or_else(|| "-".into()),
+                ],
+                vec!["Team".to_string(), team.to_string()],
+                vec![
+                    "Status".to_string(),
+                    if account.status_message.is_empty() {
+                        account.status.clone()
+                    } else {
+                        format!("{} ({})", account.status, account.status_message)
+                    },
+                ],
+                vec![
+                    "Droplet limit".to_string(),
+                    account.droplet_limit.to_string(),
+                ],
+                vec!["UUID".to_string(), account.uuid.clone()],
+                vec![
+                    "Rate limit".to_string(),
+                    rate.map(|r| format!("{} of {} requests left this hour", r.remaining, r.limit))
+                        .unwrap_or_else(|| "-".into()),
+                ],
+            ];
+            print_table(&["FIELD", "VALUE"], &rows);
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// create / update
+// ---------------------------------------------------------------------------------------------
+
+/// Reads `--from-file`: a load balancer (`lb get --json`), `{"load_balancer": …}`, or a request
+/// body (region as a slug).
+fn read_lb_file(path: &PathBuf) -> Result<LoadBalancer, ApiError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ApiError::invalid_input(format!("Could not read {}: {e}", path.display()))
+            .with_details(json!({"field": "from_file"}))
+    })?;
+    let mut value: Value = serde_json::from_str(&text).map_err(|e| {
+        ApiError::invalid_input(format!("{} is not JSON: {e}", path.display()))
+            .with_details(json!({"field": "from_file"}))
+    })?;
+    if let Some(inner) = value.get_mut("load_balancer").map(Value::take) {
+        value = inner;
+    }
+    if let Some(slug) = value
+        .get("region")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    {
+        value["region"] = json!({"slug": slug});
+    }
+    if value.get("tag").is_some_and(Value::is_null) {
+        value["tag"] = json!("");
+    }
+    if value.get("droplet_ids").is_some_and(Value::is_null) {
+        value["droplet_ids"] = json!([]);
+    }
+    if let Some(obj) = value.as_object_mut() {
+        obj.remove("validate_only");
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::invalid_input(format!("{} is not a load balancer: {e}", path.display()))
+            .with_details(json!({"field": "from_file"}))
+    })
+}
+
+/// Applies the options to `lb`.
+fn apply_fields(lb: &mut LoadBalancer, f: &LbFields) -> Result<(), ApiError> {
+    if let Some(path) = &f.from_file {
+        let from_file = read_lb_file(path)?;
+        // Keep what identifies the load balancer; take everything else from the file.
+        let (id, region) = (lb.id.clone(), lb.region.clone());
+        *lb = from_file;
+        if lb.id.is_empty() {
+            lb.id = id;
+        }
+        if lb.region.is_none() {
+            lb.region = region;
+        }
+    }
+    if let Some(name) = &f.name {
+        lb.name = name.clone();
+    }
+    if !f.rules.is_empty() {
+        lb.forwarding_rules = f
+            .rules
+            .iter()
+            .map(|s| manage::parse_rule(s))
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(spec) = &f.health_check {
+        lb.health_check = Some(manage::parse_health_check(spec, lb.health_check.as_ref())?);
+    }
+    if let Some(spec) = &f.sticky_sessions {
+        lb.sticky_sessions = Some(manage::parse_sticky(spec)?);
+    }
+    if let Some(v) = f.redirect_http_to_https {
+        lb.redirect_http_to_https = v;
+    }
+    if let Some(v) = f.enable_proxy_protocol {
+        lb.enable_proxy_protocol = v;
+    }
+    if let Some(v) = f.enable_backend_keepalive {
+        lb.enable_backend_keepalive = v;
+    }
+    if let Some(v) = f.disable_lets_encrypt_dns_records {
+        lb.disable_lets_encrypt_dns_records = v;
+    }
+    if let Some(units) = f.size_unit {
+        lb.size_unit = Some(units);
+        lb.size = None;
+    }
+    if let Some(t) = f.http_idle_timeout_seconds {
+        lb.http_idle_timeout_seconds = Some(t);
+    }
+    if let Some(p) = &f.tls_cipher_policy {
+        lb.tls_cipher_policy = Some(p.to_ascii_uppercase());
+    }
+    if let Some(ids) = &f.droplet_ids {
+        lb.droplet_ids = ids.clone();
+        lb.tag.clear();
+    }
+    if let Some(tag) = &f.tag {
+        lb.tag = tag.clone();
+    }
+    let clean = |v: &Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    if f.allow.is_some() || f.deny.is_some() {
+        let fw = lb.firewall.get_or_insert_with(LbFirewall::default);
+        if let Some(allow) = &f.allow {
+            fw.allow = clean(allow);
+        }
+        if let Some(deny) = &f.deny {
+            fw.deny = clean(deny);
+        }
+    }
+    Ok(())
+}
+
+async fn create(client: &manage::Client, args: CreateArgs, json: bool) -> Outcome {
+    let mut lb = LoadBalancer::default();
+    apply_fields(&mut lb, &args.fields)?;
+    if let Some(region) = &args.region {
+        lb.region = Some(manage_region(region));
+    }
+    let set = |slot: &mut Option<String>, v: &Option<String>| {
+        if let Some(v) = v {
+            *slot = Some(v.clone());
+        }
+    };
+    set(&mut lb.vpc_uuid, &args.vpc_uuid);
+    set(&mut lb.project_id, &args.project_id);
+    set(
+        &mut lb.network,
+        &args.network.as_ref().map(|s| s.to_ascii_uppercase()),
+    );
+    set(
+        &mut lb.network_stack,
+        &args.network_stack.as_ref().map(|s| s.to_ascii_uppercase()),
+    );
+    set(
+        &mut lb.lb_type,
+        &args.lb_type.as_ref().map(|s| s.to_ascii_uppercase()),
+    );
+    if lb.size_unit.is_none() && lb.size.is_none() {
+        lb.size_unit = Some(1);
+    }
+    let mut request: LoadBalancerRequest = lb.to_request();
+    request.validate_only = false;
+    let findings = manage::check(&request, None);
+    report_findings(&findings, json);
+    refuse_on_errors(&findings)?;
+    if args.dry_run {
+        manage::dry_run_create(client, &request).await?;
+        done(
+            json,
+            json!({"dry_run": true, "accepted": true, "request": request, "findings": findings}),
+            "DigitalOcean would accept this load balancer (dry run: nothing was created).",
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let created = manage::create(client, &request).await?;
+    let created = if args.wait {
+        wait(client, &created.id, args.wait_timeout, json).await?
+    } else {
+        created
+    };
+    if json {
+        print_json(&created);
+    } else {
+        println!(
+            "Created \"{}\" ({}), status {}.",
+            created.name, created.id, created.status
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn manage_region(slug: &str) -> manage::Region {
+    manage::Region {
+        slug: slug.trim().to_string(),
+        ..Default::default()
+    }
+}
+
+async fn update(client: &manage::Client, args: UpdateArgs, json: bool) -> Outcome {
+    let current = manage::get(client, &args.lb).await?;
+    let mut desired = current.clone();
+    apply_fields(&mut desired, &args.fields)?;
+    let plan = manage::plan(&current, &desired);
+    let findings = manage::check(&plan.request, Some(&current));
+    if plan.is_noop() {
+        done(
+            json,
+            json!({"id": plan.id, "changes": [], "applied": false}),
+            &format!("Nothing to change on \"{}\".", current.name),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !json {
+        print_plan(&current, &plan);
+    }
+    report_findings(&findings, json);
+    if let Err(err) = refuse_on_errors(&findings) {
+        if json {
+            print_json(
+                &json!({"id": plan.id, "changes": plan.changes, "findings": findings, "applied": false}),
+            );
+        }
+        return Err(err);
+    }
+    if args.dry_run {
+        manage::dry_run_update(client, &plan).await?;
+        done(
+            json,
+            json!({"id": plan.id, "changes": plan.changes, "findings": findings, "dry_run": true, "accepted": true, "request": plan.request}),
+            "DigitalOcean would accept this change (dry run: nothing was changed).",
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.yes
+        && !confirm(
+            &format!(
+                "Apply {} change(s) to \"{}\"?",
+                plan.changes.len(),
+                current.name
+            ),
+            json,
+        )?
+    {
+        return declined(json);
+    }
+    let updated = manage::apply_update(client, &plan).await?;
+    let updated = if args.wait {
+        wait(client, &updated.id, args.wait_timeout, json).await?
+    } else {
+        updated
+    };
+    if json {
+        print_json(
+            &json!({"id": plan.id, "changes": plan.changes, "findings": findings, "applied": true, "load_balancer": updated}),
+        );
+    } else {
+        println!(
+            "Applied. \"{}\" is {}.",
+            updated.name,
+            status_word(&updated)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait(
+    client: &manage::Client,
+    id: &str,
+    timeout_secs: u64,
+    json: bool,
+) -> Result<LoadBalancer, ApiError> {
+    let started = Instant::now();
+    let mut last = String::new();
+    manage::wait_active(
+        client,
+        id,
+        Duration::from_secs(2),
+        Duration::from_secs(timeout_secs),
+        |lb| {
+            if !json && lb.status != last {
+                eprintln!(
+                    "  {} is {} ({} s)",
+                    lb.name,
+                    status_word(lb),
+                    started.elapsed().as_secs()
+                );
+                last = lb.status.clone();
+            }
+        },
+    )
+    .await
+}
+
+fn status_word(lb: &LoadBalancer) -> &str {
+    if lb.status.is_empty() {
+        "unknown"
+    } else {
+        &lb.status
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Asking, reporting
+// ---------------------------------------------------------------------------------------------
+
+/// Asks on the terminal. With `--json` or without a terminal, refuses: pass `--yes`.
+fn confirm(question: &str, json: bool) -> Result<bool, ApiError> {
+    if json || !std::io::stdin().is_terminal() {
+        return Err(ApiError::invalid_input(
+            "Refusing to change anything without a confirmation: pass --yes (or --dry-run to only check).",
+        )
+        .with_details(json!({"field": "yes"})));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+fn declined(json: bool) -> Outcome {
+    if !json {
+        eprintln!("Nothing was changed.");
+    }
+    Ok(ExitCode::from(1))
+}
+
+fn done(json: bool, value: Value, text: &str) {
+    if json {
+        print_json(&value);
+    } else {
+        println!("{text}");
+    }
+}
+
+/// Findings on stderr for people (JSON output carries them in the result instead).
+fn report_findings(findings: &[Finding], json: bool) {
+    if json || findings.is_empty() {
+        return;
+    }
+    for f in findings {
+        let mark = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        if f.field.is_empty() {
+            eprintln!("{mark}: {} [{}]", f.message, f.code);
+        } else {
+            eprintln!("{mark}: {}: {} [{}]", f.field, f.message, f.code);
+        }
+    }
+}
+
+fn refuse_on_errors(findings: &[Finding]) -> Result<(), ApiError> {
+    if let Some(message) = manage::rejection_message(findings) {
+        let errors: Vec<&Finding> = findings.iter().filter(|f| f.is_error()).collect();
+        return Err(
+            ApiError::new(ErrorCode::Validation, format!("Not sent: {message}"))
+                .with_details(json!({"findings": errors})),
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+// ---------------------------------------------------------------------------------------------
+
+fn rule_short(r: &ForwardingRule) -> String {
+    let mut s = format!(
+        "{}:{}→{}:{}",
+        r.entry_protocol, r.entry_port, r.target_protocol, r.target_port
+    );
+    if r.tls_passthrough {
+        s.push_str(" passthrough");
+    } else if r.certificate().is_some() {
+        s.push_str(" cert");
+    }
+    s
+}
+
+fn backends(lb: &LoadBalancer) -> String {
+    if lb.is_tag_based() {
+        format!("tag {} ({})", lb.tag, lb.droplet_ids.len())
+    } else {
+        format!("{} droplet(s)", lb.droplet_ids.len())
+    }
+}
+
+fn size(lb: &LoadBalancer) -> String {
+    match (lb.size_unit, lb.size.as_deref()) {
+        (Some(n), _) => format!("{n} node(s)"),
+        (None, Some(s)) => s.to_string(),
+        _ => "-".into(),
+    }
+}
+
+fn print_lb_table(lbs: &[LoadBalancer]) {
+    let rows: Vec<Vec<String>> = lbs
+        .iter()
+        .map(|lb| {
+            vec![
+                lb.id.clone(),
+                lb.name.clone(),
+                status_word(lb).to_string(),
+                if lb.ip.is_empty() {
+                    "-".into()
+                } else {
+                    lb.ip.clone()
+                },
+                lb.region_slug().unwrap_or("-").to_string(),
+                size(lb),
+                lb.forwarding_rules
+                    .iter()
+                    .map(rule_short)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                backends(lb),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "ID", "NAME", "STATUS", "IP", "REGION", "SIZE", "RULES", "BACKENDS",
+        ],
+        &rows,
+    );
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+fn print_lb_detail(lb: &LoadBalancer) {
+    let hc = lb.health_check.clone().unwrap_or_default();
+    let sticky = match &lb.sticky_sessions {
+        Some(s) if s.is_enabled() => format!(
+            "cookies ({}, {} s)",
+            s.cookie_name.as_deref().unwrap_or("?"),
+            s.cookie_ttl_seconds.unwrap_or(0)
+        ),
+        _ => "none".into(),
+    };
+    let fw = lb.firewall.clone().unwrap_or_default();
+    let opt = |v: Option<&str>| v.filter(|s| !s.is_empty()).unwrap_or("-").to_string();
+    let rows = vec![
+        vec!["ID".into(), lb.id.clone()],
+        vec!["Name".into(), lb.name.clone()],
+        vec!["Status".into(), status_word(lb).to_string()],
+        vec![
+            "IP".into(),
+            if lb.ip.is_empty() {
+                "-".into()
+            } else {
+                lb.ip.clone()
+            },
+        ],
+        vec!["Region".into(), opt(lb.region_slug())],
+        vec!["Size".into(), size(lb)],
+        vec!["Type".into(), opt(lb.lb_type.as_deref())],
+        vec![
+            "Network".into(),
+            format!(
+                "{} / {}",
+                opt(lb.network.as_deref()),
+                opt(lb.network_stack.as_deref())
+            ),
+        ],
+        vec!["VPC".into(), opt(lb.vpc_uuid.as_deref())],
+        vec!["Backends".into(), backends(lb)],
+        vec![
+            "Droplet ids".into(),
+            lb.droplet_ids
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ],
+        vec![
+            "Health check".into(),
+            format!(
+                "{} :{} {} every {} s, timeout {} s, healthy {} / unhealthy {}",
+                hc.protocol_or_default(),
+                hc.port.unwrap_or(80),
+                hc.path.as_deref().unwrap_or(""),
+                hc.check_interval_seconds.unwrap_or(10),
+                hc.response_timeout_seconds.unwrap_or(5),
+                hc.healthy_threshold.unwrap_or(5),
+                hc.unhealthy_threshold.unwrap_or(3)
+            ),
+        ],
+        vec!["Sticky sessions".into(), sticky],
+        vec![
+            "HTTP → HTTPS redirect".into(),
+            yes_no(lb.redirect_http_to_https),
+        ],
+        vec!["PROXY protocol".into(), yes_no(lb.enable_proxy_protocol)],
+        vec![
+            "Backend keepalive".into(),
+            yes_no(lb.enable_backend_keepalive),
+        ],
+        vec![
+            "HTTP idle timeout".into(),
+            lb.http_idle_timeout_seconds
+                .map(|t| format!("{t} s"))
+                .unwrap_or_else(|| "-".into()),
+        ],
+        vec![
+            "TLS cipher policy".into(),
+            opt(lb.tls_cipher_policy.as_deref()),
+        ],
+        vec![
+            "Firewall allow".into(),
+            if fw.allow.is_empty() {
+                "-".into()
+            } else {
+                fw.allow.join(", ")
+            },
+        ],
+        vec![
+            "Firewall deny".into(),
+            if fw.deny.is_empty() {
+                "-".into()
+            } else {
+                fw.deny.join(", ")
+            },
+        ],
+        vec!["Created".into(), lb.created_at.clone()],
+    ];
+    print_table(&["FIELD", "VALUE"], &rows);
+    println!();
+    let rules: Vec<Vec<String>> = lb
+        .forwarding_rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.entry_protocol.clone(),
+                r.entry_port.to_string(),
+                r.target_protocol.clone(),
+                r.target_port.to_string(),
+                if r.tls_passthrough {
+                    "passthrough".into()
+                } else {
+                    r.certificate().unwrap_or("-").to_string()
+                },
+            ]
+        })
+        .collect();
+    print_table(&["ENTRY", "PORT", "TARGET", "PORT", "TLS"], &rules);
+}
+
+fn print_plan(current: &LoadBalancer, plan: &UpdatePlan) {
+    println!("Changes to \"{}\" ({}):", current.name, plan.id);
+    let show = |v: &Value| match v {
+        Value::Null => "(none)".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let rows: Vec<Vec<String>> = plan
+        .changes
+        .iter()
+        .map(|c| vec![c.path.clone(), show(&c.before), show(&c.after)])
+        .collect();
+    print_table(&["FIELD", "BEFORE", "AFTER"], &rows);
+}
+
+fn print_certificates(certs: &[Certificate]) {
+    let rows: Vec<Vec<String>> = certs
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                c.name.clone(),
+                c.kind.clone(),
+                c.state.clone(),
+                c.not_after.clone(),
+                c.names().collect::<Vec<_>>().join(", "),
+            ]
+        })
+        .collect();
+    print_table(
+        &["ID", "NAME", "TYPE", "STATE", "NOT AFTER", "DNS NAMES"],
+        &rows,
+    );
+}
+
+fn print_droplets(droplets: &[Droplet]) {
+    let ips = |v: Vec<std::net::Ipv4Addr>| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.iter()
+                .map(|ip| ip.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let rows: Vec<Vec<String>> = droplets
+        .iter()
+        .map(|d| {
+            vec![
+                d.id.to_string(),
+                d.name.clone(),
+                d.status.clone(),
+                if d.region.slug.is_empty() {
+                    "-".into()
+                } else {
+                    d.region.slug.clone()
+                },
+                ips(d.public_ipv4s()),
+                ips(d.private_ipv4s()),
+                d.tags.join(", "),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "ID",
+            "NAME",
+            "STATUS",
+            "REGION",
+            "PUBLIC IPV4",
+            "PRIVATE IPV4",
+            "TAGS",
+        ],
+        &rows,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_apply_over_a_load_balancer() {
+        let mut lb = LoadBalancer {
+            name: "a".into(),
+            tag: "web".into(),
+            size: Some("lb-small".into()),
+            ..LoadBalancer::default()
+        };
+        let f = LbFields {
+            name: Some("b".into()),
+            rules: vec!["https:443:https:443:passthrough".into()],
+            redirect_http_to_https: Some(true),
+            size_unit: Some(2),
+            droplet_ids: Some(vec![1, 2]),
+            allow: Some(vec!["ip:1.2.3.4".into(), " ".into()]),
+            ..LbFields::default()
+        };
+        apply_fields(&mut lb, &f).unwrap();
+        assert_eq!(lb.name, "b");
+        assert!(lb.forwarding_rules[0].tls_passthrough);
+        assert!(lb.redirect_http_to_https);
+        assert_eq!((lb.size_unit, lb.size.as_deref()), (Some(2), None));
+        assert!(!lb.is_tag_based());
+        assert_eq!(lb.droplet_ids, vec![1, 2]);
+        assert_eq!(lb.firewall.unwrap().allow, vec!["ip:1.2.3.4"]);
+    }
+
+    #[test]
+    fn a_request_body_file_reads_as_a_load_balancer() {
+        let dir = std::env::temp_dir().join(format!("cutover-lb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("lb.json");
+        std::fs::write(
+            &path,
+            r#"{"name":"x","region":"nyc3","tag":"web","validate_only":true,"forwarding_rules":[{"entry_protocol":"http","entry_port":80,"target_protocol":"http","target_port":80}]}"#,
+        )
+        .unwrap();
+        let lb = read_lb_file(&path).unwrap();
+        assert_eq!(lb.region_slug(), Some("nyc3"));
+        assert!(lb.is_tag_based());
+        assert!(!lb.extra.contains_key("validate_only"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
