@@ -98,36 +98,6 @@ impl From<std::io::Error> for ApiError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serializes_with_stable_snake_case_code() {
-        let err = ApiError::new(ErrorCode::Busy, "wait")
-            .with_details(serde_json::json!({"request_id": "abc"}));
-        let json = serde_json::to_value(&err).unwrap();
-        assert_eq!(json["code"], "busy");
-        assert_eq!(json["message"], "wait");
-        assert_eq!(json["details"]["request_id"], "abc");
-    }
-
-    #[test]
-    fn as_str_matches_serde() {
-        for code in [
-            ErrorCode::InvalidInput,
-            ErrorCode::AddressUnavailable,
-            ErrorCode::RateLimited,
-            ErrorCode::Keychain,
-        ] {
-            assert_eq!(
-                serde_json::to_value(code).unwrap(),
-                serde_json::Value::String(code.as_str().to_string())
-            );
-        }
-    }
-}
-
 /// DigitalOcean errors, told apart by what the user should do next.
 impl From<cutover_digitalocean::Error> for ApiError {
     fn from(err: cutover_digitalocean::Error) -> Self {
@@ -198,6 +168,36 @@ impl From<cutover_digitalocean::Error> for ApiError {
             api
         } else {
             api.with_details(serde_json::Value::Object(details))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_with_stable_snake_case_code() {
+        let err = ApiError::new(ErrorCode::Busy, "wait")
+            .with_details(serde_json::json!({"request_id": "abc"}));
+        let json = serde_json::to_value(&err).unwrap();
+        assert_eq!(json["code"], "busy");
+        assert_eq!(json["message"], "wait");
+        assert_eq!(json["details"]["request_id"], "abc");
+    }
+
+    #[test]
+    fn as_str_matches_serde() {
+        for code in [
+            ErrorCode::InvalidInput,
+            ErrorCode::AddressUnavailable,
+            ErrorCode::RateLimited,
+            ErrorCode::Keychain,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::String(code.as_str().to_string())
+            );
         }
     }
 }
