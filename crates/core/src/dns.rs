@@ -1,0 +1,1533 @@
+//! The DNS cutover: where a domain points now, whether it is ready to point at a load balancer,
+//! the exact record changes, applying them through the Domains API with a saved rollback set,
+//! verifying at the authoritative nameservers, and rolling back.
+//!
+//! Flow: [`status`] → [`readiness`] (or the pure [`readiness_items`]) → [`plan`] (pure) →
+//! [`apply`] (or [`apply_ttl_step`] first) → [`verify`] → [`rollback`] if needed. The rollback
+//! set is written to `<dir>/dns-rollback-<domain>.json` before the first API write and after each
+//! one, atomically, so a crash mid-cutover loses nothing; [`load_rollback`] reads it back.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cutover_certs::FleetReport;
+use cutover_digitalocean::{Certificate, DomainRecord, DomainRecordRequest, LoadBalancer};
+use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::proto::xfer::Protocol;
+use hickory_resolver::TokioResolver;
+use serde::{Deserialize, Serialize};
+
+use crate::context::Connection;
+use crate::error::{ApiError, ErrorCode};
+
+/// The TTL at or under which a switch is considered quick to take effect (and to undo).
+pub const LOW_TTL: u32 = 300;
+/// DigitalOcean's nameservers, asked for domains it hosts.
+pub const DO_NAMESERVERS: [&str; 3] = [
+    "ns1.digitalocean.com.",
+    "ns2.digitalocean.com.",
+    "ns3.digitalocean.com.",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------------------------
+
+/// One answer record: `A 203.0.113.7 ttl 300`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct DnsAnswer {
+    /// `A`, `AAAA` or `CNAME`.
+    pub kind: String,
+    pub data: String,
+    pub ttl: u32,
+}
+
+/// What one name resolves to, at the authoritative nameservers and at the system resolver.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct NameView {
+    /// Fully qualified, without the final dot.
+    pub name: String,
+    pub authoritative: Vec<DnsAnswer>,
+    pub authoritative_error: Option<String>,
+    pub system: Vec<DnsAnswer>,
+    /// Why the system view is empty: an error, or why it was not asked.
+    pub system_error: Option<String>,
+    /// The authoritative answer contains the load balancer's IP.
+    pub points_to_lb: bool,
+}
+
+/// Where a domain points now, side by side with the load balancer's IP.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct DnsStatus {
+    pub domain: String,
+    pub lb_ip: Option<String>,
+    /// The account's Domains API has this domain.
+    pub hosted_at_digitalocean: bool,
+    /// The nameserver addresses asked for the authoritative view.
+    pub nameservers: Vec<String>,
+    pub names: Vec<NameView>,
+    /// The domain's records in the API (empty when it is hosted elsewhere).
+    pub records: Vec<DomainRecord>,
+}
+
+/// One checklist item before a switch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct ReadinessItem {
+    /// `lb_active`, `rules_serve_domain`, `certificates`, `rehearsal`, `ttl`.
+    pub id: String,
+    pub ok: bool,
+    pub reason: String,
+    /// For `ttl`: when it is safe to switch (RFC 3339), if the TTL was lowered recently.
+    pub safe_at: Option<String>,
+}
+
+/// What the readiness rules look at.
+#[derive(Debug, Clone, Default)]
+pub struct ReadinessInput {
+    pub domain: String,
+    pub lb: LoadBalancer,
+    /// The account's certificates (to see whether an HTTPS rule's certificate covers the domain).
+    pub certificates: Vec<Certificate>,
+    /// The backend certificate check; `None` when it was not run (or does not apply).
+    pub cert_report: Option<FleetReport>,
+    /// Whether the droplets serve TLS themselves (a passthrough or HTTPS-to-droplet rule), so the
+    /// backend certificate check applies.
+    pub backends_serve_tls: bool,
+    /// A rehearsal request through the local balancer: `None` when none was run.
+    pub rehearsal_ok: Option<bool>,
+    /// The highest TTL among the records that will change.
+    pub current_ttl: Option<u32>,
+    /// When the TTL was lowered (unix seconds) and what it was before, if Cutover lowered it.
+    pub ttl_lowered: Option<(i64, u32)>,
+    /// Unix seconds now.
+    pub now: i64,
+}
+
+/// A record's type, data and TTL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct RecordValue {
+    pub kind: String,
+    pub data: String,
+    pub ttl: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeAction {
+    Create,
+    Update,
+    Delete,
+}
+
+/// One record change, as a diff line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct RecordChange {
+    /// The record name as the API has it: `@`, `www`.
+    pub name: String,
+    pub action: ChangeAction,
+    /// The API record id for updates and deletes.
+    #[specta(type = Option<f64>)]
+    pub record_id: Option<u64>,
+    pub before: Option<RecordValue>,
+    pub after: Option<RecordValue>,
+}
+
+/// The optional first step: only lower the TTL, then wait the old TTL before switching.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct TtlStep {
+    pub changes: Vec<RecordChange>,
+    /// The highest old TTL: how long resolvers may keep the old answer after the step.
+    pub wait_secs: u32,
+}
+
+/// The exact changes of a cutover, and what to restore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct DnsPlan {
+    pub domain: String,
+    pub lb_ip: String,
+    pub ttl: u32,
+    /// The names the plan covers (`@`, `www`, …).
+    pub names: Vec<String>,
+    pub changes: Vec<RecordChange>,
+    pub ttl_step: Option<TtlStep>,
+    /// The records as they are now at those names: what a rollback restores.
+    pub rollback: Vec<DomainRecord>,
+    /// For a domain hosted elsewhere: the records to set at its DNS provider, zone-file style.
+    pub provider_records: Vec<String>,
+}
+
+/// The rollback file: the saved records and the records the cutover created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct RollbackSet {
+    pub domain: String,
+    pub saved: Vec<DomainRecord>,
+    /// Ids of records the cutover created (deleted on rollback).
+    #[specta(type = Vec<f64>)]
+    pub created: Vec<u64>,
+    /// RFC 3339.
+    pub started_at: String,
+    /// When the TTL step was applied (unix seconds) and the TTL before it.
+    #[specta(type = Option<(f64, u32)>)]
+    pub ttl_lowered: Option<(i64, u32)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct ApplyResult {
+    pub applied: Vec<RecordChange>,
+    /// Where the rollback set was saved.
+    pub rollback_file: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// How long to keep asking the nameservers.
+    pub timeout: Duration,
+    pub interval: Duration,
+    /// Where to send the HTTPS request instead of `lb_ip:443` (the Sandbox maps its load
+    /// balancer to a droplet's real address); `None` with a Sandbox skips the HTTPS step.
+    pub https_addr: Option<SocketAddr>,
+    /// A CA to trust for the HTTPS request besides the public roots (the Sandbox's).
+    pub ca_pem: Option<String>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(120),
+            interval: Duration::from_secs(2),
+            https_addr: None,
+            ca_pem: None,
+        }
+    }
+}
+
+/// One verify poll, for progress display.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct VerifyProgress {
+    pub attempt: u32,
+    /// Names already answering the load balancer's IP.
+    pub ready: Vec<String>,
+    pub waiting: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct HttpsCheck {
+    pub url: String,
+    pub addr: String,
+    pub status: Option<u16>,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct VerifyResult {
+    /// Every planned name answers the load balancer's IP at the nameservers.
+    pub dns_ok: bool,
+    pub attempts: u32,
+    pub names: Vec<NameView>,
+    pub https: Option<HttpsCheck>,
+    /// Why there is no HTTPS check.
+    pub https_skipped: Option<String>,
+    /// A sentence for people: what happened, what to do.
+    pub message: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups
+// ---------------------------------------------------------------------------------------------
+
+fn dns_error(what: &str, err: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::Network, format!("DNS {what}: {err}"))
+}
+
+fn normalize_domain(domain: &str) -> Result<String, ApiError> {
+    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    if d.is_empty() || !d.contains('.') || d.chars().any(|c| c.is_whitespace() || c == '/') {
+        return Err(
+            ApiError::invalid_input(format!("{domain:?} is not a domain name"))
+                .with_details(serde_json::json!({ "field": "domain" })),
+        );
+    }
+    Ok(d)
+}
+
+/// `@` → `example.com`, `www` → `www.example.com`.
+pub fn fqdn(name: &str, domain: &str) -> String {
+    if name == "@" || name.is_empty() {
+        domain.to_string()
+    } else {
+        format!("{name}.{domain}")
+    }
+}
+
+/// A resolver that asks exactly `servers`, without cache or recursion (an authoritative view).
+fn direct_resolver(servers: &[SocketAddr]) -> TokioResolver {
+    let mut config = ResolverConfig::new();
+    for s in servers {
+        config.add_name_server(NameServerConfig::new(*s, Protocol::Udp));
+        config.add_name_server(NameServerConfig::new(*s, Protocol::Tcp));
+    }
+    let mut opts = ResolverOpts::default();
+    // A cache would hide the change verify is waiting for.
+    opts.cache_size = 0;
+    opts.recursion_desired = false;
+    opts.timeout = Duration::from_secs(3);
+    opts.attempts = 1;
+    TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
+        .with_options(opts)
+        .build()
+}
+
+fn system_resolver() -> Result<TokioResolver, ApiError> {
+    let mut builder =
+        TokioResolver::builder_tokio().map_err(|e| dns_error("system configuration", e))?;
+    builder.options_mut().cache_size = 0;
+    Ok(builder.build())
+}
+
+/// The A, AAAA and CNAME answers for `name` (CNAMEs followed by the server or resolver).
+async fn lookup_addrs(r: &TokioResolver, name: &str) -> Result<Vec<DnsAnswer>, String> {
+    let fq = format!("{}.", name.trim_end_matches('.'));
+    let mut out: Vec<DnsAnswer> = Vec::new();
+    let mut errors = Vec::new();
+    for kind in [RecordType::A, RecordType::AAAA] {
+        match r.lookup(fq.as_str(), kind).await {
+            Ok(lookup) => {
+                for rec in lookup.record_iter() {
+                    let (k, data) = match rec.data() {
+                        RData::A(a) => ("A", a.0.to_string()),
+                        RData::AAAA(a) => ("AAAA", a.0.to_string()),
+                        RData::CNAME(c) => ("CNAME", c.0.to_ascii()),
+                        _ => continue,
+                    };
+                    let answer = DnsAnswer {
+                        kind: k.to_string(),
+                        data: data.trim_end_matches('.').to_string(),
+                        ttl: rec.ttl(),
+                    };
+                    if !out.contains(&answer) {
+                        out.push(answer);
+                    }
+                }
+            }
+            Err(e) if e.is_no_records_found() => {}
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if out.is_empty() && !errors.is_empty() {
+        return Err(errors.join("; "));
+    }
+    Ok(out)
+}
+
+/// The addresses of DigitalOcean's nameservers, via the system resolver.
+async fn do_nameservers() -> Result<Vec<SocketAddr>, ApiError> {
+    let system = system_resolver()?;
+    let mut out = Vec::new();
+    for ns in DO_NAMESERVERS {
+        if let Ok(ips) = system.lookup_ip(ns).await {
+            out.extend(ips.iter().map(|ip| SocketAddr::new(ip, 53)));
+        }
+    }
+    if out.is_empty() {
+        return Err(dns_error(
+            "lookup",
+            "could not find the addresses of ns1-3.digitalocean.com",
+        ));
+    }
+    Ok(out)
+}
+
+/// The Sandbox's DNS server, when `conn` is a Sandbox reached over HTTP (`/_sandbox/dns`).
+/// For an in-process Sandbox use `SandboxHandle::dns_addr()` directly.
+pub async fn sandbox_nameserver(conn: &Connection) -> Option<SocketAddr> {
+    #[derive(Deserialize)]
+    struct Dns {
+        addr: SocketAddr,
+    }
+    if !conn.is_sandbox() {
+        return None;
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .ok()?;
+    let base = conn.client.base_url().trim_end_matches('/');
+    let dns: Dns = http
+        .get(format!("{base}/_sandbox/dns"))
+        .bearer_auth(conn.client.config().token.expose())
+        .send()
+        .await
+        .ok()?
+        .error_for_status()
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    Some(dns.addr)
+}
+
+/// Whether the account's Domains API has `domain`, and its records if so.
+async fn hosted_records(
+    conn: &Connection,
+    domain: &str,
+) -> Result<Option<Vec<DomainRecord>>, ApiError> {
+    match conn.client.list_domain_records(domain).await {
+        Ok(records) => Ok(Some(records)),
+        Err(e) => {
+            let err = ApiError::from(e);
+            if err.code == ErrorCode::NotFound {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+async fn authoritative_servers(
+    conn: &Connection,
+    nameserver: Option<SocketAddr>,
+) -> Result<Vec<SocketAddr>, ApiError> {
+    match nameserver {
+        Some(ns) => Ok(vec![ns]),
+        None => match sandbox_nameserver(conn).await {
+            Some(ns) => Ok(vec![ns]),
+            None if conn.is_sandbox() => Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "this Sandbox does not say where its DNS server listens; pass its address",
+            )),
+            None => do_nameservers().await,
+        },
+    }
+}
+
+async fn view_names(
+    names: &[String],
+    domain: &str,
+    authoritative: &TokioResolver,
+    system: Option<&TokioResolver>,
+    system_skipped: &str,
+    lb_ip: Option<IpAddr>,
+) -> Vec<NameView> {
+    let mut out = Vec::new();
+    for name in names {
+        let full = fqdn(name, domain);
+        let (auth, auth_err) = match lookup_addrs(authoritative, &full).await {
+            Ok(a) => (a, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let (sys, sys_err) = match system {
+            Some(r) => match lookup_addrs(r, &full).await {
+                Ok(a) => (a, None),
+                Err(e) => (Vec::new(), Some(e)),
+            },
+            None => (Vec::new(), Some(system_skipped.to_string())),
+        };
+        let points_to_lb = lb_ip.is_some_and(|ip| auth.iter().any(|a| a.data == ip.to_string()));
+        out.push(NameView {
+            name: full,
+            authoritative: auth,
+            authoritative_error: auth_err,
+            system: sys,
+            system_error: sys_err,
+            points_to_lb,
+        });
+    }
+    out
+}
+
+const SANDBOX_SYSTEM_SKIPPED: &str =
+    "not asked: the Sandbox's domains exist only in its own DNS server";
+
+/// Where `domain` (apex and `www`) points now: the authoritative answers (`nameserver`, the
+/// Sandbox's DNS server, or ns1-3.digitalocean.com) and the system resolver's, next to `lb_ip`.
+/// For a Sandbox the system resolver is not asked.
+pub async fn status(
+    conn: &Connection,
+    domain: &str,
+    lb_ip: Option<IpAddr>,
+    nameserver: Option<SocketAddr>,
+) -> Result<DnsStatus, ApiError> {
+    let domain = normalize_domain(domain)?;
+    let records = hosted_records(conn, &domain).await?;
+    let servers = authoritative_servers(conn, nameserver).await?;
+    let authoritative = direct_resolver(&servers);
+    let system = if conn.is_sandbox() {
+        None
+    } else {
+        Some(system_resolver()?)
+    };
+    let names = vec!["@".to_string(), "www".to_string()];
+    let views = view_names(
+        &names,
+        &domain,
+        &authoritative,
+        system.as_ref(),
+        SANDBOX_SYSTEM_SKIPPED,
+        lb_ip,
+    )
+    .await;
+    Ok(DnsStatus {
+        hosted_at_digitalocean: records.is_some(),
+        records: records.unwrap_or_default(),
+        domain,
+        lb_ip: lb_ip.map(|ip| ip.to_string()),
+        nameservers: servers.iter().map(SocketAddr::to_string).collect(),
+        names: views,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readiness
+// ---------------------------------------------------------------------------------------------
+
+/// Whether certificate name `pattern` (`example.com`, `*.example.com`) covers `domain`.
+pub fn name_covers(pattern: &str, domain: &str) -> bool {
+    let p = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    match p.strip_prefix("*.") {
+        // A wildcard covers exactly one label.
+        Some(rest) => d
+            .split_once('.')
+            .is_some_and(|(label, parent)| !label.is_empty() && parent == rest),
+        None => p == d,
+    }
+}
+
+fn rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+fn item(id: &str, ok: bool, reason: impl Into<String>) -> ReadinessItem {
+    ReadinessItem {
+        id: id.to_string(),
+        ok,
+        reason: reason.into(),
+        safe_at: None,
+    }
+}
+
+/// The readiness checklist, from what was gathered (pure).
+pub fn readiness_items(input: &ReadinessInput) -> Vec<ReadinessItem> {
+    let lb = &input.lb;
+    let mut items = Vec::new();
+    items.push(if lb.status == "active" {
+        item("lb_active", true, format!("{} is active", lb.name))
+    } else {
+        item(
+            "lb_active",
+            false,
+            format!(
+                "{} is {}: wait until it is active",
+                lb.name,
+                if lb.status.is_empty() {
+                    "in an unknown state"
+                } else {
+                    &lb.status
+                }
+            ),
+        )
+    });
+
+    let passthrough = lb.forwarding_rules.iter().any(|r| r.is_passthrough());
+    let covering = lb.forwarding_rules.iter().find_map(|r| {
+        let id = r.certificate()?;
+        let cert = input.certificates.iter().find(|c| c.id == id)?;
+        cert.dns_names
+            .iter()
+            .any(|n| name_covers(n, &input.domain))
+            .then(|| cert.name.clone())
+    });
+    let https_rules: Vec<&str> = lb
+        .forwarding_rules
+        .iter()
+        .filter(|r| r.entry_protocol.eq_ignore_ascii_case("https"))
+        .filter_map(|r| r.certificate())
+        .collect();
+    items.push(if passthrough {
+        item(
+            "rules_serve_domain",
+            true,
+            "SSL passthrough: the droplets serve the domain's certificate",
+        )
+    } else if let Some(name) = covering {
+        item(
+            "rules_serve_domain",
+            true,
+            format!(
+                "the HTTPS rule's certificate {name} covers {}",
+                input.domain
+            ),
+        )
+    } else if https_rules.is_empty() {
+        item(
+            "rules_serve_domain",
+            false,
+            "no HTTPS rule: add SSL passthrough or an HTTPS rule with a certificate for the domain",
+        )
+    } else {
+        item(
+            "rules_serve_domain",
+            false,
+            format!("no HTTPS rule's certificate covers {}", input.domain),
+        )
+    });
+
+    items.push(match (&input.cert_report, input.backends_serve_tls) {
+        (_, false) => item(
+            "certificates",
+            true,
+            "the load balancer terminates TLS: the droplets serve no certificate to check",
+        ),
+        (None, true) => item(
+            "certificates",
+            false,
+            "the backend certificate check has not been run",
+        ),
+        (Some(report), true) => {
+            let bad = report
+                .findings
+                .iter()
+                .chain(report.backends.iter().flat_map(|b| b.findings.iter()))
+                .find(|f| {
+                    matches!(
+                        f.severity,
+                        cutover_certs::Severity::Error | cutover_certs::Severity::Critical
+                    )
+                });
+            match bad {
+                Some(f) => item("certificates", false, f.message.clone()),
+                None => item("certificates", true, report.verdict.summary.clone()),
+            }
+        }
+    });
+
+    items.push(match input.rehearsal_ok {
+        None => item("rehearsal", true, "no rehearsal was run (optional)"),
+        Some(true) => item("rehearsal", true, "the rehearsal request succeeded"),
+        Some(false) => item(
+            "rehearsal",
+            false,
+            "the rehearsal request through the local balancer failed",
+        ),
+    });
+
+    items.push(match input.current_ttl {
+        None => item("ttl", true, "no record to change yet: nothing cached"),
+        Some(ttl) if ttl > LOW_TTL => item(
+            "ttl",
+            false,
+            format!(
+                "TTL is {ttl} s: lower it to {LOW_TTL} s first, then wait {ttl} s so a rollback is quick"
+            ),
+        ),
+        Some(ttl) => match input.ttl_lowered {
+            Some((at, before)) if input.now < at + i64::from(before) => {
+                let safe = at + i64::from(before);
+                let mut it = item(
+                    "ttl",
+                    false,
+                    format!(
+                        "TTL was lowered from {before} s to {ttl} s; resolvers may keep the old answer for {} s more",
+                        safe - input.now
+                    ),
+                );
+                it.safe_at = rfc3339(safe);
+                it
+            }
+            _ => item("ttl", true, format!("TTL is {ttl} s")),
+        },
+    });
+    items
+}
+
+/// Gathers what [`readiness_items`] needs for `domain` and load balancer `lb_id`, running the
+/// backend certificate check unless `cert_report` is given.
+pub async fn readiness(
+    conn: &Connection,
+    domain: &str,
+    lb_id: &str,
+    cert_report: Option<FleetReport>,
+    rehearsal_ok: Option<bool>,
+    rollback_dir: Option<&Path>,
+) -> Result<Vec<ReadinessItem>, ApiError> {
+    let domain = normalize_domain(domain)?;
+    let lb = conn.client.get_load_balancer(lb_id).await?;
+    let certificates = conn.client.list_certificates().await?;
+    let backends_serve_tls = lb
+        .forwarding_rules
+        .iter()
+        .any(|r| r.is_passthrough() || r.target_protocol.eq_ignore_ascii_case("https"));
+    let cert_report = match cert_report {
+        Some(r) => Some(r),
+        None if backends_serve_tls => Some(
+            crate::certs::check_load_balancer(
+                conn,
+                lb_id,
+                &domain,
+                &crate::certs::CertCheckOptions::default(),
+                |_| {},
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let records = hosted_records(conn, &domain).await?.unwrap_or_default();
+    let names = default_names();
+    let current_ttl = records
+        .iter()
+        .filter(|r| is_address_kind(&r.kind) && names.iter().any(|n| n == &r.name))
+        .map(|r| r.ttl)
+        .max();
+    let ttl_lowered = match rollback_dir {
+        Some(dir) => load_rollback(dir, &domain)?.and_then(|s| s.ttl_lowered),
+        None => None,
+    };
+    Ok(readiness_items(&ReadinessInput {
+        domain,
+        lb,
+        certificates,
+        cert_report,
+        backends_serve_tls,
+        rehearsal_ok,
+        current_ttl,
+        ttl_lowered,
+        now: time::OffsetDateTime::now_utc().unix_timestamp(),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan
+// ---------------------------------------------------------------------------------------------
+
+fn default_names() -> Vec<String> {
+    vec!["@".to_string(), "www".to_string()]
+}
+
+fn is_address_kind(kind: &str) -> bool {
+    matches!(kind, "A" | "AAAA" | "CNAME")
+}
+
+fn value_of(r: &DomainRecord) -> RecordValue {
+    RecordValue {
+        kind: r.kind.clone(),
+        data: r.data.clone(),
+        ttl: r.ttl,
+    }
+}
+
+/// Whether CNAME data points at a name the plan moves too (so it follows without a change).
+fn cname_follows(data: &str, domain: &str, names: &[String]) -> bool {
+    let target = data.trim_end_matches('.').to_ascii_lowercase();
+    names.iter().any(|n| {
+        let full = fqdn(n, domain);
+        (data == "@" && n == "@") || target == full
+    })
+}
+
+/// The record changes that point `names` (default apex and `www`) of `domain` at `lb_ip` with
+/// `ttl`. Per name: the first record of the right type (A for IPv4) is updated, a new one created
+/// when there is none, and the other A/AAAA/CNAME records there deleted (a CNAME cannot sit next
+/// to an A; a stale AAAA would send IPv6 clients around the load balancer). A CNAME to another
+/// planned name is left alone: it follows. Pure.
+pub fn plan(
+    records: &[DomainRecord],
+    domain: &str,
+    names: &[String],
+    lb_ip: IpAddr,
+    ttl: u32,
+) -> DnsPlan {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let names: Vec<String> = if names.is_empty() {
+        default_names()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                let n = n.trim().trim_end_matches('.').to_ascii_lowercase();
+                if n == domain {
+                    "@".to_string()
+                } else {
+                    n.strip_suffix(&format!(".{domain}"))
+                        .map(str::to_string)
+                        .unwrap_or(n)
+                }
+            })
+            .collect()
+    };
+    let kind = if lb_ip.is_ipv4() { "A" } else { "AAAA" };
+    let lb = lb_ip.to_string();
+    let mut changes = Vec::new();
+    let mut rollback = Vec::new();
+    let mut ttl_changes = Vec::new();
+    let mut wait = 0u32;
+    for name in &names {
+        let here: Vec<&DomainRecord> = records
+            .iter()
+            .filter(|r| r.name.eq_ignore_ascii_case(name) && is_address_kind(&r.kind))
+            .collect();
+        rollback.extend(here.iter().map(|r| (*r).clone()));
+        let is_follow = here.len() == 1
+            && here[0].kind == "CNAME"
+            && name != "@"
+            && cname_follows(&here[0].data, &domain, &names);
+        if is_follow {
+            continue;
+        }
+        let keep = here.iter().find(|r| r.kind == kind).copied();
+        let after = RecordValue {
+            kind: kind.to_string(),
+            data: lb.clone(),
+            ttl,
+        };
+        match keep {
+            Some(r) if r.data == lb && r.ttl == ttl => {}
+            Some(r) => changes.push(RecordChange {
+                name: name.clone(),
+                action: ChangeAction::Update,
+                record_id: Some(r.id),
+                before: Some(value_of(r)),
+                after: Some(after),
+            }),
+            None => changes.push(RecordChange {
+                name: name.clone(),
+                action: ChangeAction::Create,
+                record_id: None,
+                before: None,
+                after: Some(after),
+            }),
+        }
+        for r in here.iter().filter(|r| keep.is_none_or(|k| k.id != r.id)) {
+            changes.push(RecordChange {
+                name: name.clone(),
+                action: ChangeAction::Delete,
+                record_id: Some(r.id),
+                before: Some(value_of(r)),
+                after: None,
+            });
+        }
+        for r in &here {
+            if r.ttl > ttl {
+                wait = wait.max(r.ttl);
+                ttl_changes.push(RecordChange {
+                    name: name.clone(),
+                    action: ChangeAction::Update,
+                    record_id: Some(r.id),
+                    before: Some(value_of(r)),
+                    after: Some(RecordValue { ttl, ..value_of(r) }),
+                });
+            }
+        }
+    }
+    let provider_records = names
+        .iter()
+        .map(|n| format!("{} {ttl} IN {kind} {lb}", fqdn(n, &domain)))
+        .collect();
+    DnsPlan {
+        domain,
+        lb_ip: lb,
+        ttl,
+        names,
+        changes,
+        ttl_step: (!ttl_changes.is_empty()).then_some(TtlStep {
+            changes: ttl_changes,
+            wait_secs: wait,
+        }),
+        rollback,
+        provider_records,
+    }
+}
+
+/// Reads the domain's records and load balancer `lb_id`'s IP, and plans.
+pub async fn plan_for(
+    conn: &Connection,
+    domain: &str,
+    lb_id: &str,
+    names: &[String],
+    ttl: Option<u32>,
+) -> Result<DnsPlan, ApiError> {
+    let domain = normalize_domain(domain)?;
+    let lb = conn.client.get_load_balancer(lb_id).await?;
+    let ip: IpAddr = lb.ip.parse().map_err(|_| {
+        ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "load balancer {} has no IP address yet: wait until it is active",
+                lb.name
+            ),
+        )
+    })?;
+    let records = hosted_records(conn, &domain).await?.unwrap_or_default();
+    Ok(plan(&records, &domain, names, ip, ttl.unwrap_or(LOW_TTL)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apply and rollback
+// ---------------------------------------------------------------------------------------------
+
+/// `<dir>/dns-rollback-<domain>.json`.
+pub fn rollback_path(dir: &Path, domain: &str) -> PathBuf {
+    dir.join(format!(
+        "dns-rollback-{}.json",
+        domain.trim_end_matches('.')
+    ))
+}
+
+fn save_rollback(dir: &Path, set: &RollbackSet) -> Result<PathBuf, ApiError> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let path = rollback_path(dir, &set.domain);
+    let tmp = dir.join(format!(
+        ".dns-rollback-{}.{}.tmp",
+        set.domain,
+        std::process::id()
+    ));
+    let bytes = serde_json::to_vec_pretty(set)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("rollback set: {e}")))?;
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    Ok(path)
+}
+
+/// The saved rollback set of `domain`, if a cutover left one.
+pub fn load_rollback(dir: &Path, domain: &str) -> Result<Option<RollbackSet>, ApiError> {
+    let path = rollback_path(dir, &domain.trim_end_matches('.').to_ascii_lowercase());
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            ApiError::new(
+                ErrorCode::Io,
+                format!("{} is not a rollback file: {e}", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn request_for(name: &str, v: &RecordValue) -> DomainRecordRequest {
+    DomainRecordRequest {
+        ttl: Some(v.ttl),
+        ..DomainRecordRequest::simple(v.kind.clone(), name, v.data.clone())
+    }
+}
+
+async fn apply_changes(
+    conn: &Connection,
+    domain: &str,
+    changes: &[RecordChange],
+    set: &mut RollbackSet,
+    dir: &Path,
+) -> Result<Vec<RecordChange>, ApiError> {
+    let mut applied = Vec::new();
+    for change in changes {
+        let done = match (change.action, change.record_id, &change.after) {
+            (ChangeAction::Create, _, Some(after)) => conn
+                .client
+                .create_domain_record(domain, &request_for(&change.name, after))
+                .await
+                .map(|r| {
+                    set.created.push(r.id);
+                }),
+            (ChangeAction::Update, Some(id), Some(after)) => conn
+                .client
+                .update_domain_record(domain, id, &request_for(&change.name, after))
+                .await
+                .map(|_| ()),
+            (ChangeAction::Delete, Some(id), _) => {
+                conn.client.delete_domain_record(domain, id).await
+            }
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::Internal,
+                    format!("malformed change for {}", change.name),
+                ))
+            }
+        };
+        match done {
+            Ok(()) => {
+                applied.push(change.clone());
+                // Keep the file in step: a crash now still knows what to delete.
+                save_rollback(dir, set)?;
+            }
+            Err(e) => {
+                let err = ApiError::from(e);
+                let undone = if applied.is_empty() {
+                    Ok(())
+                } else {
+                    rollback(conn, set).await.map(|_| ())
+                };
+                let tail = match undone {
+                    Ok(()) if applied.is_empty() => "nothing was changed".to_string(),
+                    Ok(()) => format!("the {} earlier change(s) were rolled back", applied.len()),
+                    Err(r) => format!(
+                        "rolling back the {} earlier change(s) failed too ({}); the saved records are in {}",
+                        applied.len(),
+                        r.message,
+                        rollback_path(dir, domain).display()
+                    ),
+                };
+                return Err(ApiError {
+                    message: format!(
+                        "the API refused the {:?} of {} ({}): {tail}",
+                        change.action,
+                        fqdn(&change.name, domain),
+                        err.message
+                    ),
+                    ..err
+                });
+            }
+        }
+    }
+    Ok(applied)
+}
+
+fn new_set(plan: &DnsPlan) -> RollbackSet {
+    RollbackSet {
+        domain: plan.domain.clone(),
+        saved: plan.rollback.clone(),
+        created: Vec::new(),
+        started_at: rfc3339(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or_default(),
+        ttl_lowered: None,
+    }
+}
+
+/// Applies `plan`'s changes through the Domains API. The rollback set is saved to `dir` before
+/// the first write (an earlier, unfinished set of the same domain is kept: it holds the records
+/// from before any change). When the API refuses one change, the earlier ones are rolled back.
+pub async fn apply(conn: &Connection, plan: &DnsPlan, dir: &Path) -> Result<ApplyResult, ApiError> {
+    let mut set = match load_rollback(dir, &plan.domain)? {
+        Some(existing) => existing,
+        None => new_set(plan),
+    };
+    let path = save_rollback(dir, &set)?;
+    let applied = apply_changes(conn, &plan.domain, &plan.changes, &mut set, dir).await?;
+    Ok(ApplyResult {
+        applied,
+        rollback_file: path.display().to_string(),
+    })
+}
+
+/// Applies only the plan's TTL step, and records when, so [`readiness`] can say when it is safe.
+pub async fn apply_ttl_step(
+    conn: &Connection,
+    plan: &DnsPlan,
+    dir: &Path,
+) -> Result<ApplyResult, ApiError> {
+    let Some(step) = &plan.ttl_step else {
+        return Err(ApiError::invalid_input(
+            "the TTL is already low: there is no TTL step to apply",
+        ));
+    };
+    let mut set = match load_rollback(dir, &plan.domain)? {
+        Some(existing) => existing,
+        None => new_set(plan),
+    };
+    set.ttl_lowered = Some((
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        step.wait_secs,
+    ));
+    let path = save_rollback(dir, &set)?;
+    let applied = apply_changes(conn, &plan.domain, &step.changes, &mut set, dir).await?;
+    Ok(ApplyResult {
+        applied,
+        rollback_file: path.display().to_string(),
+    })
+}
+
+/// Restores the saved records: deletes what the cutover created, puts back what it changed or
+/// deleted. Returns how many API writes it made. Idempotent: running it twice changes nothing
+/// the second time.
+pub async fn rollback(conn: &Connection, saved: &RollbackSet) -> Result<u32, ApiError> {
+    let domain = &saved.domain;
+    let current = conn.client.list_domain_records(domain).await?;
+    let mut writes = 0;
+    for id in &saved.created {
+        if current.iter().any(|r| r.id == *id) {
+            conn.client.delete_domain_record(domain, *id).await?;
+            writes += 1;
+        }
+    }
+    for r in &saved.saved {
+        match current.iter().find(|c| c.id == r.id) {
+            Some(c)
+                if c.kind == r.kind && c.data == r.data && c.ttl == r.ttl && c.name == r.name => {}
+            Some(_) => {
+                conn.client
+                    .update_domain_record(domain, r.id, &DomainRecordRequest::from(r))
+                    .await?;
+                writes += 1;
+            }
+            None => {
+                conn.client
+                    .create_domain_record(domain, &DomainRecordRequest::from(r))
+                    .await?;
+                writes += 1;
+            }
+        }
+    }
+    Ok(writes)
+}
+
+/// Rolls back from the file in `dir` and removes it.
+pub async fn rollback_from_dir(
+    conn: &Connection,
+    domain: &str,
+    dir: &Path,
+) -> Result<u32, ApiError> {
+    let domain = normalize_domain(domain)?;
+    let set = load_rollback(dir, &domain)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "no saved records for {domain} in {}: nothing to roll back",
+                dir.display()
+            ),
+        )
+    })?;
+    let writes = rollback(conn, &set).await?;
+    std::fs::remove_file(rollback_path(dir, &domain))?;
+    Ok(writes)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verify
+// ---------------------------------------------------------------------------------------------
+
+/// Polls the authoritative nameservers until every planned name answers the load balancer's IP
+/// (or `opts.timeout` passes), then makes an HTTPS request to the domain at that address. A
+/// timeout is not an error: the result says so, the change stays, and rollback is the user's
+/// choice.
+pub async fn verify(
+    conn: &Connection,
+    plan: &DnsPlan,
+    nameserver: Option<SocketAddr>,
+    opts: &VerifyOptions,
+    mut progress: impl FnMut(&VerifyProgress),
+) -> Result<VerifyResult, ApiError> {
+    let servers = authoritative_servers(conn, nameserver).await?;
+    let resolver = direct_resolver(&servers);
+    let lb_ip: IpAddr = plan
+        .lb_ip
+        .parse()
+        .map_err(|_| ApiError::invalid_input(format!("{} is not an IP address", plan.lb_ip)))?;
+    let deadline = tokio::time::Instant::now() + opts.timeout;
+    let mut attempt = 0u32;
+    let views = loop {
+        attempt += 1;
+        let views = view_names(
+            &plan.names,
+            &plan.domain,
+            &resolver,
+            None,
+            "not asked while verifying",
+            Some(lb_ip),
+        )
+        .await;
+        let (ready, waiting): (Vec<&NameView>, Vec<&NameView>) =
+            views.iter().partition(|v| v.points_to_lb);
+        progress(&VerifyProgress {
+            attempt,
+            ready: ready.iter().map(|v| v.name.clone()).collect(),
+            waiting: waiting.iter().map(|v| v.name.clone()).collect(),
+        });
+        if waiting.is_empty() || tokio::time::Instant::now() + opts.interval > deadline {
+            break views;
+        }
+        tokio::time::sleep(opts.interval).await;
+    };
+    let dns_ok = views.iter().all(|v| v.points_to_lb);
+    if !dns_ok {
+        let waiting: Vec<&str> = views
+            .iter()
+            .filter(|v| !v.points_to_lb)
+            .map(|v| v.name.as_str())
+            .collect();
+        return Ok(VerifyResult {
+            dns_ok,
+            attempts: attempt,
+            names: views.clone(),
+            https: None,
+            https_skipped: Some("DNS does not answer the new address yet".to_string()),
+            message: format!(
+                "the nameservers did not answer {} for {} within {} s; the change is kept — verify again later, or roll back",
+                plan.lb_ip,
+                waiting.join(", "),
+                opts.timeout.as_secs()
+            ),
+        });
+    }
+    let (https, skipped) = match (opts.https_addr, conn.is_sandbox()) {
+        (None, true) => (
+            None,
+            Some(
+                "the Sandbox's load balancer IP is not reachable; no HTTPS request was made"
+                    .to_string(),
+            ),
+        ),
+        (addr, _) => {
+            let addr = addr.unwrap_or(SocketAddr::new(lb_ip, 443));
+            (
+                Some(https_check(&plan.domain, addr, opts.ca_pem.as_deref()).await),
+                None,
+            )
+        }
+    };
+    let message = match &https {
+        Some(h) if !h.ok => format!(
+            "DNS answers {} at the nameservers, but the HTTPS request failed: {}",
+            plan.lb_ip,
+            h.error
+                .clone()
+                .unwrap_or_else(|| format!("status {:?}", h.status))
+        ),
+        _ => format!("the nameservers answer {} for every name", plan.lb_ip),
+    };
+    Ok(VerifyResult {
+        dns_ok,
+        attempts: attempt,
+        names: views,
+        https,
+        https_skipped: skipped,
+        message,
+    })
+}
+
+/// A GET of `https://domain/` connected to `addr`, the certificate checked for `domain`.
+async fn https_check(domain: &str, addr: SocketAddr, ca_pem: Option<&str>) -> HttpsCheck {
+    let url = format!("https://{domain}/");
+    let mut builder = reqwest::Client::builder()
+        .resolve(domain, addr)
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = ca_pem {
+        match reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
+            Ok(certs) => {
+                for c in certs {
+                    builder = builder.add_root_certificate(c);
+                }
+            }
+            Err(e) => {
+                return HttpsCheck {
+                    url,
+                    addr: addr.to_string(),
+                    status: None,
+                    ok: false,
+                    error: Some(format!("the CA is not PEM: {e}")),
+                }
+            }
+        }
+    }
+    let result = match builder.build() {
+        Ok(client) => client.get(&url).send().await,
+        Err(e) => {
+            return HttpsCheck {
+                url,
+                addr: addr.to_string(),
+                status: None,
+                ok: false,
+                error: Some(e.to_string()),
+            }
+        }
+    };
+    match result {
+        Ok(resp) => {
+            let status = resp.status();
+            HttpsCheck {
+                url,
+                addr: addr.to_string(),
+                status: Some(status.as_u16()),
+                ok: status.is_success() || status.is_redirection(),
+                error: None,
+            }
+        }
+        Err(e) => HttpsCheck {
+            url,
+            addr: addr.to_string(),
+            status: None,
+            ok: false,
+            // The chain of causes says which: refused, timed out, certificate.
+            error: Some(error_chain(&e)),
+        },
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: u64, kind: &str, name: &str, data: &str, ttl: u32) -> DomainRecord {
+        DomainRecord {
+            id,
+            kind: kind.into(),
+            name: name.into(),
+            data: data.into(),
+            ttl,
+            ..DomainRecord::default()
+        }
+    }
+
+    fn seed() -> Vec<DomainRecord> {
+        vec![
+            rec(1, "SOA", "@", "1800", 1800),
+            rec(2, "NS", "@", "ns1.digitalocean.com", 1800),
+            rec(5, "A", "@", "192.0.2.11", 3600),
+            rec(6, "CNAME", "www", "@", 3600),
+            rec(7, "A", "blog", "192.0.2.50", 3600),
+            rec(9, "TXT", "@", "v=spf1 -all", 3600),
+        ]
+    }
+
+    const LB: &str = "203.0.113.9";
+
+    fn lb_ip() -> IpAddr {
+        LB.parse().unwrap()
+    }
+
+    #[test]
+    fn the_apex_is_updated_and_a_www_cname_to_it_follows() {
+        let p = plan(&seed(), "example.com", &[], lb_ip(), 300);
+        assert_eq!(p.names, ["@", "www"]);
+        assert_eq!(p.changes.len(), 1);
+        let c = &p.changes[0];
+        assert_eq!(
+            (c.name.as_str(), c.action, c.record_id),
+            ("@", ChangeAction::Update, Some(5))
+        );
+        assert_eq!(c.before.as_ref().unwrap().data, "192.0.2.11");
+        assert_eq!(
+            c.after.as_ref().unwrap(),
+            &RecordValue {
+                kind: "A".into(),
+                data: LB.into(),
+                ttl: 300
+            }
+        );
+        // The rollback set holds exactly the address records at the planned names.
+        let ids: Vec<u64> = p.rollback.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [5, 6]);
+        assert_eq!(
+            p.provider_records,
+            [
+                format!("example.com 300 IN A {LB}"),
+                format!("www.example.com 300 IN A {LB}")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_ttl_step_lowers_every_high_ttl_first() {
+        let p = plan(&seed(), "example.com", &[], lb_ip(), 300);
+        let step = p.ttl_step.unwrap();
+        assert_eq!(step.wait_secs, 3600);
+        let ids: Vec<(u64, u32)> = step
+            .changes
+            .iter()
+            .map(|c| (c.record_id.unwrap(), c.after.as_ref().unwrap().ttl))
+            .collect();
+        // www's CNAME is not in the step: it keeps pointing at the apex, whose A record is what
+        // resolvers re-ask for.
+        assert_eq!(ids, [(5, 300)]);
+        // Only the TTL changes in the step.
+        assert_eq!(step.changes[0].after.as_ref().unwrap().data, "192.0.2.11");
+        let low: Vec<DomainRecord> = seed()
+            .into_iter()
+            .map(|mut r| {
+                r.ttl = 60;
+                r
+            })
+            .collect();
+        assert!(plan(&low, "example.com", &[], lb_ip(), 300)
+            .ttl_step
+            .is_none());
+    }
+
+    #[test]
+    fn missing_names_are_created_and_conflicting_records_deleted() {
+        let records = vec![
+            rec(5, "A", "@", "192.0.2.11", 300),
+            rec(8, "AAAA", "@", "2001:db8::1", 300),
+            rec(6, "CNAME", "shop", "elsewhere.example.org.", 300),
+        ];
+        let names = vec![
+            "@".to_string(),
+            "shop.example.com".to_string(),
+            "new".to_string(),
+        ];
+        let p = plan(&records, "example.com", &names, lb_ip(), 300);
+        assert_eq!(p.names, ["@", "shop", "new"]);
+        let got: Vec<(&str, ChangeAction, Option<u64>)> = p
+            .changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.action, c.record_id))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("@", ChangeAction::Update, Some(5)),
+                ("@", ChangeAction::Delete, Some(8)),
+                ("shop", ChangeAction::Create, None),
+                ("shop", ChangeAction::Delete, Some(6)),
+                ("new", ChangeAction::Create, None),
+            ]
+        );
+        assert!(p.ttl_step.is_none());
+    }
+
+    #[test]
+    fn an_already_switched_domain_needs_no_change() {
+        let records = vec![rec(5, "A", "@", LB, 300), rec(6, "A", "www", LB, 300)];
+        let p = plan(&records, "example.com", &[], lb_ip(), 300);
+        assert!(p.changes.is_empty());
+        assert_eq!(p.rollback.len(), 2);
+    }
+
+    #[test]
+    fn wildcards_cover_one_label() {
+        assert!(name_covers("*.example.com", "www.example.com"));
+        assert!(!name_covers("*.example.com", "example.com"));
+        assert!(!name_covers("*.example.com", "a.b.example.com"));
+        assert!(name_covers("Example.com.", "example.com"));
+    }
+
+    fn lb(status: &str, rules: serde_json::Value) -> LoadBalancer {
+        serde_json::from_value(serde_json::json!({
+            "id": "lb1", "name": "shop", "status": status, "ip": LB, "forwarding_rules": rules,
+        }))
+        .unwrap()
+    }
+
+    fn passthrough() -> serde_json::Value {
+        serde_json::json!([{ "entry_protocol": "https", "entry_port": 443, "target_protocol": "https",
+            "target_port": 443, "certificate_id": "", "tls_passthrough": true }])
+    }
+
+    fn input(lb: LoadBalancer) -> ReadinessInput {
+        ReadinessInput {
+            domain: "example.com".into(),
+            lb,
+            cert_report: Some(cutover_certs::build_report("example.com", Vec::new())),
+            backends_serve_tls: true,
+            current_ttl: Some(300),
+            now: 1_000_000,
+            ..ReadinessInput::default()
+        }
+    }
+
+    fn get<'a>(items: &'a [ReadinessItem], id: &str) -> &'a ReadinessItem {
+        items.iter().find(|i| i.id == id).unwrap()
+    }
+
+    #[test]
+    fn readiness_rules() {
+        let ok = readiness_items(&input(lb("active", passthrough())));
+        assert_eq!(ok.len(), 5);
+        assert!(ok.iter().all(|i| i.ok), "{ok:?}");
+
+        let new = readiness_items(&input(lb("new", passthrough())));
+        assert!(!get(&new, "lb_active").ok);
+
+        // An HTTPS rule whose certificate does not cover the domain.
+        let rules = serde_json::json!([{ "entry_protocol": "https", "entry_port": 443,
+            "target_protocol": "http", "target_port": 80, "certificate_id": "c1" }]);
+        let mut i = input(lb("active", rules));
+        i.certificates = vec![serde_json::from_value(serde_json::json!({
+            "id": "c1", "name": "blog", "dns_names": ["blog.example.com"] }))
+        .unwrap()];
+        i.backends_serve_tls = false;
+        assert!(!get(&readiness_items(&i), "rules_serve_domain").ok);
+        i.certificates[0].dns_names.push("example.com".into());
+        assert!(get(&readiness_items(&i), "rules_serve_domain").ok);
+        assert!(
+            get(&readiness_items(&i), "certificates").ok,
+            "terminating LBs skip the backend check"
+        );
+
+        // The certificate check must have run, and found nothing worse than a warning.
+        let mut i = input(lb("active", passthrough()));
+        i.cert_report = None;
+        assert!(!get(&readiness_items(&i), "certificates").ok);
+
+        let mut i = input(lb("active", passthrough()));
+        i.rehearsal_ok = Some(false);
+        assert!(!get(&readiness_items(&i), "rehearsal").ok);
+        i.rehearsal_ok = Some(true);
+        assert!(get(&readiness_items(&i), "rehearsal").ok);
+    }
+
+    #[test]
+    fn readiness_flags_a_failing_certificate_check() {
+        let mut i = input(lb("active", passthrough()));
+        let mut report = cutover_certs::build_report("example.com", Vec::new());
+        report.findings.push(cutover_certs::Finding::new(
+            report
+                .findings
+                .first()
+                .map(|f| f.code)
+                .unwrap_or(cutover_certs::FindingCode::CertExpired),
+            cutover_certs::Severity::Critical,
+            "web-3 serves an expired certificate",
+        ));
+        i.cert_report = Some(report);
+        let c = readiness_items(&i);
+        let c = get(&c, "certificates");
+        assert!(!c.ok);
+        assert_eq!(c.reason, "web-3 serves an expired certificate");
+    }
+
+    #[test]
+    fn ttl_rules_say_when_it_is_safe() {
+        let mut i = input(lb("active", passthrough()));
+        i.current_ttl = Some(3600);
+        assert!(!get(&readiness_items(&i), "ttl").ok);
+        i.current_ttl = Some(300);
+        i.ttl_lowered = Some((i.now - 600, 3600));
+        let items = readiness_items(&i);
+        let t = get(&items, "ttl");
+        assert!(!t.ok);
+        assert_eq!(t.safe_at, rfc3339(i.now - 600 + 3600));
+        i.ttl_lowered = Some((i.now - 3600, 3600));
+        assert!(get(&readiness_items(&i), "ttl").ok);
+    }
+
+    #[test]
+    fn rollback_files_round_trip_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load_rollback(dir.path(), "example.com").unwrap().is_none());
+        let p = plan(&seed(), "example.com", &[], lb_ip(), 300);
+        let mut set = new_set(&p);
+        set.created.push(42);
+        save_rollback(dir.path(), &set).unwrap();
+        let back = load_rollback(dir.path(), "Example.com.").unwrap().unwrap();
+        assert_eq!(back, set);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}

@@ -1,0 +1,202 @@
+//! The DNS cutover against an in-process Sandbox: its DNS server is the authoritative view.
+//! All DNS traffic goes to the Sandbox's server on 127.0.0.1.
+
+use std::time::Duration;
+
+use cutover_core::context::Connection;
+use cutover_core::dns::{self, ChangeAction, RecordChange, RecordValue, VerifyOptions};
+use cutover_core::ErrorCode;
+use cutover_sandbox::{Sandbox, SandboxOptions, DOMAIN, LB_SHOP_ID, WEB_1};
+
+async fn sandbox() -> cutover_sandbox::SandboxHandle {
+    Sandbox::start(SandboxOptions {
+        activation_delay: Duration::ZERO,
+        busy_window: Duration::ZERO,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn quick_verify() -> VerifyOptions {
+    VerifyOptions {
+        timeout: Duration::from_secs(5),
+        interval: Duration::from_millis(50),
+        ..VerifyOptions::default()
+    }
+}
+
+fn apex_a(status: &dns::DnsStatus) -> Vec<String> {
+    status.names[0]
+        .authoritative
+        .iter()
+        .filter(|a| a.kind == "A")
+        .map(|a| a.data.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn apply_verify_rollback_against_the_sandbox_dns() {
+    cutover_core::init_tls();
+    let sb = sandbox().await;
+    let conn = Connection::for_sandbox(&sb).unwrap();
+    let ns = Some(sb.dns_addr());
+    let dir = tempfile::tempdir().unwrap();
+    let lb = conn.client.get_load_balancer(LB_SHOP_ID).await.unwrap();
+    let lb_ip = lb.ip.parse().unwrap();
+
+    let before = dns::status(&conn, DOMAIN, Some(lb_ip), ns).await.unwrap();
+    assert!(before.hosted_at_digitalocean);
+    assert_eq!(apex_a(&before), ["127.0.0.11"]);
+    assert!(!before.names[0].points_to_lb);
+    assert!(
+        before.names[1].system_error.is_some(),
+        "no system resolver for the Sandbox"
+    );
+
+    let plan = dns::plan_for(&conn, DOMAIN, LB_SHOP_ID, &[], Some(60))
+        .await
+        .unwrap();
+    assert_eq!(plan.changes.len(), 1);
+    assert!(plan.ttl_step.is_some(), "the seeded TTL is 3600");
+
+    let applied = dns::apply(&conn, &plan, dir.path()).await.unwrap();
+    assert_eq!(applied.applied.len(), 1);
+    assert!(dns::load_rollback(dir.path(), DOMAIN).unwrap().is_some());
+
+    let after = dns::status(&conn, DOMAIN, Some(lb_ip), ns).await.unwrap();
+    assert_eq!(apex_a(&after), vec![lb.ip.clone()]);
+    assert!(
+        after.names.iter().all(|n| n.points_to_lb),
+        "www follows the apex"
+    );
+
+    // Verify: DNS first; for the Sandbox the HTTPS step is skipped unless told where to go.
+    let mut polls = 0;
+    let v = dns::verify(&conn, &plan, ns, &quick_verify(), |_| polls += 1)
+        .await
+        .unwrap();
+    assert!(v.dns_ok, "{}", v.message);
+    assert!(polls >= 1);
+    assert!(v.https.is_none() && v.https_skipped.is_some());
+    // The shop load balancer passes TLS through to web-1..3: ask web-1's real address.
+    let opts = VerifyOptions {
+        https_addr: sb.backend_addr(WEB_1, 443),
+        ca_pem: Some(sb.ca_pem().to_string()),
+        ..quick_verify()
+    };
+    let v = dns::verify(&conn, &plan, ns, &opts, |_| {}).await.unwrap();
+    let https = v.https.unwrap();
+    assert!(https.ok, "{https:?}");
+    assert_eq!(https.status, Some(200));
+
+    let writes = dns::rollback_from_dir(&conn, DOMAIN, dir.path())
+        .await
+        .unwrap();
+    assert_eq!(writes, 1);
+    let back = dns::status(&conn, DOMAIN, Some(lb_ip), ns).await.unwrap();
+    assert_eq!(apex_a(&back), ["127.0.0.11"]);
+    assert!(dns::load_rollback(dir.path(), DOMAIN).unwrap().is_none());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_change_rolls_back_the_earlier_ones() {
+    let sb = sandbox().await;
+    let conn = Connection::for_sandbox(&sb).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut plan = dns::plan_for(&conn, DOMAIN, LB_SHOP_ID, &[], Some(60))
+        .await
+        .unwrap();
+    // A second change the API refuses (422: not an IPv4 address).
+    plan.changes.push(RecordChange {
+        name: "broken".into(),
+        action: ChangeAction::Create,
+        record_id: None,
+        before: None,
+        after: Some(RecordValue {
+            kind: "A".into(),
+            data: "not-an-ip".into(),
+            ttl: 60,
+        }),
+    });
+    let err = dns::apply(&conn, &plan, dir.path()).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Validation);
+    assert!(err.message.contains("rolled back"), "{}", err.message);
+    let status = dns::status(&conn, DOMAIN, None, Some(sb.dns_addr()))
+        .await
+        .unwrap();
+    assert_eq!(apex_a(&status), ["127.0.0.11"], "nothing half-applied");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn verify_times_out_and_keeps_the_change() {
+    let sb = sandbox().await;
+    let conn = Connection::for_sandbox(&sb).unwrap();
+    // Planned but never applied: the nameservers keep answering the old address.
+    let plan = dns::plan_for(&conn, DOMAIN, LB_SHOP_ID, &[], None)
+        .await
+        .unwrap();
+    let opts = VerifyOptions {
+        timeout: Duration::ZERO,
+        ..quick_verify()
+    };
+    let v = dns::verify(&conn, &plan, Some(sb.dns_addr()), &opts, |_| {})
+        .await
+        .unwrap();
+    assert!(!v.dns_ok);
+    assert!(v.message.contains("roll back"), "{}", v.message);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_domain_not_in_the_account_changes_nothing() {
+    let sb = sandbox().await;
+    let conn = Connection::for_sandbox(&sb).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let status = dns::status(&conn, "not-mine.test", None, Some(sb.dns_addr()))
+        .await
+        .unwrap();
+    assert!(!status.hosted_at_digitalocean);
+    let plan = dns::plan_for(&conn, "not-mine.test", LB_SHOP_ID, &[], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        plan.provider_records.len(),
+        2,
+        "records to set at the provider"
+    );
+    let err = dns::apply(&conn, &plan, dir.path()).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+    assert!(
+        err.message.contains("nothing was changed"),
+        "{}",
+        err.message
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn readiness_on_the_sandbox_flags_web_3_until_fixed() {
+    cutover_core::init_tls();
+    let sb = sandbox().await;
+    let conn = Connection::for_sandbox(&sb).unwrap();
+    let get =
+        |items: &[dns::ReadinessItem], id: &str| items.iter().find(|i| i.id == id).unwrap().ok;
+    let items = dns::readiness(&conn, DOMAIN, LB_SHOP_ID, None, None, None)
+        .await
+        .unwrap();
+    assert!(get(&items, "lb_active"));
+    assert!(get(&items, "rules_serve_domain"));
+    assert!(!get(&items, "certificates"), "web-3's odd certificate");
+    assert!(!get(&items, "ttl"), "the seeded TTL is 3600");
+    sb.fix_droplet_certificate(cutover_sandbox::WEB_3)
+        .await
+        .unwrap();
+    let items = dns::readiness(&conn, DOMAIN, LB_SHOP_ID, None, None, None)
+        .await
+        .unwrap();
+    assert!(get(&items, "certificates"), "{items:?}");
+    sb.shutdown().await;
+}
