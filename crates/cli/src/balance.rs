@@ -142,6 +142,8 @@ pub async fn config_from_args(args: &BalanceArgs) -> Result<BalancerConfig, ApiE
 pub async fn run(args: BalanceArgs, json: bool) -> Result<ExitCode, ApiError> {
     let config = config_from_args(&args).await?;
     let handle = start_balancer(config)?;
+    // Subscribe before announcing the port, so no connection made after the line is missed.
+    let mut events = handle.subscribe();
     let listen = handle.local_addr();
     let first_domain = args.domains.first().cloned().unwrap_or_default();
     output::print_json(&serde_json::json!({
@@ -151,7 +153,6 @@ pub async fn run(args: BalanceArgs, json: bool) -> Result<ExitCode, ApiError> {
         "backends": handle.config().backends.iter().map(|b| b.addr.to_string()).collect::<Vec<_>>(),
         "try": format!("curl --connect-to {first_domain}:443:{}:{} https://{first_domain}/", listen.ip(), listen.port()),
     }));
-    let mut events = handle.subscribe();
     let stop = stop_signal();
     tokio::pin!(stop);
     loop {
