@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod balance;
 mod certs;
+mod dns;
 mod lb;
 mod output;
 mod sandbox;
@@ -58,6 +59,11 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Run the local SNI-passthrough balancer (rehearse a load balancer before DNS points at it).
     Balance(balance::BalanceArgs),
+    /// DNS cutover: status, plan, apply (then verify), rollback.
+    Dns {
+        #[command(subcommand)]
+        command: dns::DnsCommand,
+    },
     /// Load balancers: list, get, create, update (plan, dry run, apply), delete, droplets, rules.
     Lb {
         #[command(subcommand)]
@@ -119,8 +125,9 @@ async fn run(cli: Cli) -> CliResult {
     let json = cli.global.json;
     match cli.command {
         Command::Certs { command } => certs::run(command, &cli.global).await,
+        Command::Dns { command } => dns::run(command, &cli.global).await,
         Command::Sandbox(args) => sandbox::run(args).await.map_err(|e| (e, json)),
-        Command::Balance(args) => balance::run(args, json).await.map_err(|e| (e, json)),
+        Command::Balance(args) => balance::run(args, &cli.global).await.map_err(|e| (e, json)),
         Command::Lb { command } => lb::run_lb(command, &cli.global)
             .await
             .map_err(|e| (e, json)),

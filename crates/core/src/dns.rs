@@ -620,7 +620,7 @@ pub fn readiness_items(input: &ReadinessInput) -> Vec<ReadinessItem> {
     });
 
     items.push(match input.current_ttl {
-        None => item("ttl", true, "no record to change yet: nothing cached"),
+        None => item("ttl", true, "no record to change has a TTL to wait for"),
         Some(ttl) if ttl > LOW_TTL => item(
             "ttl",
             false,
@@ -680,12 +680,27 @@ pub async fn readiness(
         None => None,
     };
     let records = hosted_records(conn, &domain).await?.unwrap_or_default();
-    let names = default_names();
-    let current_ttl = records
-        .iter()
-        .filter(|r| is_address_kind(&r.kind) && names.iter().any(|n| n == &r.name))
-        .map(|r| r.ttl)
-        .max();
+    // The TTL that matters is that of the records the cutover changes (a `www` CNAME to the
+    // apex is not changed: resolvers re-ask for the apex's A at its own TTL).
+    let current_ttl = match lb.ip.parse::<IpAddr>() {
+        Ok(ip) => {
+            let p = plan(&records, &domain, &[], ip, LOW_TTL);
+            p.ttl_step
+                .iter()
+                .flat_map(|s| s.changes.iter())
+                .chain(p.changes.iter())
+                .filter_map(|c| c.before.as_ref().map(|b| b.ttl))
+                .max()
+        }
+        Err(_) => {
+            let names = default_names();
+            records
+                .iter()
+                .filter(|r| is_address_kind(&r.kind) && names.iter().any(|n| n == &r.name))
+                .map(|r| r.ttl)
+                .max()
+        }
+    };
     let ttl_lowered = match rollback_dir {
         Some(dir) => load_rollback(dir, &domain)?.and_then(|s| s.ttl_lowered),
         None => None,

@@ -1,0 +1,522 @@
+//! `cutover dns status|plan|apply|rollback`: the DNS cutover from the command line.
+//!
+//! The account, as `core::connect` chooses it (`--context`, `DIGITALOCEAN_ACCESS_TOKEN`,
+//! `--api-base`); a Sandbox says where its DNS server is. With none of them, an in-process
+//! Sandbox runs with its state kept in the state directory, so an `apply` can be rolled back by
+//! a later `rollback`.
+//!
+//! Exit codes: 0 ok; 1 when `apply` was refused by the readiness checklist or verify did not
+//! see the new address (the change is kept); 2 when the command could not run.
+
+use std::io::{BufRead, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use cutover_core::connect::{self, ConnectOptions};
+use cutover_core::context::Connection;
+use cutover_core::dns::{self, ChangeAction, DnsPlan, ReadinessItem, RecordChange, VerifyOptions};
+use cutover_core::{ApiError, ErrorCode};
+
+use crate::output::{print_json, print_table};
+use crate::{CliResult, GlobalArgs};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DnsCommand {
+    /// Where the domain points now: authoritative and system answers next to the LB's IP.
+    Status(StatusArgs),
+    /// The record changes that point the domain at the load balancer, and the readiness list.
+    Plan(PlanArgs),
+    /// Apply the plan through the Domains API (saving the old records), then verify.
+    Apply(ApplyArgs),
+    /// Put back the records saved by the last apply.
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// Where rollback sets (and the no-token Sandbox's state) are kept.
+    #[arg(long, value_name = "DIR", env = "CUTOVER_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Ask this nameserver (HOST:PORT) for the authoritative view instead of the domain's.
+    #[arg(long, value_name = "ADDR")]
+    pub nameserver: Option<SocketAddr>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: String,
+    /// Show whether the names point at this load balancer.
+    #[arg(long, value_name = "ID")]
+    pub lb: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: String,
+    #[arg(long, value_name = "ID")]
+    pub lb: String,
+    /// The TTL of the new records, in seconds.
+    #[arg(long, value_name = "S")]
+    pub ttl: Option<u32>,
+    /// A name to switch (repeat; default: the apex and www).
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Do not ask to type the domain name to confirm.
+    #[arg(long)]
+    pub yes: bool,
+    /// Apply even when readiness items are red.
+    #[arg(long)]
+    pub force: bool,
+    /// Only lower the TTL (the plan's first step); switch later.
+    #[arg(long)]
+    pub ttl_step: bool,
+    /// Do not poll the nameservers afterwards.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// How long verify waits for the nameservers, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 120)]
+    pub verify_timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// The connection and what keeps it alive: a `core::connect` session (keychain account, token,
+/// or an explicit API base), or this module's own in-process Sandbox.
+struct Session {
+    conn: Connection,
+    nameserver: Option<SocketAddr>,
+    sandbox: Option<cutover_core::sandbox::SandboxHandle>,
+    connected: Option<connect::Session>,
+}
+
+impl Session {
+    async fn close(self) {
+        if let Some(sb) = self.sandbox {
+            sb.shutdown().await;
+        }
+        if let Some(s) = self.connected {
+            s.close().await;
+        }
+    }
+}
+
+fn state_dir(common: &Common) -> PathBuf {
+    if let Some(d) = &common.state_dir {
+        return d.clone();
+    }
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("LOCALAPPDATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("cutover")
+}
+
+async fn open(global: &GlobalArgs, common: &Common) -> Result<Session, ApiError> {
+    let env_token = connect::env_token();
+    if global.context.is_some() || env_token.is_some() || global.api_base.is_some() {
+        let connected = connect::connect(ConnectOptions {
+            api_base: global.api_base.clone(),
+            context: global.context.clone(),
+            env_token,
+        })
+        .await?;
+        let conn = connected.connection.clone();
+        // A Sandbox (standalone or in-process) says where its DNS server is.
+        let nameserver = match common.nameserver {
+            Some(ns) => Some(ns),
+            None => dns::sandbox_nameserver(&conn).await,
+        };
+        return Ok(Session {
+            conn,
+            nameserver,
+            sandbox: None,
+            connected: Some(connected),
+        });
+    }
+    // No account at all: an in-process Sandbox whose state lives in the state directory, so a
+    // later `cutover dns rollback` finds the records an `apply` changed.
+    let dir = state_dir(common);
+    std::fs::create_dir_all(&dir)?;
+    if !global.quiet {
+        eprintln!(
+            "cutover: no DIGITALOCEAN_ACCESS_TOKEN: using an in-process Sandbox (state in {})",
+            dir.display()
+        );
+    }
+    let sb = cutover_core::sandbox::start(cutover_core::sandbox::SandboxOptions {
+        state_file: Some(dir.join("dns-sandbox-state.json")),
+        activation_delay: Duration::ZERO,
+        ..cutover_core::sandbox::SandboxOptions::default()
+    })
+    .await?;
+    let conn = Connection::for_sandbox(&sb)?;
+    Ok(Session {
+        conn,
+        nameserver: Some(common.nameserver.unwrap_or(sb.dns_addr())),
+        sandbox: Some(sb),
+        connected: None,
+    })
+}
+
+pub async fn run(cmd: DnsCommand, global: &GlobalArgs) -> CliResult {
+    let json = global.json;
+    let result = match cmd {
+        DnsCommand::Status(a) => status(a, global).await,
+        DnsCommand::Plan(a) => plan(a, global).await,
+        DnsCommand::Apply(a) => apply(a, global).await,
+        DnsCommand::Rollback(a) => rollback(a, global).await,
+    };
+    result.map_err(|e| (e, json))
+}
+
+async fn status(args: StatusArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
+    let session = open(global, &args.common).await?;
+    let result = async {
+        let lb_ip = match &args.lb {
+            Some(id) => Some(lb_ip(&session.conn, id).await?),
+            None => None,
+        };
+        dns::status(&session.conn, &args.domain, lb_ip, session.nameserver).await
+    }
+    .await;
+    session.close().await;
+    let st = result?;
+    if global.json {
+        print_json(&st);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}: {}",
+        st.domain,
+        if st.hosted_at_digitalocean {
+            "DNS hosted at DigitalOcean"
+        } else {
+            "DNS hosted elsewhere (not in this account's Domains)"
+        }
+    );
+    println!("nameservers asked: {}\n", st.nameservers.join(", "));
+    let show = |answers: &[dns::DnsAnswer], err: &Option<String>| {
+        if answers.is_empty() {
+            err.clone().unwrap_or_else(|| "-".into())
+        } else {
+            answers
+                .iter()
+                .map(|a| format!("{} {} ({} s)", a.kind, a.data, a.ttl))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let rows: Vec<Vec<String>> = st
+        .names
+        .iter()
+        .map(|n| {
+            vec![
+                n.name.clone(),
+                show(&n.authoritative, &n.authoritative_error),
+                show(&n.system, &n.system_error),
+                match (&st.lb_ip, n.points_to_lb) {
+                    (None, _) => "-".into(),
+                    (Some(ip), true) => format!("yes ({ip})"),
+                    (Some(ip), false) => format!("no ({ip})"),
+                },
+            ]
+        })
+        .collect();
+    print_table(
+        &["NAME", "AUTHORITATIVE", "SYSTEM RESOLVER", "AT LB"],
+        &rows,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn lb_ip(conn: &Connection, id: &str) -> Result<IpAddr, ApiError> {
+    let lb = conn.client.get_load_balancer(id).await?;
+    lb.ip.parse().map_err(|_| {
+        ApiError::new(
+            ErrorCode::Conflict,
+            format!("load balancer {} has no IP address yet", lb.name),
+        )
+    })
+}
+
+struct Planned {
+    plan: DnsPlan,
+    readiness: Vec<ReadinessItem>,
+    hosted: bool,
+}
+
+async fn make_plan(session: &Session, args: &PlanArgs) -> Result<Planned, ApiError> {
+    let conn = &session.conn;
+    let plan = dns::plan_for(conn, &args.domain, &args.lb, &args.names, args.ttl).await?;
+    let hosted = conn.client.get_domain(&plan.domain).await.is_ok();
+    let dir = state_dir(&args.common);
+    let readiness = dns::readiness(
+        conn,
+        &plan.domain,
+        &args.lb,
+        None,
+        None,
+        Some(dir.as_path()),
+    )
+    .await?;
+    Ok(Planned {
+        plan,
+        readiness,
+        hosted,
+    })
+}
+
+fn change_line(c: &RecordChange, domain: &str) -> String {
+    let name = dns::fqdn(&c.name, domain);
+    let v = |r: &Option<dns::RecordValue>| {
+        r.as_ref()
+            .map(|v| format!("{} {} {}", v.ttl, v.kind, v.data))
+            .unwrap_or_default()
+    };
+    match c.action {
+        ChangeAction::Create => format!("+ {name} {}", v(&c.after)),
+        ChangeAction::Delete => format!("- {name} {}", v(&c.before)),
+        ChangeAction::Update => format!("~ {name} {}  →  {}", v(&c.before), v(&c.after)),
+    }
+}
+
+fn print_plan(p: &Planned) {
+    let plan = &p.plan;
+    println!(
+        "Cutover of {} to {} (TTL {} s)\n",
+        plan.domain, plan.lb_ip, plan.ttl
+    );
+    if !p.hosted {
+        println!("The domain's DNS is not at DigitalOcean: set these records at its DNS provider:");
+        for line in &plan.provider_records {
+            println!("  {line}");
+        }
+        println!();
+    } else if plan.changes.is_empty() {
+        println!("No change: the names already point at the load balancer.\n");
+    } else {
+        if let Some(step) = &plan.ttl_step {
+            println!(
+                "Optional first step (apply --ttl-step), then wait {} s:",
+                step.wait_secs
+            );
+            for c in &step.changes {
+                println!("  {}", change_line(c, &plan.domain));
+            }
+            println!();
+        }
+        println!("Changes:");
+        for c in &plan.changes {
+            println!("  {}", change_line(c, &plan.domain));
+        }
+        println!();
+    }
+    println!("Readiness:");
+    for item in &p.readiness {
+        let mark = if item.ok { "ok  " } else { "FAIL" };
+        let safe = item
+            .safe_at
+            .as_ref()
+            .map(|t| format!(" (safe at {t})"))
+            .unwrap_or_default();
+        println!("  [{mark}] {:<20} {}{safe}", item.id, item.reason);
+    }
+}
+
+async fn plan(args: PlanArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
+    let session = open(global, &args.common).await?;
+    let planned = make_plan(&session, &args).await;
+    session.close().await;
+    let p = planned?;
+    if global.json {
+        print_json(&serde_json::json!({
+            "plan": p.plan, "readiness": p.readiness, "hosted_at_digitalocean": p.hosted,
+        }));
+    } else {
+        print_plan(&p);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn confirm(domain: &str) -> Result<bool, ApiError> {
+    eprint!("Type the domain name ({domain}) to apply: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line
+        .trim()
+        .trim_end_matches('.')
+        .eq_ignore_ascii_case(domain))
+}
+
+/// Where to send verify's HTTPS request for a Sandbox: a passthrough load balancer's first
+/// droplet, at its real address (the LB's own IP is only a label in the Sandbox).
+async fn sandbox_https(conn: &Connection, lb_id: &str) -> Option<SocketAddr> {
+    let lb = conn.client.get_load_balancer(lb_id).await.ok()?;
+    let rule = lb.forwarding_rules.iter().find(|r| r.is_passthrough())?;
+    let port = u16::try_from(rule.target_port).ok()?;
+    let droplets = conn.client.list_droplets().await.ok()?;
+    droplets
+        .iter()
+        .filter(|d| lb.droplet_ids.contains(&d.id))
+        .find_map(|d| conn.resolve(d, port))
+}
+
+async fn apply(args: ApplyArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
+    let session = open(global, &args.plan.common).await?;
+    let result = apply_in(&session, &args, global).await;
+    session.close().await;
+    result
+}
+
+async fn apply_in(
+    session: &Session,
+    args: &ApplyArgs,
+    global: &GlobalArgs,
+) -> Result<ExitCode, ApiError> {
+    let conn = &session.conn;
+    let p = make_plan(session, &args.plan).await?;
+    if !global.json {
+        print_plan(&p);
+        println!();
+    }
+    if !p.hosted {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "{} is not in this account's Domains: set the records above at its DNS provider",
+                p.plan.domain
+            ),
+        ));
+    }
+    let red: Vec<&ReadinessItem> = p.readiness.iter().filter(|i| !i.ok).collect();
+    if !red.is_empty() && !args.force && !args.ttl_step {
+        if global.json {
+            print_json(&serde_json::json!({
+                "applied": false, "plan": p.plan, "readiness": p.readiness,
+            }));
+        } else {
+            eprintln!(
+                "cutover: not applied: {} readiness item(s) failed ({}); fix them or pass --force",
+                red.len(),
+                red.iter()
+                    .map(|i| i.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        return Ok(ExitCode::from(1));
+    }
+    if !args.yes && !confirm(&p.plan.domain)? {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "the typed name did not match: nothing was changed",
+        ));
+    }
+    let dir = state_dir(&args.plan.common);
+    let applied = if args.ttl_step {
+        dns::apply_ttl_step(conn, &p.plan, &dir).await?
+    } else {
+        dns::apply(conn, &p.plan, &dir).await?
+    };
+    if !global.json {
+        println!(
+            "Applied {} change(s); the old records are saved in {}",
+            applied.applied.len(),
+            applied.rollback_file
+        );
+    }
+    let verified = if args.no_verify || args.ttl_step {
+        None
+    } else {
+        let opts = VerifyOptions {
+            timeout: Duration::from_secs(args.verify_timeout),
+            https_addr: if conn.is_sandbox() {
+                sandbox_https(conn, &args.plan.lb).await
+            } else {
+                None
+            },
+            ca_pem: conn.extra_ca_pem.clone(),
+            ..VerifyOptions::default()
+        };
+        let quiet = global.json || global.quiet;
+        let v = dns::verify(conn, &p.plan, session.nameserver, &opts, |pr| {
+            if !quiet {
+                eprintln!(
+                    "verify #{}: ready {:?}, waiting {:?}",
+                    pr.attempt, pr.ready, pr.waiting
+                );
+            }
+        })
+        .await?;
+        Some(v)
+    };
+    let ok = verified
+        .as_ref()
+        .is_none_or(|v| v.dns_ok && v.https.as_ref().is_none_or(|h| h.ok));
+    if global.json {
+        print_json(&serde_json::json!({
+            "applied": true, "plan": p.plan, "readiness": p.readiness,
+            "result": applied, "verify": verified,
+        }));
+    } else if let Some(v) = &verified {
+        println!("{}", v.message);
+        if let Some(h) = &v.https {
+            println!(
+                "HTTPS {} via {}: {}",
+                h.url,
+                h.addr,
+                h.status
+                    .map(|s| s.to_string())
+                    .or_else(|| h.error.clone())
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(why) = &v.https_skipped {
+            println!("HTTPS check skipped: {why}");
+        }
+        if !ok {
+            println!("To undo: cutover dns rollback --domain {}", p.plan.domain);
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn rollback(args: RollbackArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
+    let session = open(global, &args.common).await?;
+    let dir = state_dir(&args.common);
+    let result = dns::rollback_from_dir(&session.conn, &args.domain, &dir).await;
+    session.close().await;
+    let writes = result?;
+    if global.json {
+        print_json(&serde_json::json!({ "domain": args.domain, "writes": writes }));
+    } else {
+        println!("Rolled back {}: {writes} record write(s)", args.domain);
+    }
+    Ok(ExitCode::SUCCESS)
+}
