@@ -8,17 +8,20 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cutover_core::rehearse::{
-    start_balancer, Algorithm, BackendConfig, BalancerConfig, BalancerEvent, HealthCheckConfig,
-    HealthCheckProtocol, ProxyProtocol, StatsSnapshot,
+    rehearse_load_balancer, start_balancer, Algorithm, BackendConfig, BalancerConfig,
+    BalancerEvent, HealthCheckConfig, HealthCheckProtocol, ProxyProtocol, RehearseOptions,
+    StatsSnapshot,
 };
-use cutover_core::ApiError;
+use cutover_core::{ApiError, ErrorCode};
 
 use crate::output;
+use crate::GlobalArgs;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BalanceArgs {
-    /// A domain to route (exact, or `*.example.com`); repeat for more.
-    #[arg(long = "domain", value_name = "DOMAIN", required = true)]
+    /// A domain to route (exact, or `*.example.com`); repeat for more. With `--lb`, defaults to
+    /// the load balancer's own domains.
+    #[arg(long = "domain", value_name = "DOMAIN", required_unless_present = "lb")]
     pub domains: Vec<String>,
     /// A backend to relay to; repeat for more.
     #[arg(
@@ -28,14 +31,17 @@ pub struct BalanceArgs {
         conflicts_with = "lb"
     )]
     pub backends: Vec<String>,
-    /// Take the backends and settings from this DigitalOcean load balancer.
+    /// Take the droplets and settings (health check, PROXY protocol, redirect) from this load
+    /// balancer; needs DIGITALOCEAN_ACCESS_TOKEN (and --api-base for a Sandbox). Options given
+    /// here override the load balancer's.
     #[arg(long, value_name = "ID")]
     pub lb: Option<String>,
     /// Where to listen (port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub listen: SocketAddr,
-    #[arg(long, value_enum, default_value_t = AlgorithmArg::RoundRobin)]
-    pub algorithm: AlgorithmArg,
+    /// Default round-robin (or the load balancer's).
+    #[arg(long, value_enum)]
+    pub algorithm: Option<AlgorithmArg>,
     /// Active health checks: `tcp`, `http:/path` or `https:/path`.
     #[arg(long, value_name = "tcp|http:PATH|https:PATH", value_parser = parse_health_check)]
     pub health_check: Option<HealthCheckConfig>,
@@ -108,48 +114,91 @@ async fn resolve_backend(spec: &str) -> Result<BackendConfig, ApiError> {
     })
 }
 
-pub async fn config_from_args(args: &BalanceArgs) -> Result<BalancerConfig, ApiError> {
-    if args.lb.is_some() {
-        return Err(ApiError::invalid_input(
-            "--lb is not available yet: the DigitalOcean client is not wired into the CLI; give the droplets with --backend HOST:PORT",
-        ));
-    }
-    let mut backends = Vec::new();
-    for spec in &args.backends {
-        backends.push(resolve_backend(spec).await?);
-    }
-    Ok(BalancerConfig {
-        listen: args.listen,
-        domains: args.domains.clone(),
-        backends,
-        algorithm: match args.algorithm {
+pub async fn config_from_args(
+    args: &BalanceArgs,
+    global: &GlobalArgs,
+) -> Result<BalancerConfig, ApiError> {
+    let mut config = match &args.lb {
+        Some(id) => {
+            let conn = connect(global).await?;
+            let options = RehearseOptions {
+                domains: args.domains.clone(),
+                listen: Some(args.listen),
+                redirect_http_listen: args.redirect_http,
+            };
+            rehearse_load_balancer(&conn, id, &options).await?
+        }
+        None => {
+            let mut backends = Vec::new();
+            for spec in &args.backends {
+                backends.push(resolve_backend(spec).await?);
+            }
+            BalancerConfig {
+                listen: args.listen,
+                domains: args.domains.clone(),
+                backends,
+                ..Default::default()
+            }
+        }
+    };
+    if let Some(algorithm) = args.algorithm {
+        config.algorithm = match algorithm {
             AlgorithmArg::RoundRobin => Algorithm::RoundRobin,
             AlgorithmArg::LeastConnections => Algorithm::LeastConnections,
             AlgorithmArg::SourceHash => Algorithm::SourceHash,
-        },
-        health_check: args.health_check.clone(),
-        proxy_protocol: args.proxy_protocol.map(|p| match p {
+        };
+    }
+    if let Some(check) = &args.health_check {
+        config.health_check = Some(check.clone());
+    }
+    if let Some(p) = args.proxy_protocol {
+        config.proxy_protocol = Some(match p {
             ProxyArg::V1 => ProxyProtocol::V1,
             ProxyArg::V2 => ProxyProtocol::V2,
-        }),
-        redirect_http_listen: args.redirect_http,
-        allow_no_sni: args.allow_no_sni,
-        max_connections: args.max_connections,
-        ..Default::default()
-    })
+        });
+    }
+    if args.redirect_http.is_some() {
+        config.redirect_http_listen = args.redirect_http;
+    }
+    config.allow_no_sni = args.allow_no_sni;
+    config.max_connections = args.max_connections;
+    Ok(config)
 }
 
-pub async fn run(args: BalanceArgs, json: bool) -> Result<ExitCode, ApiError> {
-    let config = config_from_args(&args).await?;
+/// The account to read the load balancer from: `--api-base` (or DigitalOcean's) with the token
+/// in `DIGITALOCEAN_ACCESS_TOKEN` or `CUTOVER_SANDBOX_TOKEN` (as `certs check --lb` does).
+async fn connect(global: &GlobalArgs) -> Result<cutover_core::context::Connection, ApiError> {
+    if global.context.is_some() {
+        return Err(ApiError::invalid_input(
+            "balance --lb does not read keychain accounts (--context) yet; put the token in DIGITALOCEAN_ACCESS_TOKEN",
+        )
+        .with_details(serde_json::json!({ "field": "context" })));
+    }
+    let token = ["DIGITALOCEAN_ACCESS_TOKEN", "CUTOVER_SANDBOX_TOKEN"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|t| !t.trim().is_empty()))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "--lb needs an API token: set DIGITALOCEAN_ACCESS_TOKEN (and --api-base for a Sandbox)",
+            )
+        })?;
+    cutover_core::context::Connection::for_token(global.api_base.as_deref(), token.trim()).await
+}
+
+pub async fn run(args: BalanceArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
+    let json = global.json;
+    let config = config_from_args(&args, global).await?;
     let handle = start_balancer(config)?;
     // Subscribe before announcing the port, so no connection made after the line is missed.
     let mut events = handle.subscribe();
     let listen = handle.local_addr();
-    let first_domain = args.domains.first().cloned().unwrap_or_default();
+    let domains = handle.config().domains.clone();
+    let first_domain = domains.first().cloned().unwrap_or_default();
     output::print_json(&serde_json::json!({
         "listen": listen.to_string(),
         "redirectHttp": handle.redirect_addr().map(|a| a.to_string()),
-        "domains": args.domains,
+        "domains": domains,
         "backends": handle.config().backends.iter().map(|b| b.addr.to_string()).collect::<Vec<_>>(),
         "try": format!("curl --connect-to {first_domain}:443:{}:{} https://{first_domain}/", listen.ip(), listen.port()),
     }));
@@ -287,10 +336,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn args_become_a_config_and_lb_says_not_yet() {
+    async fn args_become_a_config() {
         use clap::Parser;
         #[derive(Parser)]
         struct T {
+            #[command(flatten)]
+            g: GlobalArgs,
             #[command(flatten)]
             b: BalanceArgs,
         }
@@ -310,7 +361,7 @@ mod tests {
             "http:/up",
         ])
         .unwrap();
-        let config = config_from_args(&t.b).await.unwrap();
+        let config = config_from_args(&t.b, &t.g).await.unwrap();
         assert_eq!(config.backends[0].addr, "127.0.0.1:9443".parse().unwrap());
         assert_eq!(config.algorithm, Algorithm::SourceHash);
         assert_eq!(config.proxy_protocol, Some(ProxyProtocol::V2));
@@ -319,11 +370,9 @@ mod tests {
             T::try_parse_from(["t", "--domain", "a.test"]).is_err(),
             "a backend or --lb is required"
         );
-        let t = T::try_parse_from(["t", "--domain", "a.test", "--lb", "x"]).unwrap();
-        assert!(config_from_args(&t.b)
-            .await
-            .unwrap_err()
-            .message
-            .contains("not available yet"));
+        assert!(
+            T::try_parse_from(["t", "--lb", "x"]).is_ok(),
+            "--lb alone is enough"
+        );
     }
 }

@@ -127,7 +127,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Certs { command } => certs::run(command, &cli.global).await,
         Command::Dns { command } => dns::run(command, &cli.global).await,
         Command::Sandbox(args) => sandbox::run(args).await.map_err(|e| (e, json)),
-        Command::Balance(args) => balance::run(args, json).await.map_err(|e| (e, json)),
+        Command::Balance(args) => balance::run(args, &cli.global).await.map_err(|e| (e, json)),
         Command::Lb { command } => lb::run_lb(command, &cli.global)
             .await
             .map_err(|e| (e, json)),

@@ -60,6 +60,19 @@ pub fn public_ipv4_backend(droplet: &Droplet, port: u16) -> Option<SocketAddr> {
         .map(|ip| SocketAddr::new((*ip).into(), port))
 }
 
+/// Reads load balancer `lb_id` and the account's droplets through `conn` and builds the config
+/// that reproduces it locally (droplet addresses via the connection: public IPv4s for
+/// DigitalOcean, the address map for a Sandbox).
+pub async fn rehearse_load_balancer(
+    conn: &crate::context::Connection,
+    lb_id: &str,
+    options: &RehearseOptions,
+) -> Result<BalancerConfig, ApiError> {
+    let lb = conn.client.get_load_balancer(lb_id).await?;
+    let droplets = conn.client.list_droplets().await?;
+    rehearse(&lb, &droplets, options, |d, p| conn.resolve(d, p))
+}
+
 /// Builds the balancer config that reproduces `lb` locally.
 ///
 /// `droplets` may be all droplets of the account: the load balancer's own (by id, or by tag) are
@@ -281,6 +294,100 @@ mod tests {
         };
         let err = rehearse(&no_passthrough, &droplets, &options, public_ipv4_backend).unwrap_err();
         assert!(err.message.contains("passthrough"), "{}", err.message);
+    }
+
+    /// Accepts any server certificate: the point here is that the handshake reaches a droplet.
+    #[derive(Debug)]
+    struct AnyCert(std::sync::Arc<rustls::crypto::CryptoProvider>);
+    impl rustls::client::danger::ServerCertVerifier for AnyCert {
+        fn verify_server_cert(
+            &self,
+            _: &rustls::pki_types::CertificateDer<'_>,
+            _: &[rustls::pki_types::CertificateDer<'_>],
+            _: &rustls::pki_types::ServerName<'_>,
+            _: &[u8],
+            _: rustls::pki_types::UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &rustls::pki_types::CertificateDer<'_>,
+            d: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                m,
+                c,
+                d,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &rustls::pki_types::CertificateDer<'_>,
+            d: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                m,
+                c,
+                d,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+
+    /// The Sandbox's `shop-passthrough`, rehearsed: HTTPS for sandbox-shop.test through the local
+    /// balancer reaches its droplets (which expect the PROXY header the LB sends, if any).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sandbox_passthrough_lb_is_rehearsed_end_to_end() {
+        let sandbox = cutover_sandbox::Sandbox::start(cutover_sandbox::SandboxOptions::default())
+            .await
+            .unwrap();
+        let conn = crate::context::Connection::for_sandbox(&sandbox).unwrap();
+        let options = RehearseOptions {
+            domains: vec!["sandbox-shop.test".into()],
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            redirect_http_listen: Some("127.0.0.1:0".parse().unwrap()),
+        };
+        let config = rehearse_load_balancer(&conn, cutover_sandbox::LB_SHOP_ID, &options)
+            .await
+            .unwrap();
+        assert!(config.backends.len() >= 2, "{config:?}");
+        let handle = start_balancer(config).unwrap();
+        let addr = handle.local_addr();
+        let answer = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .dangerous()
+                .with_custom_certificate_verifier(std::sync::Arc::new(AnyCert(provider)))
+                .with_no_client_auth();
+            let name = rustls::pki_types::ServerName::try_from("sandbox-shop.test").unwrap();
+            let mut client = rustls::ClientConnection::new(std::sync::Arc::new(tls), name).unwrap();
+            let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+            let mut stream = rustls::Stream::new(&mut client, &mut tcp);
+            stream
+                .write_all(
+                    b"GET / HTTP/1.1\r\nHost: sandbox-shop.test\r\nConnection: close\r\n\r\n",
+                )
+                .unwrap();
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+            String::from_utf8_lossy(&answer).into_owned()
+        })
+        .await
+        .unwrap();
+        let stats = handle.stop(std::time::Duration::from_secs(1)).await;
+        sandbox.shutdown().await;
+        assert!(answer.starts_with("HTTP/1."), "{answer}");
+        assert_eq!(stats.relayed_connections, 1);
     }
 
     #[tokio::test]
