@@ -433,14 +433,8 @@ fn decode<T: serde::de::DeserializeOwned>(body: &Map<String, Value>) -> Result<T
         .map_err(|e| ApiErr::unprocessable(format!("Invalid request: {e}")))
 }
 
-/// One page of `items` in DigitalOcean's list shape, with `links.pages` as full URLs.
-fn paginate(
-    s: &Shared,
-    path: &str,
-    query: &BTreeMap<String, String>,
-    key: &str,
-    items: Vec<Value>,
-) -> ApiResult {
+/// `page` (from 1) and `per_page` (1..=200, default 20) from the query.
+fn page_params(query: &BTreeMap<String, String>) -> Result<(usize, usize), ApiErr> {
     let page = match query.get("page") {
         None => 1,
         Some(p) => p
@@ -458,13 +452,38 @@ fn paginate(
             .ok_or_else(|| ApiErr::bad_request("per_page must be a positive integer"))?
             .min(MAX_PER_PAGE),
     };
+    Ok((page, per_page))
+}
+
+/// One page of `items` in DigitalOcean's list shape, with `links.pages` as full URLs.
+fn paginate(
+    s: &Shared,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    key: &str,
+    items: Vec<Value>,
+) -> ApiResult {
+    let (page, per_page) = page_params(query)?;
     let total = items.len();
-    let last = total.div_ceil(per_page).max(1);
     let slice: Vec<Value> = items
         .into_iter()
         .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
         .collect();
+    page_body(s, path, query, key, (page, per_page), total, slice)
+}
+
+/// The list body for one page (`items` already cut to the page) of `total` items.
+fn page_body(
+    s: &Shared,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    key: &str,
+    (page, per_page): (usize, usize),
+    total: usize,
+    items: Vec<Value>,
+) -> ApiResult {
+    let last = total.div_ceil(per_page).max(1);
     let url = |n: usize| {
         let mut params: Vec<(String, String)> = query
             .iter()
@@ -493,7 +512,7 @@ fn paginate(
     } else {
         json!({ "pages": pages })
     };
-    ok(json!({ key: slice, "links": links, "meta": { "total": total } }))
+    ok(json!({ key: items, "links": links, "meta": { "total": total } }))
 }
 
 fn urlencode(s: &str) -> String {
@@ -853,11 +872,28 @@ impl Shared {
 }
 
 async fn list_lbs(AxState(s): Shr, Query(q): Q) -> ApiResult {
-    let items = {
+    let (page, per_page) = page_params(&q)?;
+    // Only the requested page is rendered: lists of a thousand are what benchmarks use.
+    let (total, items) = {
         let st = lock(&s.state);
-        st.load_balancers.iter().map(|l| st.render_lb(l)).collect()
+        let items = st
+            .load_balancers
+            .iter()
+            .skip((page - 1).saturating_mul(per_page))
+            .take(per_page)
+            .map(|l| st.render_lb(l))
+            .collect();
+        (st.load_balancers.len(), items)
     };
-    paginate(&s, "/v2/load_balancers", &q, "load_balancers", items)
+    page_body(
+        &s,
+        "/v2/load_balancers",
+        &q,
+        "load_balancers",
+        (page, per_page),
+        total,
+        items,
+    )
 }
 
 async fn get_lb(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {

@@ -129,6 +129,7 @@ fn spawn_accept_loop(
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
+                        let _ = stream.set_nodelay(true);
                         let config = tls
                             .as_ref()
                             .map(|lock| lock.read().unwrap_or_else(|p| p.into_inner()).clone());

@@ -17,13 +17,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 mod api;
 pub mod ca;
-pub mod droplet;
 mod dns;
+pub mod droplet;
 mod state;
 
 pub use state::{
@@ -157,12 +158,16 @@ impl Sandbox {
         // Write the seeded state at once, so the file exists from the start.
         shared.persist().await;
 
-        let router = api::router(shared.clone());
         let dns_addr = dns::start(shared.clone(), shutdown.clone(), tasks.clone()).await?;
         shared.set_dns_addr(dns_addr);
 
+        let router = api::router(shared.clone());
         let stop = shutdown.clone();
         tasks.spawn(async move {
+            // Without TCP_NODELAY, Nagle + delayed ACKs add ~40 ms to responses written in parts.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let served = axum::serve(listener, router)
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await;
@@ -234,15 +239,15 @@ impl SandboxHandle {
             .map(|b| b.addr)
     }
 
-    /// Every droplet's 443 and 80, and where they listen.
-    pub fn backends(&self) -> Vec<BackendEndpoint> {
-        self.shared.backends()
-    }
-
     /// Where the Sandbox's authoritative DNS server listens (UDP and TCP on 127.0.0.1). It
     /// answers for the Sandbox's domains from their current records.
     pub fn dns_addr(&self) -> SocketAddr {
         self.shared.dns_addr()
+    }
+
+    /// Every droplet's 443 and 80, and where they listen.
+    pub fn backends(&self) -> Vec<BackendEndpoint> {
+        self.shared.backends()
     }
 
     /// The next `count` API requests (under `/v2/`) fail with `status` (429 carries
