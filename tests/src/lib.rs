@@ -95,7 +95,7 @@ impl Journey {
         // tauri-driver needs a moment to listen; retry the session for a few seconds.
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = loop {
-            match ClientBuilder::rustls()?
+            match ClientBuilder::native()
                 .capabilities(caps.clone())
                 .connect(&url)
                 .await
