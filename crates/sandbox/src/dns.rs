@@ -253,7 +253,7 @@ pub(crate) async fn start(
     server.register_socket(udp);
     // TCP is for big answers and for tools that prefer it; the port may be taken over TCP by
     // someone else, in which case UDP alone still serves everything the Sandbox holds.
-    match tokio::net::TcpListener::bind(addr).await {
+    match tcp_listener(addr) {
         Ok(tcp) => server.register_listener(tcp, Duration::from_secs(5)),
         Err(err) => tracing::warn!("sandbox DNS serves UDP only: TCP {addr}: {err}"),
     }
@@ -265,6 +265,16 @@ pub(crate) async fn start(
     });
     tracing::info!(dns = %addr, "sandbox DNS started");
     Ok(addr)
+}
+
+/// A TCP listener whose accepted connections have TCP_NODELAY (Linux and macOS copy it from the
+/// listening socket): hickory-server writes the length prefix and the message separately, and
+/// with Nagle plus delayed ACKs each TCP answer would wait ~40 ms.
+fn tcp_listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(128)
 }
 
 #[cfg(test)]
