@@ -2,6 +2,7 @@
 //! parse their input, call `cutover_core`, and map the error to `{ code, message, details }`.
 
 mod commands;
+mod commands_lb;
 mod events;
 mod state;
 
@@ -24,6 +25,18 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::replace_token,
             commands::switch_account,
             commands::rate_limit,
+            commands_lb::list_load_balancers,
+            commands_lb::load_balancer_detail,
+            commands_lb::begin_lb_edit,
+            commands_lb::validate_lb_edit,
+            commands_lb::plan_lb_edit,
+            commands_lb::apply_lb_edit,
+            commands_lb::lb_create_options,
+            commands_lb::review_lb_create,
+            commands_lb::create_load_balancer,
+            commands_lb::delete_load_balancer,
+            commands_lb::add_lb_droplets,
+            commands_lb::remove_lb_droplets,
         ])
         .events(collect_events![events::LogEvent])
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use cutover_core::accounts::{OsKeychain, SettingsStore};
+use cutover_core::lb::EditSessions;
 use cutover_core::logging::{self, LogGuard, LogHub, LogOptions, DEFAULT_LOG_CAPACITY};
 use cutover_core::workspace::{SandboxOptions, Workspace};
 use tauri::AppHandle;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub logs: LogHub,
     pub log_dir: Option<PathBuf>,
     pub workspace: Workspace,
+    /// The load balancers open in an editor, as loaded (what Apply compares with).
+    pub lb_sessions: EditSessions,
     _log_guard: LogGuard,
 }
 
@@ -41,6 +44,7 @@ impl AppState {
             logs,
             log_dir,
             workspace,
+            lb_sessions: EditSessions::default(),
             _log_guard: guard,
         })
     }

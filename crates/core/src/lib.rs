@@ -8,6 +8,7 @@ pub mod certs;
 pub mod connect;
 pub mod context;
 pub mod error;
+pub mod lb;
 pub mod dns;
 pub mod logging;
 pub mod manage;

@@ -21,7 +21,8 @@ export interface LbLike {
   size_unit?: number | null;
   size?: string | null;
   forwarding_rules: RuleLike[];
-  droplet_ids: number[];
+  // f64 in the bindings, hence `null` (NaN) in the type; never null in practice.
+  droplet_ids: (number | null)[];
   tag: string;
   redirect_http_to_https: boolean;
   enable_proxy_protocol: boolean;

@@ -1,0 +1,704 @@
+//! Load balancers, managed safely: list, detail, edit (plan → diff → dry run → apply with a
+//! conflict check), create, delete, droplets.
+//!
+//! An edit is always planned from the load balancer **as it was when the editor opened**, kept
+//! here in an [`EditSessions`] store, never from what the UI sends back: so `apply` compares that
+//! version with a fresh fetch and refuses when someone changed it meanwhile (no lost update).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use cutover_digitalocean::validate::rejection_message;
+/// Re-exported so the app's commands can name it without depending on the client crate.
+pub use cutover_digitalocean::LoadBalancer;
+use cutover_digitalocean::{
+    plan_update, validate_load_balancer, Droplet, FieldChange, ForwardingRule, HealthCheck,
+    LbFirewall, LoadBalancerRequest, Region, StickySessions, ValidationContext, Vpc,
+};
+use cutover_digitalocean::{Finding, Severity};
+use serde::{Deserialize, Serialize};
+
+use crate::context::Connection;
+use crate::error::{ApiError, ErrorCode};
+use crate::workspace::RateLimitInfo;
+
+/// How often a load balancer is polled while it is not yet `active`.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// DigitalOcean usually needs a minute or two; ten is well past "something is wrong".
+const ACTIVE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The list, plus the rate limit read from the same answer's headers.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LbList {
+    pub load_balancers: Vec<LoadBalancer>,
+    pub rate_limit: Option<RateLimitInfo>,
+}
+
+/// A droplet behind a load balancer, as the detail view shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LbDroplet {
+    #[specta(type = f64)]
+    pub id: u64,
+    pub name: String,
+    pub status: String,
+    pub public_ipv4: Vec<String>,
+    pub private_ipv4: Vec<String>,
+    pub tags: Vec<String>,
+    pub region: String,
+}
+
+impl From<&Droplet> for LbDroplet {
+    fn from(d: &Droplet) -> Self {
+        Self {
+            id: d.id,
+            name: d.name.clone(),
+            status: d.status.clone(),
+            public_ipv4: d.public_ipv4s().iter().map(|ip| ip.to_string()).collect(),
+            private_ipv4: d.private_ipv4s().iter().map(|ip| ip.to_string()).collect(),
+            tags: d.tags.clone(),
+            region: d.region.slug.clone(),
+        }
+    }
+}
+
+/// One load balancer with its droplets resolved, and the API's JSON as it came.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LbDetail {
+    pub lb: LoadBalancer,
+    pub droplets: Vec<LbDroplet>,
+    /// Ids listed by the load balancer that no droplet answers to (deleted droplets).
+    #[specta(type = Vec<f64>)]
+    pub missing_droplet_ids: Vec<u64>,
+    /// Pretty-printed, unknown fields included.
+    pub raw_json: String,
+}
+
+/// The fields of a load balancer that can change after it is created, as the editor sends them.
+/// Everything else (region, type, network, VPC, unknown fields) comes from the loaded version.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LbEdit {
+    pub name: String,
+    pub size_unit: Option<u32>,
+    pub forwarding_rules: Vec<ForwardingRule>,
+    pub health_check: Option<HealthCheck>,
+    pub sticky_sessions: Option<StickySessions>,
+    pub redirect_http_to_https: bool,
+    pub enable_proxy_protocol: bool,
+    pub enable_backend_keepalive: bool,
+    pub http_idle_timeout_seconds: Option<u32>,
+    pub firewall: Option<LbFirewall>,
+    /// Droplets by id; ignored when `tag` is set.
+    #[specta(type = Vec<f64>)]
+    pub droplet_ids: Vec<u64>,
+    /// Droplets by tag; empty for droplets by id.
+    pub tag: String,
+}
+
+impl LbEdit {
+    /// The editor's starting point: the load balancer as loaded.
+    pub fn from_lb(lb: &LoadBalancer) -> Self {
+        Self {
+            name: lb.name.clone(),
+            size_unit: lb.size_unit,
+            forwarding_rules: lb.forwarding_rules.clone(),
+            health_check: lb.health_check.clone(),
+            sticky_sessions: lb.sticky_sessions.clone(),
+            redirect_http_to_https: lb.redirect_http_to_https,
+            enable_proxy_protocol: lb.enable_proxy_protocol,
+            enable_backend_keepalive: lb.enable_backend_keepalive,
+            http_idle_timeout_seconds: lb.http_idle_timeout_seconds,
+            firewall: lb.firewall.clone(),
+            droplet_ids: lb.droplet_ids.clone(),
+            tag: lb.tag.clone(),
+        }
+    }
+
+    /// `base` with this edit's fields laid over it.
+    pub fn apply_to(&self, base: &LoadBalancer) -> LoadBalancer {
+        let mut lb = base.clone();
+        lb.name = self.name.trim().to_string();
+        lb.size_unit = self.size_unit;
+        lb.forwarding_rules = self.forwarding_rules.clone();
+        lb.health_check = self.health_check.clone();
+        lb.sticky_sessions = self.sticky_sessions.clone();
+        lb.redirect_http_to_https = self.redirect_http_to_https;
+        lb.enable_proxy_protocol = self.enable_proxy_protocol;
+        lb.enable_backend_keepalive = self.enable_backend_keepalive;
+        lb.http_idle_timeout_seconds = self.http_idle_timeout_seconds;
+        lb.firewall = self.firewall.clone();
+        lb.tag = self.tag.trim().to_string();
+        // A tag-based load balancer's droplet list is the API's to fill; by id, it is the edit's.
+        if lb.tag.is_empty() {
+            lb.droplet_ids = self.droplet_ids.clone();
+        }
+        lb
+    }
+}
+
+/// The editor's session: the version it was opened on, and that version as editable fields.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct EditStart {
+    pub lb: LoadBalancer,
+    pub edit: LbEdit,
+}
+
+/// How bad a validator finding is (its own type: the certificate checks have a `Severity` too,
+/// and the TypeScript bindings need distinct names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum LbSeverity {
+    Error,
+    Warning,
+}
+
+/// One finding of the shared load-balancer validator: stable code, severity, the request field it
+/// concerns (e.g. `forwarding_rules[0].certificate_id`) and a sentence saying what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct LbFinding {
+    pub code: String,
+    pub severity: LbSeverity,
+    pub field: String,
+    pub message: String,
+}
+
+impl From<Finding> for LbFinding {
+    fn from(f: Finding) -> Self {
+        Self {
+            severity: match f.severity {
+                Severity::Error => LbSeverity::Error,
+                Severity::Warning => LbSeverity::Warning,
+            },
+            code: f.code,
+            field: f.field,
+            message: f.message,
+        }
+    }
+}
+
+fn lb_findings(findings: Vec<Finding>) -> Vec<LbFinding> {
+    findings.into_iter().map(LbFinding::from).collect()
+}
+
+/// What the API's dry run said.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase", tag = "outcome")]
+pub enum DryRun {
+    /// `validate_only` accepted the request.
+    Ok,
+    /// The API refused it, with its message (and its code, e.g. `busy`).
+    Refused { code: ErrorCode, message: String },
+    /// Not sent: the local validator already found an error, or nothing would change.
+    Skipped { reason: String },
+}
+
+/// What Review shows before Apply.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct EditReview {
+    pub changes: Vec<FieldChange>,
+    /// The shared validator's findings (errors first).
+    pub findings: Vec<LbFinding>,
+    pub dry_run: DryRun,
+    /// No error finding, the dry run passed, and something changes.
+    pub can_apply: bool,
+}
+
+/// One step while a load balancer settles, for a progress line.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LbProgress {
+    pub id: String,
+    pub status: String,
+    pub message: String,
+}
+
+/// The load balancers each open editor was started on, by id.
+#[derive(Default)]
+pub struct EditSessions {
+    loaded: Mutex<HashMap<String, LoadBalancer>>,
+}
+
+impl EditSessions {
+    fn get(&self, id: &str) -> Result<LoadBalancer, ApiError> {
+        let map = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).cloned().ok_or_else(|| {
+            ApiError::invalid_input(
+                "This editor is no longer open (the app may have restarted): reload the load balancer and edit again.",
+            )
+        })
+    }
+
+    fn put(&self, lb: LoadBalancer) {
+        let mut map = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(lb.id.clone(), lb);
+    }
+
+    fn forget(&self, id: &str) {
+        let mut map = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(id);
+    }
+
+    /// Drops every session (on an account switch).
+    pub fn clear(&self) {
+        let mut map = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        map.clear();
+    }
+}
+
+fn check_id(id: &str) -> Result<&str, ApiError> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(ApiError::invalid_input("No load balancer was named."));
+    }
+    Ok(id)
+}
+
+/// Every load balancer, and the rate limit after listing them.
+pub async fn list(conn: &Connection) -> Result<LbList, ApiError> {
+    let load_balancers = conn.client.list_load_balancers().await?;
+    Ok(LbList {
+        load_balancers,
+        rate_limit: conn.client.rate_limit().map(RateLimitInfo::from),
+    })
+}
+
+/// One load balancer with its droplets (by id, or by tag) resolved.
+pub async fn detail(conn: &Connection, id: &str) -> Result<LbDetail, ApiError> {
+    let lb = conn.client.get_load_balancer(check_id(id)?).await?;
+    let all = if lb.is_tag_based() {
+        conn.client.list_droplets_by_tag(lb.tag.trim()).await?
+    } else {
+        conn.client.list_droplets().await?
+    };
+    let mut droplets = Vec::new();
+    let mut missing = Vec::new();
+    for id in &lb.droplet_ids {
+        match all.iter().find(|d| d.id == *id) {
+            Some(d) => droplets.push(LbDroplet::from(d)),
+            None => missing.push(*id),
+        }
+    }
+    // Tagged droplets the load balancer has not picked up yet still belong in the list.
+    if lb.is_tag_based() {
+        for d in &all {
+            if !lb.droplet_ids.contains(&d.id) {
+                droplets.push(LbDroplet::from(d));
+            }
+        }
+    }
+    let raw_json = serde_json::to_string_pretty(&lb).unwrap_or_default();
+    Ok(LbDetail {
+        lb,
+        droplets,
+        missing_droplet_ids: missing,
+        raw_json,
+    })
+}
+
+/// Opens (or reopens, after a conflict) the editor: fetches the load balancer now and keeps
+/// this version as the one the edit is planned from.
+pub async fn begin_edit(
+    conn: &Connection,
+    sessions: &EditSessions,
+    id: &str,
+) -> Result<EditStart, ApiError> {
+    let lb = conn.client.get_load_balancer(check_id(id)?).await?;
+    sessions.put(lb.clone());
+    Ok(EditStart {
+        edit: LbEdit::from_lb(&lb),
+        lb,
+    })
+}
+
+/// The shared validator's findings for an edit, locally (no API call): for inline messages.
+pub fn validate_edit(
+    sessions: &EditSessions,
+    id: &str,
+    edit: &LbEdit,
+) -> Result<Vec<LbFinding>, ApiError> {
+    let loaded = sessions.get(check_id(id)?)?;
+    let desired = edit.apply_to(&loaded);
+    let plan = plan_update(&loaded, &desired);
+    Ok(lb_findings(validate_load_balancer(
+        &plan.request,
+        &ValidationContext::update(&loaded),
+    )))
+}
+
+/// Plans an edit against the version the editor opened on: the field-level diff, the validator's
+/// findings and the API's dry run.
+pub async fn plan_edit(
+    conn: &Connection,
+    sessions: &EditSessions,
+    id: &str,
+    edit: &LbEdit,
+) -> Result<EditReview, ApiError> {
+    let loaded = sessions.get(check_id(id)?)?;
+    let desired = edit.apply_to(&loaded);
+    let plan = plan_update(&loaded, &desired);
+    let findings = validate_load_balancer(&plan.request, &ValidationContext::update(&loaded));
+    let dry_run = if plan.is_noop() {
+        DryRun::Skipped {
+            reason: "Nothing would change.".into(),
+        }
+    } else if let Some(message) = rejection_message(&findings) {
+        DryRun::Skipped {
+            reason: format!("Not sent to DigitalOcean: {message}"),
+        }
+    } else {
+        match conn.client.dry_run(&plan).await {
+            Ok(_) => DryRun::Ok,
+            Err(err) => {
+                let api = ApiError::from(err);
+                DryRun::Refused {
+                    code: api.code,
+                    message: api.message,
+                }
+            }
+        }
+    };
+    let can_apply = matches!(dry_run, DryRun::Ok);
+    Ok(EditReview {
+        changes: plan.changes,
+        findings: lb_findings(findings),
+        dry_run,
+        can_apply,
+    })
+}
+
+/// Applies an edit planned from the version the editor opened on. The client re-fetches first
+/// and refuses with a `conflict` (whose `details.changes` say what changed meanwhile) when the
+/// load balancer is no longer that version. Then follows it back to `active`, reporting each
+/// state through `progress`.
+pub async fn apply_edit(
+    conn: &Connection,
+    sessions: &EditSessions,
+    id: &str,
+    edit: &LbEdit,
+    progress: impl FnMut(LbProgress),
+) -> Result<LoadBalancer, ApiError> {
+    let loaded = sessions.get(check_id(id)?)?;
+    let desired = edit.apply_to(&loaded);
+    let plan = plan_update(&loaded, &desired);
+    if plan.is_noop() {
+        return Err(ApiError::invalid_input("Nothing would change."));
+    }
+    let applied = conn.client.apply(&plan).await?;
+    // The new version is what a further edit in the same editor starts from.
+    sessions.put(applied.clone());
+    let settled = follow_to_active(conn, &applied.id, progress).await?;
+    sessions.put(settled.clone());
+    Ok(settled)
+}
+
+/// Polls until `active` (or `errored`), reporting each state seen.
+pub async fn follow_to_active(
+    conn: &Connection,
+    id: &str,
+    mut progress: impl FnMut(LbProgress),
+) -> Result<LoadBalancer, ApiError> {
+    let lb = conn
+        .client
+        .wait_until_active(id, POLL_INTERVAL, ACTIVE_TIMEOUT, |lb| {
+            progress(LbProgress {
+                id: lb.id.clone(),
+                status: lb.status.clone(),
+                message: match lb.status.as_str() {
+                    "active" => format!("{} is active.", lb.name),
+                    "errored" => {
+                        format!("{} is errored: DigitalOcean could not apply it.", lb.name)
+                    }
+                    other => format!(
+                        "{} is {other}: DigitalOcean is applying the change…",
+                        lb.name
+                    ),
+                },
+            })
+        })
+        .await?;
+    if lb.is_errored() {
+        return Err(ApiError::new(
+            ErrorCode::Server,
+            format!(
+                "{} ended up errored: DigitalOcean could not apply the change.",
+                lb.name
+            ),
+        ));
+    }
+    Ok(lb)
+}
+
+/// What the create form sends.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateLbInput {
+    pub name: String,
+    pub region: String,
+    pub vpc_uuid: Option<String>,
+    pub size_unit: u32,
+    pub forwarding_rules: Vec<ForwardingRule>,
+    pub health_check: Option<HealthCheck>,
+    pub redirect_http_to_https: bool,
+    pub enable_proxy_protocol: bool,
+    #[specta(type = Vec<f64>)]
+    pub droplet_ids: Vec<u64>,
+    /// Droplets by tag; when set, `droplet_ids` is ignored.
+    pub tag: String,
+}
+
+impl CreateLbInput {
+    pub fn to_request(&self) -> LoadBalancerRequest {
+        let tag = self.tag.trim();
+        LoadBalancerRequest {
+            name: self.name.trim().to_string(),
+            region: Some(self.region.clone()).filter(|r| !r.is_empty()),
+            vpc_uuid: self.vpc_uuid.clone().filter(|v| !v.is_empty()),
+            size_unit: Some(self.size_unit),
+            forwarding_rules: self.forwarding_rules.clone(),
+            health_check: self.health_check.clone(),
+            redirect_http_to_https: self.redirect_http_to_https,
+            enable_proxy_protocol: self.enable_proxy_protocol,
+            droplet_ids: tag.is_empty().then(|| self.droplet_ids.clone()),
+            tag: (!tag.is_empty()).then(|| tag.to_string()),
+            ..LoadBalancerRequest::default()
+        }
+    }
+}
+
+/// What the create form offers to choose from.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOptions {
+    /// Regions that are available and offer load balancers.
+    pub regions: Vec<Region>,
+    pub vpcs: Vec<Vpc>,
+    pub droplets: Vec<LbDroplet>,
+    pub tags: Vec<String>,
+}
+
+pub async fn create_options(conn: &Connection) -> Result<CreateOptions, ApiError> {
+    let regions = conn
+        .client
+        .list_regions()
+        .await?
+        .into_iter()
+        .filter(|r| r.available && r.features.iter().any(|f| f == "load_balancers"))
+        .collect();
+    let vpcs = conn.client.list_vpcs().await?;
+    let droplets = conn.client.list_droplets().await?;
+    let tags = conn
+        .client
+        .list_tags()
+        .await?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    Ok(CreateOptions {
+        regions,
+        vpcs,
+        droplets: droplets.iter().map(LbDroplet::from).collect(),
+        tags,
+    })
+}
+
+/// The validator's findings and the API's dry run for a create, without creating anything.
+pub async fn review_create(
+    conn: &Connection,
+    input: &CreateLbInput,
+) -> Result<EditReview, ApiError> {
+    let request = input.to_request();
+    let findings = validate_load_balancer(&request, &ValidationContext::create());
+    let dry_run = if let Some(message) = rejection_message(&findings) {
+        DryRun::Skipped {
+            reason: format!("Not sent to DigitalOcean: {message}"),
+        }
+    } else {
+        match conn.client.validate_create(&request).await {
+            Ok(_) => DryRun::Ok,
+            Err(err) => {
+                let api = ApiError::from(err);
+                DryRun::Refused {
+                    code: api.code,
+                    message: api.message,
+                }
+            }
+        }
+    };
+    Ok(EditReview {
+        changes: Vec::new(),
+        findings: lb_findings(findings),
+        can_apply: matches!(dry_run, DryRun::Ok),
+        dry_run,
+    })
+}
+
+/// Creates a load balancer (never retried: the API has no idempotency key), then follows it to
+/// `active`.
+pub async fn create(
+    conn: &Connection,
+    input: &CreateLbInput,
+    progress: impl FnMut(LbProgress),
+) -> Result<LoadBalancer, ApiError> {
+    let created = conn
+        .client
+        .create_load_balancer(&input.to_request())
+        .await?;
+    follow_to_active(conn, &created.id, progress).await
+}
+
+pub async fn delete(conn: &Connection, sessions: &EditSessions, id: &str) -> Result<(), ApiError> {
+    let id = check_id(id)?;
+    conn.client.delete_load_balancer(id).await?;
+    sessions.forget(id);
+    Ok(())
+}
+
+pub async fn add_droplets(
+    conn: &Connection,
+    id: &str,
+    droplet_ids: &[u64],
+) -> Result<(), ApiError> {
+    if droplet_ids.is_empty() {
+        return Err(ApiError::invalid_input(
+            "Choose at least one droplet to add.",
+        ));
+    }
+    Ok(conn.client.add_droplets(check_id(id)?, droplet_ids).await?)
+}
+
+pub async fn remove_droplets(
+    conn: &Connection,
+    id: &str,
+    droplet_ids: &[u64],
+) -> Result<(), ApiError> {
+    if droplet_ids.is_empty() {
+        return Err(ApiError::invalid_input(
+            "Choose at least one droplet to remove.",
+        ));
+    }
+    Ok(conn
+        .client
+        .remove_droplets(check_id(id)?, droplet_ids)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cutover_sandbox::{Sandbox, SandboxOptions};
+
+    async fn sandbox() -> (cutover_sandbox::SandboxHandle, Connection) {
+        crate::init_tls();
+        let handle = Sandbox::start(SandboxOptions {
+            activation_delay: Duration::ZERO,
+            busy_window: Duration::ZERO,
+            ..SandboxOptions::default()
+        })
+        .await
+        .expect("sandbox");
+        let conn = Connection::for_sandbox(&handle).expect("connection");
+        (handle, conn)
+    }
+
+    async fn blog(conn: &Connection) -> LoadBalancer {
+        list(conn)
+            .await
+            .expect("list")
+            .load_balancers
+            .into_iter()
+            .find(|lb| lb.name == "blog-https")
+            .expect("blog-https is seeded")
+    }
+
+    #[tokio::test]
+    async fn edit_plans_diffs_dry_runs_and_applies() {
+        let (handle, conn) = sandbox().await;
+        let sessions = EditSessions::default();
+        let lb = blog(&conn).await;
+        let start = begin_edit(&conn, &sessions, &lb.id).await.expect("begin");
+        let mut edit = start.edit.clone();
+        edit.redirect_http_to_https = false;
+        let review = plan_edit(&conn, &sessions, &lb.id, &edit)
+            .await
+            .expect("plan");
+        assert!(review.can_apply, "{review:?}");
+        assert!(review
+            .changes
+            .iter()
+            .any(|c| c.path == "redirect_http_to_https"));
+        let mut seen = Vec::new();
+        let applied = apply_edit(&conn, &sessions, &lb.id, &edit, |p| seen.push(p.status))
+            .await
+            .expect("apply");
+        assert!(!applied.redirect_http_to_https);
+        assert_eq!(seen.last().map(String::as_str), Some("active"));
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn stale_edit_is_a_conflict_naming_the_change() {
+        let (handle, conn) = sandbox().await;
+        let sessions = EditSessions::default();
+        let lb = blog(&conn).await;
+        let start = begin_edit(&conn, &sessions, &lb.id).await.expect("begin");
+        // Someone else changes the idle timeout meanwhile.
+        let mut other = lb.clone();
+        other.http_idle_timeout_seconds = Some(120);
+        let plan = plan_update(&lb, &other);
+        conn.client.apply(&plan).await.expect("other change");
+        let mut edit = start.edit;
+        edit.redirect_http_to_https = false;
+        let err = apply_edit(&conn, &sessions, &lb.id, &edit, |_| {})
+            .await
+            .expect_err("conflict");
+        assert_eq!(err.code, ErrorCode::Conflict);
+        let details = err.details.expect("details");
+        assert!(details["changes"]
+            .to_string()
+            .contains("http_idle_timeout_seconds"));
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn invalid_edit_is_not_sent() {
+        let (handle, conn) = sandbox().await;
+        let sessions = EditSessions::default();
+        let lb = blog(&conn).await;
+        let start = begin_edit(&conn, &sessions, &lb.id).await.expect("begin");
+        let mut edit = start.edit;
+        // Redirect without the HTTP 80 rule to redirect from.
+        edit.forwarding_rules.retain(|r| r.entry_port != 80);
+        let findings = validate_edit(&sessions, &lb.id, &edit).expect("validate");
+        assert!(findings.iter().any(|f| f.code == "redirect.needs_http_80"));
+        let review = plan_edit(&conn, &sessions, &lb.id, &edit)
+            .await
+            .expect("plan");
+        assert!(!review.can_apply);
+        assert!(matches!(review.dry_run, DryRun::Skipped { .. }));
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn detail_resolves_droplets_by_tag() {
+        let (handle, conn) = sandbox().await;
+        let lbs = list(&conn).await.expect("list").load_balancers;
+        let api = lbs
+            .iter()
+            .find(|lb| lb.name == "api-by-tag")
+            .expect("seeded");
+        let d = detail(&conn, &api.id).await.expect("detail");
+        let names: Vec<_> = d.droplets.iter().map(|d| d.name.as_str()).collect();
+        assert!(
+            names.contains(&"api-1") && names.contains(&"api-2"),
+            "{names:?}"
+        );
+        assert!(d.droplets.iter().all(|d| !d.private_ipv4.is_empty()));
+        handle.shutdown().await;
+    }
+}
