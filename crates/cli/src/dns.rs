@@ -96,6 +96,9 @@ pub struct ApplyArgs {
 pub struct RollbackArgs {
     #[arg(long, value_name = "DOMAIN")]
     pub domain: String,
+    /// Keep the cutover: delete the saved records instead of restoring them.
+    #[arg(long)]
+    pub forget: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -496,7 +499,12 @@ async fn apply_in(
         if let Some(why) = &v.https_skipped {
             println!("HTTPS check skipped: {why}");
         }
-        if !ok {
+        if ok {
+            println!(
+                "To keep it: cutover dns rollback --domain {0} --forget; to undo: cutover dns rollback --domain {0}",
+                p.plan.domain
+            );
+        } else {
             println!("To undo: cutover dns rollback --domain {}", p.plan.domain);
         }
     }
@@ -508,6 +516,21 @@ async fn apply_in(
 }
 
 async fn rollback(args: RollbackArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
+    if args.forget {
+        let dir = state_dir(&args.common);
+        let had = dns::forget_rollback(&dir, &args.domain)?;
+        if global.json {
+            print_json(&serde_json::json!({ "domain": args.domain, "forgotten": had }));
+        } else if had {
+            println!(
+                "Kept the cutover of {}: the saved records are deleted",
+                args.domain
+            );
+        } else {
+            println!("No saved records for {}", args.domain);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let session = open(global, &args.common).await?;
     let dir = state_dir(&args.common);
     let result = dns::rollback_from_dir(&session.conn, &args.domain, &dir).await;

@@ -486,6 +486,7 @@ pub async fn status(
 // ---------------------------------------------------------------------------------------------
 
 /// Whether certificate name `pattern` (`example.com`, `*.example.com`) covers `domain`.
+/// (`cutover_certs::name_matches` needs a parsed leaf; the API's certificates only list names.)
 pub fn name_covers(pattern: &str, domain: &str) -> bool {
     let p = pattern.trim_end_matches('.').to_ascii_lowercase();
     let d = domain.trim_end_matches('.').to_ascii_lowercase();
@@ -1096,6 +1097,18 @@ pub async fn rollback(conn: &Connection, saved: &RollbackSet) -> Result<u32, Api
     Ok(writes)
 }
 
+/// Deletes the saved rollback set of `domain` once the cutover is to be kept: a later cutover
+/// must start from the records as they are then, not from those before this one. Returns
+/// whether there was one.
+pub fn forget_rollback(dir: &Path, domain: &str) -> Result<bool, ApiError> {
+    let domain = normalize_domain(domain)?;
+    match std::fs::remove_file(rollback_path(dir, &domain)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Rolls back from the file in `dir` and removes it.
 pub async fn rollback_from_dir(
     conn: &Connection,
@@ -1538,6 +1551,10 @@ mod tests {
         save_rollback(dir.path(), &set).unwrap();
         let back = load_rollback(dir.path(), "Example.com.").unwrap().unwrap();
         assert_eq!(back, set);
+        assert!(forget_rollback(dir.path(), "example.com").unwrap());
+        assert!(load_rollback(dir.path(), "example.com").unwrap().is_none());
+        assert!(!forget_rollback(dir.path(), "example.com").unwrap());
+        save_rollback(dir.path(), &set).unwrap();
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .filter_map(|e| e.ok())
