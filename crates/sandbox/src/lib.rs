@@ -11,6 +11,18 @@
 //!   droplet and port (443/80) to the real listening address;
 //! - an authoritative DNS server on 127.0.0.1 (UDP and TCP, [`SandboxHandle::dns_addr`]) that
 //!   answers A/AAAA/CNAME/NS/SOA/TXT from the domains' records as the API changes them.
+//!
+//! The seeded account has fixed ids (the constants re-exported here): droplets `web-1..3`
+//! (tag `web`; web-1 and web-2 serve the same certificate for `sandbox-shop.test` and
+//! `*.sandbox-shop.test`, web-3 its own, expiring in 3 days) and `api-1..2` (tag `api`, they
+//! require a PROXY protocol header); load balancers `shop-passthrough` (HTTPS 443 → 443
+//! passthrough), `blog-https` (HTTP 80 and HTTPS 443 with a Let's Encrypt certificate, redirect
+//! on) and `api-by-tag`; the domain `sandbox-shop.test` with records; regions, VPCs, tags.
+//!
+//! For use from another process, the same controls exist over HTTP, outside `/v2` and behind
+//! the same bearer token: `GET /_sandbox/backends`, `GET /_sandbox/ca.pem`,
+//! `POST /_sandbox/fail_next {"status":429,"count":2}` and
+//! `POST /_sandbox/droplets/{id}/fix_certificate`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
