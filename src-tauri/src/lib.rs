@@ -2,6 +2,7 @@
 //! parse their input, call `cutover_core`, and map the error to `{ code, message, details }`.
 
 mod commands;
+mod commands_checks;
 mod commands_lb;
 mod events;
 mod state;
@@ -25,6 +26,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::replace_token,
             commands::switch_account,
             commands::rate_limit,
+            commands_checks::check_sources,
+            commands_checks::run_cert_check,
+            commands_checks::export_cert_report,
+            commands_checks::list_do_certificates,
+            commands_checks::rehearsal_config,
+            commands_checks::start_rehearsal,
+            commands_checks::stop_rehearsal,
+            commands_checks::rehearsal_status,
+            commands_checks::rehearsal_test_request,
+            commands_checks::rehearsal_open_browser,
             commands_lb::list_load_balancers,
             commands_lb::load_balancer_detail,
             commands_lb::begin_lb_edit,
@@ -38,7 +49,12 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands_lb::add_lb_droplets,
             commands_lb::remove_lb_droplets,
         ])
-        .events(collect_events![events::LogEvent])
+        .events(collect_events![
+            events::LogEvent,
+            commands_checks::BalancerEventMsg,
+            commands_checks::BalancerStatsMsg,
+            commands_checks::BalancerStateMsg
+        ])
 }
 
 /// The TypeScript exporter settings used for the committed bindings.

@@ -15,6 +15,8 @@ pub struct AppState {
     pub logs: LogHub,
     pub log_dir: Option<PathBuf>,
     pub workspace: Workspace,
+    /// The local rehearsal balancer, when one runs.
+    pub balancer: cutover_core::checks::BalancerSlot,
     /// The load balancers open in an editor, as loaded (what Apply compares with).
     pub lb_sessions: EditSessions,
     _log_guard: LogGuard,
@@ -44,6 +46,7 @@ impl AppState {
             logs,
             log_dir,
             workspace,
+            balancer: Default::default(),
             lb_sessions: EditSessions::default(),
             _log_guard: guard,
         })
@@ -70,6 +73,8 @@ fn forward_logs(app: AppHandle, logs: &LogHub) {
 impl AppState {
     /// Stops what runs in the background, waiting for it to finish cleanly.
     pub async fn shutdown(&self) {
+        // Open connections through the rehearsal balancer get a few seconds to finish.
+        self.balancer.stop(std::time::Duration::from_secs(5)).await;
         self.workspace.shutdown().await;
     }
 }

@@ -5,11 +5,12 @@
 
 pub mod accounts;
 pub mod certs;
+pub mod checks;
 pub mod connect;
 pub mod context;
+pub mod dns;
 pub mod error;
 pub mod lb;
-pub mod dns;
 pub mod logging;
 pub mod manage;
 pub mod redact;

@@ -1,0 +1,137 @@
+//! Journeys of the Certificates and Rehearsal views on a Sandbox the test runs and adds by token.
+//! Run: `cargo test -p cutover-e2e --features e2e --test checks -- --test-threads=1` under Xvfb.
+
+use cutover_e2e::{Journey, Result};
+
+/// The certificate check of the passthrough load balancer streams in and highlights exactly the
+/// droplet that serves another certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn certificate_check_highlights_the_odd_droplet() -> Result<()> {
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let j = Journey::start("certs", &[]).await?;
+    j.wait_for("nav.sidebar").await?;
+    j.add_sandbox_account("staging", &sandbox).await?;
+
+    j.click("button[data-nav='certificates']").await?;
+    // The account's DigitalOcean certificates are listed, Let's Encrypt and custom.
+    j.wait_for_text("[data-testid='do-certs']", "Let's Encrypt")
+        .await?;
+    j.wait_for_text("select[data-testid='cert-lb']", "shop-passthrough")
+        .await?;
+    j.fill("[data-testid='cert-domain']", "sandbox-shop.test")
+        .await?;
+    j.screenshot("1-ready").await?;
+    j.click("[data-testid='cert-run']").await?;
+
+    let verdict = j.wait_for_text("[data-testid='cert-verdict']", "web-3").await?;
+    let verdict = verdict.text().await?;
+    assert!(verdict.contains("Problem"), "{verdict}");
+    // Exactly web-3 is highlighted, in the summary line and in the table header.
+    let differing = j.text("[data-testid='cert-differing']").await?;
+    assert_eq!(differing.trim(), "Differs: web-3");
+    let highlighted = j
+        .client
+        .find_all(fantoccini::Locator::Css(
+            "[data-testid='cert-compare'] thead th.differs",
+        ))
+        .await?;
+    assert_eq!(highlighted.len(), 1);
+    assert!(highlighted[0].text().await?.contains("web-3"));
+    // Its fingerprint cell is marked, the others' are not.
+    let diff_cells = j
+        .client
+        .find_all(fantoccini::Locator::Css(
+            "[data-testid='cert-compare'] tbody tr:first-child td[data-diff='yes']",
+        ))
+        .await?;
+    assert_eq!(diff_cells.len(), 1);
+    for name in ["web-1", "web-2", "web-3"] {
+        j.wait_for(&format!(
+            "[data-testid='cert-backend'][data-backend='{name}']"
+        ))
+        .await?;
+    }
+    j.screenshot("2-verdict").await?;
+
+    // Export as Markdown: the path is shown and the file names web-3.
+    j.click("[data-testid='cert-export-md']").await?;
+    let saved = j.text("[data-testid='cert-exported']").await?;
+    let path = saved.trim_start_matches("Saved to ").trim();
+    let md = std::fs::read_to_string(path)?;
+    assert!(md.contains("web-3"), "{md}");
+    let _ = std::fs::remove_file(path);
+    j.screenshot("3-exported").await?;
+
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// Rehearse the passthrough load balancer: start the local balancer on a free port, send the
+/// built-in test request through it, watch the stats and the log update, stop it.
+#[tokio::test(flavor = "multi_thread")]
+async fn rehearsal_serves_the_domain_through_the_local_balancer() -> Result<()> {
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let j = Journey::start("rehearsal", &[]).await?;
+    j.wait_for("nav.sidebar").await?;
+    j.add_sandbox_account("staging", &sandbox).await?;
+
+    j.click("button[data-nav='rehearsal']").await?;
+    j.wait_for_text("select[data-testid='reh-lb']", "shop-passthrough")
+        .await?;
+    j.fill("[data-testid='reh-domain']", "sandbox-shop.test")
+        .await?;
+    // Port 0: the system picks a free port, so the test never collides with anything.
+    j.fill("[data-testid='reh-listen']", "127.0.0.1:0").await?;
+    j.click("[data-testid='reh-build']").await?;
+    j.wait_for_text("[data-testid='reh-config']", "web-3")
+        .await?;
+    j.screenshot("1-config").await?;
+
+    j.click("[data-testid='reh-start']").await?;
+    let addr = j.text("[data-testid='reh-listen-addr']").await?;
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    assert_ne!(addr, "127.0.0.1:0");
+    j.wait_for_text("[data-status='balancer']", &addr).await?;
+    let curl = j.text("[data-testid='reh-curl']").await?;
+    let port = addr.rsplit(':').next().unwrap_or_default();
+    assert_eq!(
+        curl,
+        format!("curl --connect-to sandbox-shop.test:443:127.0.0.1:{port} https://sandbox-shop.test/")
+    );
+    j.screenshot("2-running").await?;
+
+    j.click("[data-testid='reh-test']").await?;
+    let result = j
+        .wait_for_text("[data-testid='reh-test-result']", "200")
+        .await?
+        .text()
+        .await?;
+    assert!(result.contains(&addr), "went through the balancer: {result}");
+    assert!(result.contains("Certificate:"), "{result}");
+    // The connection shows up in the log and in the totals.
+    j.wait_for_text("[data-testid='reh-log']", "sandbox-shop.test")
+        .await?;
+    j.wait_for_text("[data-testid='reh-log']", "relayed").await?;
+    j.wait_for_text("[data-testid='reh-totals']", "1 relayed")
+        .await?;
+    j.screenshot("3-tested").await?;
+
+    // Filtering the log by another name hides the line.
+    j.fill("[data-testid='reh-log-filter']", "no-such-host")
+        .await?;
+    j.wait_for_text("[data-testid='reh-log']", "No connections yet")
+        .await?;
+    j.fill("[data-testid='reh-log-filter']", "").await?;
+
+    j.click("[data-testid='reh-stop']").await?;
+    j.wait_for_text("[data-status='balancer']", "stopped")
+        .await?;
+    // Stopped means the port is closed.
+    assert!(tokio::net::TcpStream::connect(&addr).await.is_err());
+    j.screenshot("4-stopped").await?;
+
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}

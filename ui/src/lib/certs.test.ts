@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import {
+  advice,
+  comparisonRows,
+  daysLeft,
+  differingBackends,
+  groupByCertificate,
+  groupOf,
+  parseBackends,
+  severityClass,
+  type BackendLike,
+  type LeafLike,
+} from "./certs";
+
+const leaf = (over: Partial<LeafLike> = {}): LeafLike => ({
+  sha256: "aaaa",
+  subject: "CN=shop.test",
+  issuer: "CN=Sandbox CA",
+  sans: ["shop.test", "*.shop.test"],
+  not_before: "2026-01-01T00:00:00Z",
+  not_after: "2027-01-01T00:00:00Z",
+  not_after_unix: 1798761600,
+  key_type: "EC",
+  key_bits: 256,
+  curve: "P-256",
+  signature_algorithm: "ecdsa-with-SHA256",
+  ...over,
+});
+
+const backend = (label: string, l: LeafLike | null, protocol: string | null = "TLSv1.3"): BackendLike => ({
+  label,
+  address: "127.0.0.1:443",
+  protocol,
+  leaf: l,
+  severity: null,
+  probe: { tls: l ? { alpn: "http/1.1" } : null, chain: l ? [{ subject: l.subject }, { subject: "CN=Sandbox CA" }] : [] },
+});
+
+describe("groupByCertificate", () => {
+  it("names the most common certificate A and puts the odd one in B", () => {
+    const odd = leaf({ sha256: "bbbb", not_after: "2026-11-29T00:00:00Z", sans: ["shop.test"] });
+    const groups = groupByCertificate([backend("web-3", odd), backend("web-1", leaf()), backend("web-2", leaf())]);
+    expect(groups).toEqual([
+      { name: "A", sha256: "aaaa", backends: ["web-1", "web-2"] },
+      { name: "B", sha256: "bbbb", backends: ["web-3"] },
+    ]);
+    expect(groupOf(groups).get("web-3")).toBe("B");
+  });
+
+  it("collects backends without a certificate last", () => {
+    const groups = groupByCertificate([backend("down", null), backend("web-1", leaf())]);
+    expect(groups.map((g) => [g.name, g.backends])).toEqual([
+      ["A", ["web-1"]],
+      ["—", ["down"]],
+    ]);
+  });
+
+  it("keeps first-seen order on ties", () => {
+    const groups = groupByCertificate([backend("x", leaf({ sha256: "x" })), backend("y", leaf({ sha256: "y" }))]);
+    expect(groups.map((g) => g.sha256)).toEqual(["x", "y"]);
+  });
+});
+
+describe("comparisonRows", () => {
+  const odd = leaf({ sha256: "bbbb", not_after: "2026-11-29T00:00:00Z", sans: ["shop.test"] });
+  const fleet = [backend("web-1", leaf()), backend("web-2", leaf()), backend("web-3", odd)];
+
+  it("highlights exactly the cells of the backend that differs", () => {
+    const rows = comparisonRows(fleet);
+    const byField = Object.fromEntries(rows.map((r) => [r.field, r.differs]));
+    expect(byField["Fingerprint (SHA-256)"]).toEqual([false, false, true]);
+    expect(byField["SANs"]).toEqual([false, false, true]);
+    expect(byField["Valid"]).toEqual([false, false, true]);
+    expect(byField["Issuer"]).toEqual([false, false, false]);
+    expect(byField["TLS version"]).toEqual([false, false, false]);
+    expect(differingBackends(fleet)).toEqual(["web-3"]);
+  });
+
+  it("treats SANs in another order as the same", () => {
+    const reordered = leaf({ sans: ["*.shop.test", "shop.test"] });
+    const rows = comparisonRows([backend("a", leaf()), backend("b", reordered)]);
+    expect(rows.find((r) => r.field === "SANs")?.differs).toEqual([false, false]);
+  });
+
+  it("marks a backend that served nothing, and nothing when alone", () => {
+    const rows = comparisonRows([backend("a", leaf()), backend("b", leaf()), backend("down", null, null)]);
+    expect(rows[0].differs).toEqual([false, false, true]);
+    expect(comparisonRows([backend("a", leaf())]).every((r) => r.differs.every((d) => !d))).toBe(true);
+    expect(comparisonRows([backend("a", null, null), backend("b", null, null)])[0].differs).toEqual([false, false]);
+  });
+});
+
+describe("helpers", () => {
+  it("gives advice per code and a fallback", () => {
+    expect(advice("fleet.fingerprint_mismatch")).toMatch(/same certificate/);
+    expect(advice("unknown.code")).toMatch(/message/);
+  });
+  it("maps severities to badge classes", () => {
+    expect(severityClass(null)).toBe("ok");
+    expect(severityClass("info")).toBe("ok");
+    expect(severityClass("warning")).toBe("warn");
+    expect(severityClass("error")).toBe("err");
+    expect(severityClass("critical")).toBe("err");
+  });
+  it("counts days left", () => {
+    expect(daysLeft(86_400 * 3, 0)).toBe(3);
+    expect(daysLeft(0, 86_400_000)).toBe(-1);
+  });
+  it("splits the backend list", () => {
+    expect(parseBackends(" 1.2.3.4:443,\n[::1]:8443\n\n")).toEqual(["1.2.3.4:443", "[::1]:8443"]);
+  });
+});
