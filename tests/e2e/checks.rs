@@ -23,7 +23,9 @@ async fn certificate_check_highlights_the_odd_droplet() -> Result<()> {
     j.screenshot("1-ready").await?;
     j.click("[data-testid='cert-run']").await?;
 
-    let verdict = j.wait_for_text("[data-testid='cert-verdict']", "web-3").await?;
+    let verdict = j
+        .wait_for_text("[data-testid='cert-verdict']", "web-3")
+        .await?;
     let verdict = verdict.text().await?;
     assert!(verdict.contains("Problem"), "{verdict}");
     // Exactly web-3 is highlighted, in the summary line and in the table header.
@@ -36,7 +38,12 @@ async fn certificate_check_highlights_the_odd_droplet() -> Result<()> {
         ))
         .await?;
     assert_eq!(highlighted.len(), 1);
-    assert!(highlighted[0].text().await?.contains("web-3"));
+    // Header cells are upper-cased by CSS; WebDriver returns the rendered text.
+    assert!(highlighted[0]
+        .text()
+        .await?
+        .to_lowercase()
+        .contains("web-3"));
     // Its fingerprint cell is marked, the others' are not.
     let diff_cells = j
         .client
@@ -84,7 +91,7 @@ async fn rehearsal_serves_the_domain_through_the_local_balancer() -> Result<()> 
     // Port 0: the system picks a free port, so the test never collides with anything.
     j.fill("[data-testid='reh-listen']", "127.0.0.1:0").await?;
     j.click("[data-testid='reh-build']").await?;
-    j.wait_for_text("[data-testid='reh-config']", "web-3")
+    j.wait_for_text("[data-testid='reh-config-summary']", "web-3")
         .await?;
     j.screenshot("1-config").await?;
 
@@ -97,7 +104,9 @@ async fn rehearsal_serves_the_domain_through_the_local_balancer() -> Result<()> 
     let port = addr.rsplit(':').next().unwrap_or_default();
     assert_eq!(
         curl,
-        format!("curl --connect-to sandbox-shop.test:443:127.0.0.1:{port} https://sandbox-shop.test/")
+        format!(
+            "curl --connect-to sandbox-shop.test:443:127.0.0.1:{port} https://sandbox-shop.test/"
+        )
     );
     j.screenshot("2-running").await?;
 
@@ -107,12 +116,16 @@ async fn rehearsal_serves_the_domain_through_the_local_balancer() -> Result<()> 
         .await?
         .text()
         .await?;
-    assert!(result.contains(&addr), "went through the balancer: {result}");
+    assert!(
+        result.contains(&addr),
+        "went through the balancer: {result}"
+    );
     assert!(result.contains("Certificate:"), "{result}");
     // The connection shows up in the log and in the totals.
     j.wait_for_text("[data-testid='reh-log']", "sandbox-shop.test")
         .await?;
-    j.wait_for_text("[data-testid='reh-log']", "relayed").await?;
+    j.wait_for_text("[data-testid='reh-log']", "relayed")
+        .await?;
     j.wait_for_text("[data-testid='reh-totals']", "1 relayed")
         .await?;
     j.screenshot("3-tested").await?;
@@ -122,7 +135,10 @@ async fn rehearsal_serves_the_domain_through_the_local_balancer() -> Result<()> 
         .await?;
     j.wait_for_text("[data-testid='reh-log']", "No connections yet")
         .await?;
-    j.fill("[data-testid='reh-log-filter']", "").await?;
+    // …and a matching one shows it again.
+    j.fill("[data-testid='reh-log-filter']", "web-").await?;
+    j.wait_for_text("[data-testid='reh-log']", "relayed")
+        .await?;
 
     j.click("[data-testid='reh-stop']").await?;
     j.wait_for_text("[data-status='balancer']", "stopped")
