@@ -253,3 +253,33 @@ async fn invalid_combination_then_delete() -> Result<()> {
     sandbox.shutdown().await;
     Ok(())
 }
+
+/// Create a load balancer from the form: review (validator + dry run), create, and it is active
+/// in the API with the chosen droplet.
+#[tokio::test(flavor = "multi_thread")]
+async fn create_from_the_form() -> Result<()> {
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let client = api(&sandbox)?;
+    let j = start("lb-create", &sandbox).await?;
+
+    j.click("[data-testid='lb-create']").await?;
+    j.fill("[data-testid='create-name']", "e2e-new").await?;
+    j.click("input[data-droplet='web-1']").await?;
+    j.click("[data-testid='create-review']").await?;
+    j.screenshot("0-form").await?;
+    j.wait_for("[data-testid='create-dry-run'][data-outcome='ok']")
+        .await?;
+    j.screenshot("1-review").await?;
+    j.click("[data-testid='create-submit']").await?;
+    j.wait_for_text("[data-testid='lb-notice']", "Created e2e-new")
+        .await?;
+    j.wait_for("tr[data-lb='e2e-new']").await?;
+    j.screenshot("2-created").await?;
+    let created = by_name(&client, "e2e-new").await?;
+    assert!(created.is_active(), "status {}", created.status);
+    assert_eq!(created.droplet_ids.len(), 1);
+
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}

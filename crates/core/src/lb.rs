@@ -475,7 +475,7 @@ impl CreateLbInput {
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateOptions {
-    /// Regions that are available and offer load balancers.
+    /// Regions that are available (the regions list has no load-balancer feature flag).
     pub regions: Vec<Region>,
     pub vpcs: Vec<Vpc>,
     pub droplets: Vec<LbDroplet>,
@@ -488,7 +488,7 @@ pub async fn create_options(conn: &Connection) -> Result<CreateOptions, ApiError
         .list_regions()
         .await?
         .into_iter()
-        .filter(|r| r.available && r.features.iter().any(|f| f == "load_balancers"))
+        .filter(|r| r.available)
         .collect();
     let vpcs = conn.client.list_vpcs().await?;
     let droplets = conn.client.list_droplets().await?;

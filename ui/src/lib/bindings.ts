@@ -719,7 +719,7 @@ export type CreateOptions = CreateOptions_Serialize | CreateOptions_Deserialize;
 
 /**  What the create form offers to choose from. */
 export type CreateOptions_Deserialize = {
-	/**  Regions that are available and offer load balancers. */
+	/**  Regions that are available (the regions list has no load-balancer feature flag). */
 	regions: Region_Deserialize[],
 	vpcs: Vpc_Deserialize[],
 	droplets: LbDroplet[],
@@ -728,7 +728,7 @@ export type CreateOptions_Deserialize = {
 
 /**  What the create form offers to choose from. */
 export type CreateOptions_Serialize = {
-	/**  Regions that are available and offer load balancers. */
+	/**  Regions that are available (the regions list has no load-balancer feature flag). */
 	regions: Region_Serialize[],
 	vpcs: Vpc_Serialize[],
 	droplets: LbDroplet[],
