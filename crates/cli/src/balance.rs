@@ -202,7 +202,7 @@ pub async fn run(args: BalanceArgs, global: &GlobalArgs) -> Result<ExitCode, Api
         "backends": handle.config().backends.iter().map(|b| b.addr.to_string()).collect::<Vec<_>>(),
         "try": format!("curl --connect-to {first_domain}:443:{}:{} https://{first_domain}/", listen.ip(), listen.port()),
     }));
-    let stop = stop_signal();
+    let stop = crate::shutdown::stop_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -223,29 +223,6 @@ pub async fn run(args: BalanceArgs, global: &GlobalArgs) -> Result<ExitCode, Api
     let stats = handle.stop(Duration::from_secs(args.drain_seconds)).await;
     print_final(&stats, json);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Ctrl-C anywhere, SIGTERM on Unix.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 fn print_event(event: &BalancerEvent, json: bool) {

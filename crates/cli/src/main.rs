@@ -11,6 +11,7 @@ mod dns;
 mod lb;
 mod output;
 mod sandbox;
+mod shutdown;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, clap::Args)]

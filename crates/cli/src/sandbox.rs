@@ -103,7 +103,7 @@ async fn run_serve(args: ServeArgs) -> Result<ExitCode, ApiError> {
     // Scripts wait for this line: make sure it leaves the buffer now.
     let _ = std::io::stdout().flush();
 
-    stop_signal().await;
+    crate::shutdown::stop_signal().await;
     tracing::info!("stopping the sandbox");
     handle.shutdown().await;
     if remove_ca {
@@ -112,27 +112,4 @@ async fn run_serve(args: ServeArgs) -> Result<ExitCode, ApiError> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Ctrl-C anywhere, SIGTERM on Unix.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
