@@ -11,8 +11,12 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 # Runs a command inside a private session bus with an unlocked Secret Service keyring, so the
 # keychain code paths run for real (and never touch the user's own keyring).
+# The keyring lives in a fresh directory each run: an existing login keyring with another
+# password would stay locked and every keychain call would fail.
 with_keyring() {
-  keyctl session - dbus-run-session -- sh -c \
+  local keyring_home
+  keyring_home=$(mktemp -d)
+  keyctl session - dbus-run-session -- env XDG_DATA_HOME="$keyring_home" sh -c \
     'eval "$(printf cutover-test | gnome-keyring-daemon --unlock --components=secrets)" >/dev/null; export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK; exec "$@"' \
     with-keyring "$@"
 }
