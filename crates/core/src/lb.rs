@@ -352,16 +352,7 @@ pub async fn plan_edit(
             reason: format!("Not sent to DigitalOcean: {message}"),
         }
     } else {
-        match conn.client.dry_run(&plan).await {
-            Ok(_) => DryRun::Ok,
-            Err(err) => {
-                let api = ApiError::from(err);
-                DryRun::Refused {
-                    code: api.code,
-                    message: api.message,
-                }
-            }
-        }
+        dry_run_outcome(conn.client.dry_run(&plan).await)
     };
     let can_apply = matches!(dry_run, DryRun::Ok);
     Ok(EditReview {
@@ -519,16 +510,7 @@ pub async fn review_create(
             reason: format!("Not sent to DigitalOcean: {message}"),
         }
     } else {
-        match conn.client.validate_create(&request).await {
-            Ok(_) => DryRun::Ok,
-            Err(err) => {
-                let api = ApiError::from(err);
-                DryRun::Refused {
-                    code: api.code,
-                    message: api.message,
-                }
-            }
-        }
+        dry_run_outcome(conn.client.validate_create(&request).await)
     };
     Ok(EditReview {
         changes: Vec::new(),
@@ -586,6 +568,20 @@ pub async fn remove_droplets(
         .client
         .remove_droplets(check_id(id)?, droplet_ids)
         .await?)
+}
+
+/// What DigitalOcean's `validate_only` answer means for the review panel.
+fn dry_run_outcome<T>(answer: Result<T, cutover_digitalocean::Error>) -> DryRun {
+    match answer {
+        Ok(_) => DryRun::Ok,
+        Err(err) => {
+            let api = ApiError::from(err);
+            DryRun::Refused {
+                code: api.code,
+                message: api.message,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
