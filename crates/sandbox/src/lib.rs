@@ -268,6 +268,13 @@ impl SandboxHandle {
         self.shared.fail_next(status, count);
     }
 
+    /// Holds load balancer `id` busy — its writes get DigitalOcean's "busy" 403, as while an
+    /// update is being applied — until called again with `busy = false`. False when there is no
+    /// such load balancer.
+    pub fn set_lb_busy(&self, id: &str, busy: bool) -> bool {
+        self.shared.set_lb_busy(id, busy)
+    }
+
     /// Latency added to every API request from now on.
     pub fn set_latency(&self, d: Duration) {
         self.shared.set_latency(d);

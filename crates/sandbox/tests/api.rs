@@ -200,6 +200,41 @@ async fn validate_only_answers_204_or_422_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_load_balancer_held_busy_refuses_writes_until_released() {
+    // No busy window of its own: only the hold makes it busy.
+    let api = Api::start(quick()).await;
+    assert!(!api.sandbox.set_lb_busy("no-such-id", true));
+    assert!(api.sandbox.set_lb_busy(LB_SHOP_ID, true));
+    let droplets = format!("/v2/load_balancers/{LB_SHOP_ID}/droplets");
+    let body = json!({"droplet_ids": [WEB_3]});
+    let held = api.call(Method::DELETE, &droplets, Some(&body)).await;
+    assert_eq!(held.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        held.json()["message"],
+        "Load Balancer can't be updated while it processes previous actions"
+    );
+    let gone = api
+        .call(
+            Method::DELETE,
+            &format!("/v2/load_balancers/{LB_SHOP_ID}"),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::FORBIDDEN, "delete is refused too");
+    assert_eq!(
+        api.get(&format!("/v2/load_balancers/{LB_SHOP_ID}"))
+            .await
+            .status,
+        StatusCode::OK,
+        "reads still work"
+    );
+    assert!(api.sandbox.set_lb_busy(LB_SHOP_ID, false));
+    let released = api.call(Method::DELETE, &droplets, Some(&body)).await;
+    assert_eq!(released.status, StatusCode::NO_CONTENT);
+    api.sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn writes_during_the_busy_window_get_the_busy_403() {
     let api = Api::start(SandboxOptions {
         busy_window: Duration::from_secs(3600),
