@@ -133,6 +133,318 @@ pub async fn list_certificates(conn: &Connection) -> Result<Vec<CertificateSumma
     Ok(out)
 }
 
+/// What two certificates are compared on: the DigitalOcean certificate a load balancer
+/// terminates TLS with (from the certificates API), and what a backend serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertFacts {
+    /// SHA-1 of the DER (the API's `sha1_fingerprint`), hex in any case, colons allowed.
+    pub sha1: String,
+    pub dns_names: Vec<String>,
+    pub not_after_unix: Option<i64>,
+}
+
+fn norm_fingerprint(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// How a backend's certificate differs from the load balancer's, in plain sentences; empty when
+/// it is the same certificate (same SHA-1).
+pub fn compare_certificates(lb: &CertFacts, backend: &CertFacts) -> Vec<String> {
+    let (lb_fp, be_fp) = (norm_fingerprint(&lb.sha1), norm_fingerprint(&backend.sha1));
+    if !lb_fp.is_empty() && lb_fp == be_fp {
+        return Vec::new();
+    }
+    let short = |fp: &str| fp.get(..12).unwrap_or(fp).to_string();
+    let mut out = vec![format!(
+        "serves another certificate (SHA-1 {}… where the load balancer uses {}…)",
+        short(&be_fp),
+        short(&lb_fp)
+    )];
+    let lower =
+        |v: &[String]| -> Vec<String> { v.iter().map(|n| n.to_ascii_lowercase()).collect() };
+    let (lb_names, be_names) = (lower(&lb.dns_names), lower(&backend.dns_names));
+    let missing: Vec<&str> = lb_names
+        .iter()
+        .filter(|n| !be_names.contains(n))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        out.push(format!("does not cover {}", missing.join(", ")));
+    }
+    let extra: Vec<&str> = be_names
+        .iter()
+        .filter(|n| !lb_names.contains(n))
+        .map(String::as_str)
+        .collect();
+    if !extra.is_empty() {
+        out.push(format!("also covers {}", extra.join(", ")));
+    }
+    if let (Some(l), Some(b)) = (lb.not_after_unix, backend.not_after_unix) {
+        let days = (l - b) as f64 / 86_400.0;
+        if days >= 1.0 {
+            out.push(format!(
+                "expires {:.0} days before the load balancer's certificate",
+                days.floor()
+            ));
+        } else if days <= -1.0 {
+            out.push(format!(
+                "expires {:.0} days after the load balancer's certificate",
+                (-days).floor()
+            ));
+        }
+    }
+    out
+}
+
+/// SHA-1 of a certificate given in PEM, lowercase hex (what the API's `sha1_fingerprint` is).
+pub fn pem_sha1(pem: &str) -> Option<String> {
+    use rustls_pki_types::pem::PemObject;
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der.as_ref());
+    Some(digest.as_ref().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A load balancer that terminates TLS with one of the account's certificates, compared with
+/// what its droplets serve.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminationCheck {
+    pub lb_id: String,
+    pub lb_name: String,
+    /// The terminating rule, e.g. `https:443 → http:80`.
+    pub rule: String,
+    pub certificate_id: String,
+    /// The certificate as the API describes it; `None` when the id is not in the account.
+    pub certificate: Option<CertificateSummary>,
+    pub backends: TerminationBackends,
+}
+
+/// What the droplets behind a terminating rule serve.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TerminationBackends {
+    /// The load balancer forwards plain HTTP: the droplets serve no certificate, so there is
+    /// nothing to compare.
+    PlainHttp {
+        target_protocol: String,
+        target_port: u16,
+    },
+    /// The load balancer re-encrypts to the droplets (`https` target): each droplet's
+    /// certificate compared with the load balancer's.
+    ReEncrypt {
+        target_port: u16,
+        /// The name sent as SNI.
+        domain: String,
+        compared: Vec<BackendComparison>,
+    },
+    /// The droplets could not be listed or probed.
+    Failed { message: String },
+}
+
+/// One droplet's certificate next to the load balancer's.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendComparison {
+    pub label: String,
+    pub address: String,
+    /// Why no certificate could be read, when none was.
+    pub error: Option<String>,
+    pub sha1: Option<String>,
+    pub dns_names: Vec<String>,
+    pub not_after: Option<String>,
+    pub same: bool,
+    /// Plain sentences, empty when `same`.
+    pub differences: Vec<String>,
+}
+
+fn facts_of_summary(c: &CertificateSummary) -> CertFacts {
+    CertFacts {
+        sha1: c.sha1_fingerprint.clone(),
+        dns_names: c.dns_names.clone(),
+        not_after_unix: time::OffsetDateTime::parse(
+            &c.not_after,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+        .map(|t| t.unix_timestamp()),
+    }
+}
+
+/// The name to send as SNI to the droplets: the certificate's first exact name, else its first
+/// wildcard with `www` in place of the `*`.
+fn sni_for(names: &[String]) -> Option<String> {
+    names
+        .iter()
+        .find(|n| !n.starts_with('*'))
+        .cloned()
+        .or_else(|| {
+            names
+                .first()
+                .map(|n| format!("www.{}", n.trim_start_matches("*.")))
+        })
+}
+
+/// Compares `report`'s backends with the load balancer's certificate `lb_cert`.
+pub fn compare_report(
+    lb_cert: &CertificateSummary,
+    report: &FleetReport,
+) -> Vec<BackendComparison> {
+    let lb = facts_of_summary(lb_cert);
+    report
+        .backends
+        .iter()
+        .map(|b| match &b.leaf {
+            Some(leaf) => {
+                let sha1 = pem_sha1(&leaf.pem).unwrap_or_default();
+                let differences = compare_certificates(
+                    &lb,
+                    &CertFacts {
+                        sha1: sha1.clone(),
+                        dns_names: leaf.sans.clone(),
+                        not_after_unix: Some(leaf.not_after_unix),
+                    },
+                );
+                BackendComparison {
+                    label: b.label.clone(),
+                    address: b.address.clone(),
+                    error: None,
+                    sha1: Some(sha1),
+                    dns_names: leaf.sans.clone(),
+                    not_after: Some(leaf.not_after.clone()),
+                    same: differences.is_empty(),
+                    differences,
+                }
+            }
+            None => BackendComparison {
+                label: b.label.clone(),
+                address: b.address.clone(),
+                error: Some(
+                    b.probe
+                        .failure
+                        .as_ref()
+                        .map(|f| f.message.clone())
+                        .unwrap_or_else(|| "no certificate was served".into()),
+                ),
+                sha1: None,
+                dns_names: Vec::new(),
+                not_after: None,
+                same: false,
+                differences: Vec::new(),
+            },
+        })
+        .collect()
+}
+
+/// Every load balancer of the account that terminates TLS (an `https`/`http2` entry with a
+/// certificate), with its certificate compared to what its droplets serve when it re-encrypts
+/// to them, or the reason no comparison applies.
+pub async fn termination_checks(conn: &Connection) -> Result<Vec<TerminationCheck>, ApiError> {
+    let lbs = conn.client.list_load_balancers().await?;
+    let certs = list_certificates(conn).await?;
+    let mut droplets = None;
+    let mut out = Vec::new();
+    for lb in &lbs {
+        for rule in &lb.forwarding_rules {
+            let entry = rule.entry_protocol.to_ascii_lowercase();
+            let Some(cert_id) = rule.certificate() else {
+                continue;
+            };
+            if entry != "https" && entry != "http2" {
+                continue;
+            }
+            let certificate = certs.iter().find(|c| c.id == cert_id).cloned();
+            let target_port = u16::try_from(rule.target_port).unwrap_or(0);
+            let target = rule.target_protocol.to_ascii_lowercase();
+            let backends = if target != "https" {
+                TerminationBackends::PlainHttp {
+                    target_protocol: target.clone(),
+                    target_port,
+                }
+            } else {
+                if droplets.is_none() {
+                    droplets = Some(conn.client.list_droplets().await?);
+                }
+                compare_re_encrypting(
+                    conn,
+                    lb,
+                    droplets.as_deref().unwrap_or_default(),
+                    certificate.as_ref(),
+                    target_port,
+                )
+                .await
+            };
+            out.push(TerminationCheck {
+                lb_id: lb.id.clone(),
+                lb_name: lb.name.clone(),
+                rule: format!(
+                    "{}:{} → {}:{}",
+                    entry, rule.entry_port, target, rule.target_port
+                ),
+                certificate_id: cert_id.to_string(),
+                certificate,
+                backends,
+            });
+        }
+    }
+    Ok(out)
+}
+
+async fn compare_re_encrypting(
+    conn: &Connection,
+    lb: &cutover_digitalocean::LoadBalancer,
+    droplets: &[cutover_digitalocean::Droplet],
+    certificate: Option<&CertificateSummary>,
+    target_port: u16,
+) -> TerminationBackends {
+    let failed = |message: String| TerminationBackends::Failed { message };
+    let Some(cert) = certificate else {
+        return failed("the certificate is not in this account: nothing to compare with".into());
+    };
+    let Some(domain) = sni_for(&cert.dns_names) else {
+        return failed(format!("certificate {} names no domain", cert.name));
+    };
+    let members = droplets.iter().filter(|d| {
+        lb.droplet_ids.contains(&d.id)
+            || (!lb.tag.trim().is_empty() && d.tags.iter().any(|t| t == &lb.tag))
+    });
+    let mut targets = Vec::new();
+    for d in members {
+        if let Some(addr) = conn.resolve(d, target_port) {
+            targets.push(crate::certs::ProbeTarget {
+                label: if d.name.is_empty() {
+                    d.id.to_string()
+                } else {
+                    d.name.clone()
+                },
+                addr,
+                display_host: addr.ip().to_string(),
+                sni: None,
+            });
+        }
+    }
+    if targets.is_empty() {
+        return failed(format!("{} has no droplets reachable from here", lb.name));
+    }
+    let options = crate::certs::CertCheckOptions {
+        proxy_protocol: lb
+            .enable_proxy_protocol
+            .then_some(crate::certs::ProxyVersion::V1),
+        ca_pem: conn.extra_ca_pem.clone(),
+        ..Default::default()
+    };
+    match crate::certs::check_backends(&domain, targets, &options, |_| {}).await {
+        Ok(report) => TerminationBackends::ReEncrypt {
+            target_port,
+            compared: compare_report(cert, &report),
+            domain,
+        },
+        Err(e) => failed(e.message),
+    }
+}
+
 /// How to save a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
@@ -204,23 +516,36 @@ pub fn report_markdown(report: &FleetReport) -> String {
     md
 }
 
-/// Writes the report into `dir` under a name made from the domain and the time, never
-/// overwriting a file; returns the path written.
-pub fn export_report(
-    report: &FleetReport,
-    format: ReportFormat,
-    dir: &Path,
-) -> Result<PathBuf, ApiError> {
-    let (text, ext) = match format {
-        ReportFormat::Json => (
-            serde_json::to_string_pretty(report)
-                .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?,
-            "json",
-        ),
-        ReportFormat::Markdown => (report_markdown(report), "md"),
-    };
-    let safe: String = report
-        .domain
+impl ReportFormat {
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Json => "json",
+            ReportFormat::Markdown => "md",
+        }
+    }
+}
+
+/// The report's text in `format`.
+pub fn render_report(report: &FleetReport, format: ReportFormat) -> Result<String, ApiError> {
+    match format {
+        ReportFormat::Json => serde_json::to_string_pretty(report)
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string())),
+        ReportFormat::Markdown => Ok(report_markdown(report)),
+    }
+}
+
+/// The file name the save dialog suggests: `cutover-certs-<domain>.<ext>`.
+pub fn report_file_name(domain: &str, format: ReportFormat) -> String {
+    format!(
+        "cutover-certs-{}.{}",
+        safe_file_part(domain),
+        format.extension()
+    )
+}
+
+fn safe_file_part(s: &str) -> String {
+    let safe: String = s
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
@@ -230,6 +555,147 @@ pub fn export_report(
             }
         })
         .collect();
+    if safe.is_empty() {
+        "report".to_string()
+    } else {
+        safe
+    }
+}
+
+/// Writes the report to `path`, the file the user chose in the save dialog (which already asked
+/// before replacing an existing file). The extension of `format` is added when the name has
+/// another one, so a command of the webview can only ever write `.json` or `.md` files.
+///
+/// The write is atomic: a temporary file beside the target, flushed to disk, then renamed over
+/// it, so a failure (disk full, folder removed) never leaves a half-written report behind.
+pub fn save_report_to(
+    report: &FleetReport,
+    format: ReportFormat,
+    path: &Path,
+) -> Result<PathBuf, ApiError> {
+    if !path.is_absolute() {
+        return Err(ApiError::invalid_input(format!(
+            "{} is not an absolute path: choose the file in the save dialog",
+            path.display()
+        ))
+        .with_details(serde_json::json!({ "field": "path" })));
+    }
+    let text = render_report(report, format)?;
+    let ext = format.extension();
+    let path = if path.extension().and_then(|e| e.to_str()) == Some(ext) {
+        path.to_path_buf()
+    } else {
+        let mut name = path.file_name().map(|n| n.to_os_string()).ok_or_else(|| {
+            ApiError::invalid_input(format!("{} is not a file name", path.display()))
+                .with_details(serde_json::json!({ "field": "path" }))
+        })?;
+        name.push(format!(".{ext}"));
+        path.with_file_name(name)
+    };
+    write_atomic(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ApiError> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut tmp = None;
+    for n in 0..100u32 {
+        let candidate = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(file) => {
+                tmp = Some((candidate, file));
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(write_error(path, &e)),
+        }
+    }
+    let (tmp_path, mut file) = tmp.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Io,
+            format!("could not create a temporary file in {}", dir.display()),
+        )
+    })?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            std::fs::rename(&tmp_path, path)
+        });
+    if let Err(e) = written {
+        // Best effort: the temporary file may already be gone with its folder.
+        let _ = std::fs::remove_file(&tmp_path);
+        return Err(write_error(path, &e));
+    }
+    Ok(())
+}
+
+/// Why a write failed, in words the user can act on; `details.reason` is stable.
+pub fn write_error(path: &Path, e: &std::io::Error) -> ApiError {
+    use std::io::ErrorKind;
+    let dir = path
+        .parent()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|| ".".into());
+    // The kinds cover ENOSPC / EDQUOT and Windows' ERROR_DISK_FULL; the raw codes are the same
+    // errors as seen by a standard library that does not map them yet.
+    const DISK_FULL_CODES: &[i32] = if cfg!(windows) { &[39, 112] } else { &[28] };
+    let disk_full = e.kind() == ErrorKind::StorageFull
+        || e.kind() == ErrorKind::QuotaExceeded
+        || e.raw_os_error()
+            .is_some_and(|c| DISK_FULL_CODES.contains(&c));
+    let (reason, message) =
+        if e.kind() == ErrorKind::PermissionDenied || e.kind() == ErrorKind::ReadOnlyFilesystem {
+            (
+                "permission_denied",
+                format!("You may not write to {dir}: choose another folder. ({e})"),
+            )
+        } else if disk_full {
+            (
+                "disk_full",
+                format!(
+                    "The disk holding {dir} is full: free some space or choose another disk. ({e})"
+                ),
+            )
+        } else if e.kind() == ErrorKind::NotFound {
+            (
+                "directory_missing",
+                format!("The folder {dir} no longer exists: choose another one. ({e})"),
+            )
+        } else {
+            ("other", format!("Could not write {}: {e}", path.display()))
+        };
+    ApiError::new(ErrorCode::Io, message).with_details(serde_json::json!({
+        "path": path.display().to_string(),
+        "reason": reason,
+    }))
+}
+
+/// Writes the report into `dir` under a name made from the domain and the time, never
+/// overwriting a file; returns the path written. (What runs when the save dialog is skipped:
+/// the CLI, and the app under the end-to-end tests.)
+pub fn export_report(
+    report: &FleetReport,
+    format: ReportFormat,
+    dir: &Path,
+) -> Result<PathBuf, ApiError> {
+    let text = render_report(report, format)?;
+    let ext = format.extension();
+    let safe = safe_file_part(&report.domain);
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     for n in 0..1000 {
@@ -570,6 +1036,190 @@ mod tests {
         assert!(try_it("shop.test", "127.0.0.1:443".parse().unwrap())
             .hosts_note
             .is_none());
+    }
+
+    fn facts(sha1: &str, names: &[&str], not_after: i64) -> CertFacts {
+        CertFacts {
+            sha1: sha1.into(),
+            dns_names: names.iter().map(|n| n.to_string()).collect(),
+            not_after_unix: Some(not_after),
+        }
+    }
+
+    #[test]
+    fn the_same_certificate_has_no_differences_whatever_the_fingerprint_spelling() {
+        let lb = facts("AB:CD:EF:01", &["shop.test"], 1_000_000);
+        let be = facts("abcdef01", &["SHOP.test"], 1_000_000);
+        assert!(compare_certificates(&lb, &be).is_empty());
+    }
+
+    #[test]
+    fn another_certificate_says_what_differs() {
+        let day = 86_400;
+        let lb = facts("aaaa", &["shop.test", "*.shop.test"], 100 * day);
+        let be = facts("bbbb", &["shop.test", "old.test"], 97 * day);
+        let d = compare_certificates(&lb, &be);
+        assert!(
+            d[0].starts_with("serves another certificate (SHA-1 bbbb…"),
+            "{d:?}"
+        );
+        assert!(
+            d.contains(&"does not cover *.shop.test".to_string()),
+            "{d:?}"
+        );
+        assert!(d.contains(&"also covers old.test".to_string()), "{d:?}");
+        assert!(
+            d.contains(&"expires 3 days before the load balancer's certificate".to_string()),
+            "{d:?}"
+        );
+        // An empty fingerprint never counts as the same certificate.
+        assert!(!compare_certificates(&facts("", &[], 0), &facts("", &[], 0)).is_empty());
+        assert_eq!(sni_for(&["*.shop.test".into()]).unwrap(), "www.shop.test");
+        assert_eq!(
+            sni_for(&["*.shop.test".into(), "shop.test".into()]).unwrap(),
+            "shop.test"
+        );
+    }
+
+    /// blog-https terminates TLS and forwards plain HTTP: no comparison applies. Switched to
+    /// re-encrypt with the shop certificate to all three web droplets, exactly web-3 differs.
+    #[tokio::test]
+    async fn terminating_load_balancers_are_compared_with_their_droplets() {
+        crate::init_tls();
+        let sandbox = cutover_sandbox::Sandbox::start(cutover_sandbox::SandboxOptions::default())
+            .await
+            .unwrap();
+        let conn = Connection::for_sandbox(&sandbox).unwrap();
+        let checks = termination_checks(&conn).await.unwrap();
+        assert_eq!(checks.len(), 1, "{checks:#?}");
+        let blog = &checks[0];
+        assert_eq!(blog.lb_name, "blog-https");
+        assert_eq!(blog.rule, "https:443 → http:80");
+        assert_eq!(blog.certificate.as_ref().unwrap().name, "blog-le");
+        assert!(matches!(
+            blog.backends,
+            TerminationBackends::PlainHttp {
+                target_port: 80,
+                ..
+            }
+        ));
+
+        let certs = list_certificates(&conn).await.unwrap();
+        let shop = certs.iter().find(|c| c.name == "shop-wildcard").unwrap();
+        let lbs = conn.client.list_load_balancers().await.unwrap();
+        let lb = lbs.iter().find(|l| l.name == "blog-https").unwrap();
+        let droplets = conn.client.list_droplets().await.unwrap();
+        let mut req = lb.to_request();
+        req.droplet_ids = Some(
+            droplets
+                .iter()
+                .filter(|d| d.name.starts_with("web-"))
+                .map(|d| d.id)
+                .collect(),
+        );
+        for rule in &mut req.forwarding_rules {
+            if rule.certificate().is_some() {
+                rule.target_protocol = "https".into();
+                rule.target_port = 443;
+                rule.certificate_id = Some(shop.id.clone());
+            }
+        }
+        conn.client
+            .update_load_balancer(&lb.id, &req)
+            .await
+            .unwrap();
+        let checks = termination_checks(&conn).await.unwrap();
+        sandbox.shutdown().await;
+        let TerminationBackends::ReEncrypt {
+            compared, domain, ..
+        } = &checks[0].backends
+        else {
+            panic!("{checks:#?}");
+        };
+        assert!(!domain.starts_with('*'));
+        let differing: Vec<&str> = compared
+            .iter()
+            .filter(|c| !c.same)
+            .map(|c| c.label.as_str())
+            .collect();
+        assert_eq!(differing, ["web-3"], "{compared:#?}");
+        let web3 = compared.iter().find(|c| c.label == "web-3").unwrap();
+        assert!(
+            web3.differences[0].starts_with("serves another certificate"),
+            "{web3:#?}"
+        );
+    }
+
+    fn empty_report() -> FleetReport {
+        cutover_certs::build_report("shop.test", Vec::new())
+    }
+
+    #[test]
+    fn saving_adds_the_extension_replaces_atomically_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = empty_report();
+        // The dialog's name without an extension gets the format's.
+        let md = save_report_to(&report, ReportFormat::Markdown, &dir.path().join("r")).unwrap();
+        assert_eq!(md, dir.path().join("r.md"));
+        assert!(std::fs::read_to_string(&md)
+            .unwrap()
+            .starts_with("# Certificate check: shop.test"));
+        // Another extension cannot be smuggled in: `.json` is added after `.sh`.
+        let json = save_report_to(&report, ReportFormat::Json, &dir.path().join("x.sh")).unwrap();
+        assert_eq!(json, dir.path().join("x.sh.json"));
+        // An existing file (the dialog asked) is replaced in one piece.
+        std::fs::write(&json, "old").unwrap();
+        let again = save_report_to(&report, ReportFormat::Json, &json).unwrap();
+        let back: FleetReport =
+            serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
+        assert_eq!(back, report);
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["r.md", "x.sh.json"]);
+    }
+
+    #[test]
+    fn a_folder_that_is_gone_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("removed").join("report.json");
+        let err = save_report_to(&empty_report(), ReportFormat::Json, &path).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Io);
+        assert_eq!(err.details.as_ref().unwrap()["reason"], "directory_missing");
+        assert!(err.message.contains("no longer exists"), "{}", err.message);
+    }
+
+    #[test]
+    fn write_errors_name_the_cause() {
+        let path = Path::new("/data/reports/r.md");
+        let reason = |e: std::io::Error| {
+            let err = write_error(path, &e);
+            assert!(err.message.contains("/data/reports"), "{}", err.message);
+            err.details.unwrap()["reason"].as_str().unwrap().to_string()
+        };
+        use std::io::{Error, ErrorKind};
+        assert_eq!(
+            reason(Error::from(ErrorKind::PermissionDenied)),
+            "permission_denied"
+        );
+        assert_eq!(
+            reason(Error::from(ErrorKind::ReadOnlyFilesystem)),
+            "permission_denied"
+        );
+        assert_eq!(reason(Error::from(ErrorKind::StorageFull)), "disk_full");
+        #[cfg(unix)]
+        assert_eq!(reason(Error::from_raw_os_error(28)), "disk_full");
+        assert_eq!(
+            reason(Error::from(ErrorKind::NotFound)),
+            "directory_missing"
+        );
+        assert_eq!(reason(Error::other("boom")), "other");
+        assert_eq!(
+            report_file_name("*.shop.test", ReportFormat::Json),
+            "cutover-certs-_.shop.test.json"
+        );
     }
 
     /// The acceptance path of the app: check the Sandbox's passthrough LB, export it, rehearse it,
