@@ -171,11 +171,8 @@ impl Shared {
             return;
         };
         // Serialise writers, and snapshot under the lock, so the last write is the newest state.
-        // The snapshot is a clone (load balancers are shared pointers); it is written out after
-        // the state lock is released, so requests are not held up by the file.
         let _guard = self.save_lock.lock().await;
-        let snapshot = lock(&self.state).clone();
-        let bytes = match serde_json::to_vec_pretty(&snapshot) {
+        let bytes = match serde_json::to_vec_pretty(&*lock(&self.state)) {
             Ok(b) => b,
             Err(err) => {
                 tracing::warn!("could not serialise the sandbox state: {err}");
@@ -550,8 +547,8 @@ fn urlencode(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 
 async fn account(AxState(s): Shr) -> ApiResult {
-    let account = lock(&s.state).account.clone();
-    ok(json!({ "account": account }))
+    let st = lock(&s.state);
+    ok(json!({ "account": st.account }))
 }
 
 async fn regions(AxState(s): Shr, Query(q): Q) -> ApiResult {
@@ -565,11 +562,8 @@ async fn vpcs(AxState(s): Shr, Query(q): Q) -> ApiResult {
 }
 
 async fn vpc(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {
-    let v = lock(&s.state)
-        .vpcs
-        .iter()
-        .find(|v| v["id"] == id.as_str())
-        .cloned();
+    let st = lock(&s.state);
+    let v = st.vpcs.iter().find(|v| v["id"] == id.as_str());
     match v {
         Some(v) => ok(json!({ "vpc": v })),
         None => Err(ApiErr::not_found()),
@@ -629,14 +623,11 @@ async fn create_tag(AxState(s): Shr, body: Bytes) -> ApiResult {
 }
 
 async fn tag(AxState(s): Shr, Path(name): Path<String>) -> ApiResult {
-    let rendered = {
-        let st = lock(&s.state);
-        if !st.tags.contains(&name) {
-            return Err(ApiErr::not_found());
-        }
-        st.render_tag(&name, &s.api_base)
-    };
-    ok(json!({ "tag": rendered }))
+    let st = lock(&s.state);
+    if !st.tags.contains(&name) {
+        return Err(ApiErr::not_found());
+    }
+    ok(json!({ "tag": st.render_tag(&name, &s.api_base) }))
 }
 
 async fn delete_tag(AxState(s): Shr, Path(name): Path<String>) -> ApiResult {
@@ -745,9 +736,9 @@ async fn droplets(AxState(s): Shr, Query(q): Q) -> ApiResult {
 
 async fn droplet(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {
     let id: u64 = id.parse().map_err(|_| ApiErr::not_found())?;
-    let droplet = lock(&s.state).droplet(id).map(|d| d.droplet.clone());
-    match droplet {
-        Some(d) => ok(json!({ "droplet": d })),
+    let st = lock(&s.state);
+    match st.droplet(id) {
+        Some(d) => ok(json!({ "droplet": d.droplet })),
         None => Err(ApiErr::not_found()),
     }
 }
@@ -896,20 +887,18 @@ impl Shared {
 
 async fn list_lbs(AxState(s): Shr, Query(q): Q) -> ApiResult {
     let (page, per_page) = page_params(&q)?;
-    // Only the requested page is rendered: lists of a thousand are what benchmarks use. The
-    // lock is held for pointer copies only; pages requested at once render in parallel.
-    let (total, page_lbs) = {
+    // Only the requested page is rendered: lists of a thousand are what benchmarks use.
+    let (total, items) = {
         let st = lock(&s.state);
-        let page_lbs: Vec<_> = st
+        let items = st
             .load_balancers
             .iter()
             .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
-            .map(|l| st.lb_snapshot(l))
+            .map(|l| st.render_lb(l))
             .collect();
-        (st.load_balancers.len(), page_lbs)
+        (st.load_balancers.len(), items)
     };
-    let items = page_lbs.into_iter().map(|l| l.render()).collect();
     page_body(
         &s,
         "/v2/load_balancers",
@@ -922,12 +911,9 @@ async fn list_lbs(AxState(s): Shr, Query(q): Q) -> ApiResult {
 }
 
 async fn get_lb(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {
-    let snapshot = {
-        let st = lock(&s.state);
-        let i = st.lb_index(&id).ok_or_else(ApiErr::not_found)?;
-        st.lb_snapshot(&st.load_balancers[i])
-    };
-    ok(json!({ "load_balancer": snapshot.render() }))
+    let st = lock(&s.state);
+    let i = st.lb_index(&id).ok_or_else(ApiErr::not_found)?;
+    ok(json!({ "load_balancer": st.render_lb(&st.load_balancers[i]) }))
 }
 
 async fn create_lb(AxState(s): Shr, body: Bytes) -> ApiResult {
@@ -949,7 +935,7 @@ async fn create_lb(AxState(s): Shr, body: Bytes) -> ApiResult {
         });
         let lb = build_lb(&st, &req, identity, None);
         let entry = LbEntry {
-            lb: Arc::new(lb),
+            lb,
             active_at_ms: now_ms() + s.activation_delay.as_millis() as u64,
             busy_until: s.busy_until(),
         };
@@ -991,7 +977,7 @@ async fn update_lb(AxState(s): Shr, Path(id): Path<String>, body: Bytes) -> ApiR
         let lb = build_lb(&st, &req, identity, current.region_slug());
         let busy_until = s.busy_until();
         let entry = &mut st.load_balancers[i];
-        entry.lb = Arc::new(lb);
+        entry.lb = lb;
         entry.busy_until = busy_until;
         let entry = st.load_balancers[i].clone();
         st.render_lb(&entry)
@@ -1059,7 +1045,7 @@ async fn change_droplets(s: Arc<Shared>, id: String, body: Bytes, add: bool) -> 
         } else {
             ids.retain(|d| !req.droplet_ids.contains(d));
         }
-        Arc::make_mut(&mut entry.lb)["droplet_ids"] = json!(ids);
+        entry.lb["droplet_ids"] = json!(ids);
         entry.busy_until = busy_until;
     }
     s.persist().await;
@@ -1122,7 +1108,7 @@ async fn change_rules(s: Arc<Shared>, id: String, body: Bytes, add: bool) -> Api
         }
         let busy_until = s.busy_until();
         let entry = &mut st.load_balancers[i];
-        Arc::make_mut(&mut entry.lb)["forwarding_rules"] = json!(rules);
+        entry.lb["forwarding_rules"] = json!(rules);
         entry.busy_until = busy_until;
     }
     s.persist().await;
@@ -1146,16 +1132,13 @@ async fn certificates(AxState(s): Shr, Query(q): Q) -> ApiResult {
 }
 
 async fn certificate(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {
-    let rendered = {
-        let st = lock(&s.state);
-        let c = st
-            .certificates
-            .iter()
-            .find(|c| c.cert["id"] == id.as_str())
-            .ok_or_else(ApiErr::not_found)?;
-        st.render_cert(c)
-    };
-    ok(json!({ "certificate": rendered }))
+    let st = lock(&s.state);
+    let c = st
+        .certificates
+        .iter()
+        .find(|c| c.cert["id"] == id.as_str())
+        .ok_or_else(ApiErr::not_found)?;
+    ok(json!({ "certificate": st.render_cert(c) }))
 }
 
 struct ParsedLeaf {
@@ -1349,20 +1332,18 @@ fn render_domain(d: &state::DomainEntry) -> Value {
 }
 
 async fn domains(AxState(s): Shr, Query(q): Q) -> ApiResult {
-    // The zone files are written after the lock is released.
-    let domains = lock(&s.state).domains.clone();
-    let items = domains.iter().map(render_domain).collect();
+    let items = lock(&s.state).domains.iter().map(render_domain).collect();
     paginate(&s, "/v2/domains", &q, "domains", items)
 }
 
 async fn domain(AxState(s): Shr, Path(name): Path<String>) -> ApiResult {
-    let d = lock(&s.state)
+    let st = lock(&s.state);
+    let d = st
         .domains
         .iter()
         .find(|d| d.name.eq_ignore_ascii_case(&name))
-        .cloned()
         .ok_or_else(ApiErr::not_found)?;
-    ok(json!({ "domain": render_domain(&d) }))
+    ok(json!({ "domain": render_domain(d) }))
 }
 
 fn empty_record(id: u64) -> Value {
@@ -1477,19 +1458,17 @@ async fn records(AxState(s): Shr, Path(name): Path<String>, Query(q): Q) -> ApiR
 
 async fn record(AxState(s): Shr, Path((name, rid)): Path<(String, String)>) -> ApiResult {
     let rid: u64 = rid.parse().map_err(|_| ApiErr::not_found())?;
-    let r = {
-        let st = lock(&s.state);
-        let d = st
-            .domains
-            .iter()
-            .find(|d| d.name.eq_ignore_ascii_case(&name))
-            .ok_or_else(ApiErr::not_found)?;
-        d.records
-            .iter()
-            .find(|r| r["id"].as_u64() == Some(rid))
-            .cloned()
-            .ok_or_else(ApiErr::not_found)?
-    };
+    let st = lock(&s.state);
+    let d = st
+        .domains
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(&name))
+        .ok_or_else(ApiErr::not_found)?;
+    let r = d
+        .records
+        .iter()
+        .find(|r| r["id"].as_u64() == Some(rid))
+        .ok_or_else(ApiErr::not_found)?;
     ok(json!({ "domain_record": r }))
 }
 
