@@ -3,6 +3,7 @@
 
 mod commands;
 mod commands_checks;
+mod commands_dns;
 mod commands_lb;
 mod events;
 mod state;
@@ -48,6 +49,15 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands_lb::delete_load_balancer,
             commands_lb::add_lb_droplets,
             commands_lb::remove_lb_droplets,
+            commands_dns::dns_status,
+            commands_dns::dns_readiness,
+            commands_dns::dns_plan,
+            commands_dns::dns_apply,
+            commands_dns::dns_verify,
+            commands_dns::dns_rollback,
+            commands_dns::dns_saved_rollback,
+            commands_dns::dns_forget_rollback,
+            commands_dns::dns_domains,
         ])
         .events(collect_events![
             events::LogEvent,

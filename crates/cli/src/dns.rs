@@ -373,19 +373,6 @@ fn confirm(domain: &str) -> Result<bool, ApiError> {
         .eq_ignore_ascii_case(domain))
 }
 
-/// Where to send verify's HTTPS request for a Sandbox: a passthrough load balancer's first
-/// droplet, at its real address (the LB's own IP is only a label in the Sandbox).
-async fn sandbox_https(conn: &Connection, lb_id: &str) -> Option<SocketAddr> {
-    let lb = conn.client.get_load_balancer(lb_id).await.ok()?;
-    let rule = lb.forwarding_rules.iter().find(|r| r.is_passthrough())?;
-    let port = u16::try_from(rule.target_port).ok()?;
-    let droplets = conn.client.list_droplets().await.ok()?;
-    droplets
-        .iter()
-        .filter(|d| lb.droplet_ids.contains(&d.id))
-        .find_map(|d| conn.resolve(d, port))
-}
-
 async fn apply(args: ApplyArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
     let session = open(global, &args.plan.common).await?;
     let result = apply_in(&session, &args, global).await;
@@ -455,11 +442,7 @@ async fn apply_in(
     } else {
         let opts = VerifyOptions {
             timeout: Duration::from_secs(args.verify_timeout),
-            https_addr: if conn.is_sandbox() {
-                sandbox_https(conn, &args.plan.lb).await
-            } else {
-                None
-            },
+            https_addr: dns::sandbox_https_addr(conn, &args.plan.lb).await,
             ca_pem: conn.extra_ca_pem.clone(),
             ..VerifyOptions::default()
         };

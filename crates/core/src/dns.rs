@@ -220,6 +220,9 @@ pub struct HttpsCheck {
     pub status: Option<u16>,
     pub ok: bool,
     pub error: Option<String>,
+    /// The certificate the server presented (checked for the domain), when the TLS handshake
+    /// completed.
+    pub certificate: Option<cutover_certs::CertInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
@@ -368,6 +371,24 @@ pub async fn sandbox_nameserver(conn: &Connection) -> Option<SocketAddr> {
         .await
         .ok()?;
     Some(dns.addr)
+}
+
+/// Where the HTTPS step of [`verify`] can reach load balancer `lb_id` of a Sandbox: the Sandbox's
+/// load balancer IPs are not reachable, but a passthrough rule's droplets serve the domain
+/// themselves, so the first droplet's real address stands in. `None` when the connection is not
+/// a Sandbox or the load balancer has no passthrough rule (then the HTTPS step is skipped).
+pub async fn sandbox_https_addr(conn: &Connection, lb_id: &str) -> Option<SocketAddr> {
+    if !conn.is_sandbox() {
+        return None;
+    }
+    let lb = conn.client.get_load_balancer(lb_id).await.ok()?;
+    let rule = lb.forwarding_rules.iter().find(|r| r.is_passthrough())?;
+    let port = u16::try_from(rule.target_port).ok()?;
+    let droplets = conn.client.list_droplets().await.ok()?;
+    droplets
+        .iter()
+        .filter(|d| lb.droplet_ids.contains(&d.id))
+        .find_map(|d| conn.resolve(d, port))
 }
 
 /// Whether the account's Domains API has `domain`, and its records if so.
@@ -1238,6 +1259,7 @@ async fn https_check(domain: &str, addr: SocketAddr, ca_pem: Option<&str>) -> Ht
     let url = format!("https://{domain}/");
     let mut builder = reqwest::Client::builder()
         .resolve(domain, addr)
+        .tls_info(true)
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none());
     if let Some(pem) = ca_pem {
@@ -1254,6 +1276,7 @@ async fn https_check(domain: &str, addr: SocketAddr, ca_pem: Option<&str>) -> Ht
                     status: None,
                     ok: false,
                     error: Some(format!("the CA is not PEM: {e}")),
+                    certificate: None,
                 }
             }
         }
@@ -1267,18 +1290,25 @@ async fn https_check(domain: &str, addr: SocketAddr, ca_pem: Option<&str>) -> Ht
                 status: None,
                 ok: false,
                 error: Some(e.to_string()),
+                certificate: None,
             }
         }
     };
     match result {
         Ok(resp) => {
             let status = resp.status();
+            let certificate = resp
+                .extensions()
+                .get::<reqwest::tls::TlsInfo>()
+                .and_then(|i| i.peer_certificate())
+                .map(cutover_certs::cert_info);
             HttpsCheck {
                 url,
                 addr: addr.to_string(),
                 status: Some(status.as_u16()),
                 ok: status.is_success() || status.is_redirection(),
                 error: None,
+                certificate,
             }
         }
         Err(e) => HttpsCheck {
@@ -1288,6 +1318,7 @@ async fn https_check(domain: &str, addr: SocketAddr, ca_pem: Option<&str>) -> Ht
             ok: false,
             // The chain of causes says which: refused, timed out, certificate.
             error: Some(error_chain(&e)),
+            certificate: None,
         },
     }
 }

@@ -80,6 +80,11 @@ async fn apply_verify_rollback_against_the_sandbox_dns() {
     assert!(polls >= 1);
     assert!(v.https.is_none() && v.https_skipped.is_some());
     // The shop load balancer passes TLS through to web-1..3: ask web-1's real address.
+    assert_eq!(
+        dns::sandbox_https_addr(&conn, LB_SHOP_ID).await,
+        sb.backend_addr(WEB_1, 443),
+        "a passthrough LB's first droplet stands in for the Sandbox LB's IP"
+    );
     let opts = VerifyOptions {
         https_addr: sb.backend_addr(WEB_1, 443),
         ca_pem: Some(sb.ca_pem().to_string()),
@@ -89,6 +94,12 @@ async fn apply_verify_rollback_against_the_sandbox_dns() {
     let https = v.https.unwrap();
     assert!(https.ok, "{https:?}");
     assert_eq!(https.status, Some(200));
+    let served = https.certificate.expect("the served certificate");
+    assert!(
+        served.sans.iter().any(|n| n == DOMAIN),
+        "web-1 serves the shop's certificate: {:?}",
+        served.sans
+    );
 
     let writes = dns::rollback_from_dir(&conn, DOMAIN, dir.path())
         .await

@@ -69,6 +69,21 @@ export const commands = {
 	deleteLoadBalancer: (id: string) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("delete_load_balancer", { id })),
 	addLbDroplets: (id: string, droplets: (number | null)[]) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("add_lb_droplets", { id, droplets })),
 	removeLbDroplets: (id: string, droplets: (number | null)[]) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("remove_lb_droplets", { id, droplets })),
+	/**  Where `domain` points now (apex and `www`), next to the load balancer's IP when one is given. */
+	dnsStatus: (domain: string, lbId: string | null) => typedError<DnsStatus_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_status", { domain, lbId })),
+	/**  The readiness checklist (runs the backend certificate check when it applies). */
+	dnsReadiness: (domain: string, lbId: string) => typedError<ReadinessItem_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("dns_readiness", { domain, lbId })),
+	dnsPlan: (domain: string, lbId: string, names: string[], ttl: number | null) => typedError<DnsPlan_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_plan", { domain, lbId, names, ttl })),
+	dnsApply: (lbId: string, plan: DnsPlan_Deserialize, ttlStepOnly: boolean, confirm: string | null) => typedError<ApplyResult_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_apply", { lbId, plan, ttlStepOnly, confirm })),
+	dnsVerify: (lbId: string, plan: DnsPlan_Deserialize, timeoutSecs: number | null, progress: Channel<VerifyProgress>) => typedError<VerifyResult_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_verify", { lbId, plan, timeoutSecs, progress })),
+	/**  Restores the saved records of `domain` and removes the rollback file; the number of API writes. */
+	dnsRollback: (domain: string, confirm: string | null) => typedError<number, ApiError_Serialize>(__TAURI_INVOKE("dns_rollback", { domain, confirm })),
+	/**  The saved rollback set of `domain`, if a cutover left one (the Roll back button shows then). */
+	dnsSavedRollback: (domain: string) => typedError<RollbackSet_Serialize | null, ApiError_Serialize>(__TAURI_INVOKE("dns_saved_rollback", { domain })),
+	/**  Keeps the cutover: forgets the saved records so a later cutover starts from the records then. */
+	dnsForgetRollback: (domain: string) => typedError<boolean, ApiError_Serialize>(__TAURI_INVOKE("dns_forget_rollback", { domain })),
+	/**  The names of the account's domains (Domains API), to suggest in the view. */
+	dnsDomains: () => typedError<string[], ApiError_Serialize>(__TAURI_INVOKE("dns_domains")),
 };
 
 /** Events */
@@ -207,6 +222,20 @@ export type AppInfo_Serialize = {
 	version: string,
 	/**  Where the rolling log file is written, when file logging is on. */
 	logDir: string | null,
+};
+
+export type ApplyResult = ApplyResult_Serialize | ApplyResult_Deserialize;
+
+export type ApplyResult_Deserialize = {
+	applied: RecordChange_Deserialize[],
+	/**  Where the rollback set was saved. */
+	rollback_file: string,
+};
+
+export type ApplyResult_Serialize = {
+	applied: RecordChange_Serialize[],
+	/**  Where the rollback set was saved. */
+	rollback_file: string,
 };
 
 /**  One backend: where to connect, and how to show it. */
@@ -641,6 +670,8 @@ export type CertificateSummary_Serialize = {
 	usedBy: string[],
 };
 
+export type ChangeAction = "create" | "update" | "delete";
+
 /**  Whether a connection talks to DigitalOcean or to a Sandbox. */
 export type ConnectionKind = "digital_ocean" | "sandbox";
 
@@ -748,6 +779,109 @@ export type DefaultCertificate_Deserialize = {
 export type DefaultCertificate_Serialize = {
 	leaf: CertInfo_Serialize | null,
 	failure: ProbeFailure | null,
+};
+
+/**  One answer record: `A 203.0.113.7 ttl 300`. */
+export type DnsAnswer = {
+	/**  `A`, `AAAA` or `CNAME`. */
+	kind: string,
+	data: string,
+	ttl: number,
+};
+
+/**  The exact changes of a cutover, and what to restore. */
+export type DnsPlan = DnsPlan_Serialize | DnsPlan_Deserialize;
+
+/**  The exact changes of a cutover, and what to restore. */
+export type DnsPlan_Deserialize = {
+	domain: string,
+	lb_ip: string,
+	ttl: number,
+	/**  The names the plan covers (`@`, `www`, …). */
+	names: string[],
+	changes: RecordChange_Deserialize[],
+	ttl_step?: TtlStep_Deserialize | null,
+	/**  The records as they are now at those names: what a rollback restores. */
+	rollback: DomainRecord_Deserialize[],
+	/**  For a domain hosted elsewhere: the records to set at its DNS provider, zone-file style. */
+	provider_records: string[],
+};
+
+/**  The exact changes of a cutover, and what to restore. */
+export type DnsPlan_Serialize = {
+	domain: string,
+	lb_ip: string,
+	ttl: number,
+	/**  The names the plan covers (`@`, `www`, …). */
+	names: string[],
+	changes: RecordChange_Serialize[],
+	ttl_step: TtlStep_Serialize | null,
+	/**  The records as they are now at those names: what a rollback restores. */
+	rollback: DomainRecord_Serialize[],
+	/**  For a domain hosted elsewhere: the records to set at its DNS provider, zone-file style. */
+	provider_records: string[],
+};
+
+/**  Where a domain points now, side by side with the load balancer's IP. */
+export type DnsStatus = DnsStatus_Serialize | DnsStatus_Deserialize;
+
+/**  Where a domain points now, side by side with the load balancer's IP. */
+export type DnsStatus_Deserialize = {
+	domain: string,
+	lb_ip?: string | null,
+	/**  The account's Domains API has this domain. */
+	hosted_at_digitalocean: boolean,
+	/**  The nameserver addresses asked for the authoritative view. */
+	nameservers: string[],
+	names: NameView_Deserialize[],
+	/**  The domain's records in the API (empty when it is hosted elsewhere). */
+	records: DomainRecord_Deserialize[],
+};
+
+/**  Where a domain points now, side by side with the load balancer's IP. */
+export type DnsStatus_Serialize = {
+	domain: string,
+	lb_ip: string | null,
+	/**  The account's Domains API has this domain. */
+	hosted_at_digitalocean: boolean,
+	/**  The nameserver addresses asked for the authoritative view. */
+	nameservers: string[],
+	names: NameView_Serialize[],
+	/**  The domain's records in the API (empty when it is hosted elsewhere). */
+	records: DomainRecord_Serialize[],
+};
+
+/**  A DNS record of a domain. */
+export type DomainRecord = DomainRecord_Serialize | DomainRecord_Deserialize;
+
+/**  A DNS record of a domain. */
+export type DomainRecord_Deserialize = {
+	id?: number | null,
+	/**  `A`, `AAAA`, `CAA`, `CNAME`, `MX`, `NS`, `SOA`, `SRV` or `TXT`. */
+	type?: string,
+	name?: string,
+	data?: string,
+	priority?: number | null,
+	port?: number | null,
+	ttl?: number,
+	weight?: number | null,
+	flags?: number | null,
+	tag?: string | null,
+};
+
+/**  A DNS record of a domain. */
+export type DomainRecord_Serialize = {
+	id: number | null,
+	/**  `A`, `AAAA`, `CAA`, `CNAME`, `MX`, `NS`, `SOA`, `SRV` or `TXT`. */
+	type: string,
+	name: string,
+	data: string,
+	priority: number | null,
+	port: number | null,
+	ttl: number,
+	weight: number | null,
+	flags: number | null,
+	tag: string | null,
 };
 
 /**  What the API's dry run said. */
@@ -1040,6 +1174,34 @@ export type HealthCheck_Serialize = {
 	proxy_protocol?: boolean,
 };
 
+export type HttpsCheck = HttpsCheck_Serialize | HttpsCheck_Deserialize;
+
+export type HttpsCheck_Deserialize = {
+	url: string,
+	addr: string,
+	status?: number | null,
+	ok: boolean,
+	error?: string | null,
+	/**
+	 *  The certificate the server presented (checked for the domain), when the TLS handshake
+	 *  completed.
+	 */
+	certificate?: CertInfo_Deserialize | null,
+};
+
+export type HttpsCheck_Serialize = {
+	url: string,
+	addr: string,
+	status: number | null,
+	ok: boolean,
+	error: string | null,
+	/**
+	 *  The certificate the server presented (checked for the domain), when the TLS handshake
+	 *  completed.
+	 */
+	certificate: CertInfo_Serialize | null,
+};
+
 /**  A load balancer as the check and rehearsal views offer it. */
 export type LbChoice = {
 	id: string,
@@ -1322,6 +1484,35 @@ export type LogEntry = {
 /**  A new log line, already redacted. */
 export type LogEvent = LogEntry;
 
+/**  What one name resolves to, at the authoritative nameservers and at the system resolver. */
+export type NameView = NameView_Serialize | NameView_Deserialize;
+
+/**  What one name resolves to, at the authoritative nameservers and at the system resolver. */
+export type NameView_Deserialize = {
+	/**  Fully qualified, without the final dot. */
+	name: string,
+	authoritative: DnsAnswer[],
+	authoritative_error?: string | null,
+	system: DnsAnswer[],
+	/**  Why the system view is empty: an error, or why it was not asked. */
+	system_error?: string | null,
+	/**  The authoritative answer contains the load balancer's IP. */
+	points_to_lb: boolean,
+};
+
+/**  What one name resolves to, at the authoritative nameservers and at the system resolver. */
+export type NameView_Serialize = {
+	/**  Fully qualified, without the final dot. */
+	name: string,
+	authoritative: DnsAnswer[],
+	authoritative_error: string | null,
+	system: DnsAnswer[],
+	/**  Why the system view is empty: an error, or why it was not asked. */
+	system_error: string | null,
+	/**  The authoritative answer contains the load balancer's IP. */
+	points_to_lb: boolean,
+};
+
 /**  How a connection ended. */
 export type Outcome = 
 /**  Relayed to a backend until one side closed. */
@@ -1443,6 +1634,61 @@ export type RateLimitInfo = {
 	reset: number | null,
 };
 
+/**  One checklist item before a switch. */
+export type ReadinessItem = ReadinessItem_Serialize | ReadinessItem_Deserialize;
+
+/**  One checklist item before a switch. */
+export type ReadinessItem_Deserialize = {
+	/**  `lb_active`, `rules_serve_domain`, `certificates`, `rehearsal`, `ttl`. */
+	id: string,
+	ok: boolean,
+	reason: string,
+	/**  For `ttl`: when it is safe to switch (RFC 3339), if the TTL was lowered recently. */
+	safe_at?: string | null,
+};
+
+/**  One checklist item before a switch. */
+export type ReadinessItem_Serialize = {
+	/**  `lb_active`, `rules_serve_domain`, `certificates`, `rehearsal`, `ttl`. */
+	id: string,
+	ok: boolean,
+	reason: string,
+	/**  For `ttl`: when it is safe to switch (RFC 3339), if the TTL was lowered recently. */
+	safe_at: string | null,
+};
+
+/**  One record change, as a diff line. */
+export type RecordChange = RecordChange_Serialize | RecordChange_Deserialize;
+
+/**  One record change, as a diff line. */
+export type RecordChange_Deserialize = {
+	/**  The record name as the API has it: `@`, `www`. */
+	name: string,
+	action: ChangeAction,
+	/**  The API record id for updates and deletes. */
+	record_id?: number | null,
+	before?: RecordValue | null,
+	after?: RecordValue | null,
+};
+
+/**  One record change, as a diff line. */
+export type RecordChange_Serialize = {
+	/**  The record name as the API has it: `@`, `www`. */
+	name: string,
+	action: ChangeAction,
+	/**  The API record id for updates and deletes. */
+	record_id: number | null,
+	before: RecordValue | null,
+	after: RecordValue | null,
+};
+
+/**  A record's type, data and TTL. */
+export type RecordValue = {
+	kind: string,
+	data: string,
+	ttl: number,
+};
+
 /**  A region, as `/v2/regions` and the `region` object of a load balancer or droplet return it. */
 export type Region = Region_Serialize | Region_Deserialize;
 
@@ -1495,6 +1741,33 @@ export type RehearseOptions_Serialize = {
 
 /**  How to save a report. */
 export type ReportFormat = "json" | "markdown";
+
+/**  The rollback file: the saved records and the records the cutover created. */
+export type RollbackSet = RollbackSet_Serialize | RollbackSet_Deserialize;
+
+/**  The rollback file: the saved records and the records the cutover created. */
+export type RollbackSet_Deserialize = {
+	domain: string,
+	saved: DomainRecord_Deserialize[],
+	/**  Ids of records the cutover created (deleted on rollback). */
+	created: (number | null)[],
+	/**  RFC 3339. */
+	started_at: string,
+	/**  When the TTL step was applied (unix seconds) and the TTL before it. */
+	ttl_lowered?: [number | null, number] | null,
+};
+
+/**  The rollback file: the saved records and the records the cutover created. */
+export type RollbackSet_Serialize = {
+	domain: string,
+	saved: DomainRecord_Serialize[],
+	/**  Ids of records the cutover created (deleted on rollback). */
+	created: (number | null)[],
+	/**  RFC 3339. */
+	started_at: string,
+	/**  When the TTL step was applied (unix seconds) and the TTL before it. */
+	ttl_lowered: [number | null, number] | null,
+};
 
 /**  How bad a finding is. */
 export type Severity = "info" | "warning" | "error" | "critical";
@@ -1674,6 +1947,23 @@ export type TryIt_Serialize = {
 	browser: string | null,
 };
 
+/**  The optional first step: only lower the TTL, then wait the old TTL before switching. */
+export type TtlStep = TtlStep_Serialize | TtlStep_Deserialize;
+
+/**  The optional first step: only lower the TTL, then wait the old TTL before switching. */
+export type TtlStep_Deserialize = {
+	changes: RecordChange_Deserialize[],
+	/**  The highest old TTL: how long resolvers may keep the old answer after the step. */
+	wait_secs: number,
+};
+
+/**  The optional first step: only lower the TTL, then wait the old TTL before switching. */
+export type TtlStep_Serialize = {
+	changes: RecordChange_Serialize[],
+	/**  The highest old TTL: how long resolvers may keep the old answer after the step. */
+	wait_secs: number,
+};
+
 export type Verdict = Verdict_Serialize | Verdict_Deserialize;
 
 export type Verdict_Deserialize = {
@@ -1692,6 +1982,40 @@ export type Verdict_Serialize = {
 	ok: boolean,
 	/**  One line: "2 of 3 backends serve certificate A; web-3 (127.0.0.13) serves B, ..." */
 	summary: string,
+};
+
+/**  One verify poll, for progress display. */
+export type VerifyProgress = {
+	attempt: number,
+	/**  Names already answering the load balancer's IP. */
+	ready: string[],
+	waiting: string[],
+};
+
+export type VerifyResult = VerifyResult_Serialize | VerifyResult_Deserialize;
+
+export type VerifyResult_Deserialize = {
+	/**  Every planned name answers the load balancer's IP at the nameservers. */
+	dns_ok: boolean,
+	attempts: number,
+	names: NameView_Deserialize[],
+	https?: HttpsCheck_Deserialize | null,
+	/**  Why there is no HTTPS check. */
+	https_skipped?: string | null,
+	/**  A sentence for people: what happened, what to do. */
+	message: string,
+};
+
+export type VerifyResult_Serialize = {
+	/**  Every planned name answers the load balancer's IP at the nameservers. */
+	dns_ok: boolean,
+	attempts: number,
+	names: NameView_Serialize[],
+	https: HttpsCheck_Serialize | null,
+	/**  Why there is no HTTPS check. */
+	https_skipped: string | null,
+	/**  A sentence for people: what happened, what to do. */
+	message: string,
 };
 
 /**  A VPC. */
