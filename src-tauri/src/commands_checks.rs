@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use cutover_core::certs::{BackendReport, CertCheckInput, FleetReport};
 use cutover_core::checks::{
-    BalancerStatus, CertificateSummary, LbChoice, ReportFormat, TestRequestResult,
+    BalancerStatus, CertificateSummary, LbChoice, ReportFormat, TerminationCheck, TestRequestResult,
 };
 use cutover_core::rehearse::{BalancerConfig, BalancerEvent, RehearseOptions, StatsSnapshot};
 use cutover_core::{ApiError, ErrorCode};
@@ -46,22 +46,32 @@ pub async fn check_sources(state: State<'_, AppState>) -> Result<Vec<LbChoice>, 
 }
 
 /// Probes every backend, sending each result to `progress` as it finishes; returns the report.
+/// `ca_file` names a PEM file of extra CA certificates to trust.
 #[tauri::command]
 #[specta::specta]
 pub async fn run_cert_check(
     state: State<'_, AppState>,
     input: CertCheckInput,
+    ca_file: Option<String>,
     progress: Channel<BackendReport>,
 ) -> Result<FleetReport, ApiError> {
+    let mut input = input;
+    if let Some(path) = ca_file.filter(|p| !p.trim().is_empty()) {
+        input.options.ca_pem = Some(cutover_core::checks::read_ca_file(&path)?);
+    }
     let conn = match input.lb_id {
         Some(_) => Some(state.workspace.connection().await?),
         None => None,
     };
-    let mut input = input;
     // Hand-made backends on the Sandbox still need its CA to verify.
-    if input.lb_id.is_none() && input.options.ca_pem.is_none() {
+    if input.lb_id.is_none() {
         if let Ok(c) = state.workspace.connection().await {
-            input.options.ca_pem = c.extra_ca_pem.clone();
+            if let Some(extra) = c.extra_ca_pem {
+                input.options.ca_pem = Some(match input.options.ca_pem.take() {
+                    Some(mine) => format!("{mine}\n{extra}"),
+                    None => extra,
+                });
+            }
         }
     }
     cutover_core::certs::check_certificates(conn.as_ref(), &input, |report| {
@@ -71,25 +81,65 @@ pub async fn run_cert_check(
     .await
 }
 
-/// Saves the report in the downloads folder (or the home folder) and returns the path.
+/// Load balancers that terminate TLS, their certificate compared with what the droplets serve.
+#[tauri::command]
+#[specta::specta]
+pub async fn tls_termination_checks(
+    state: State<'_, AppState>,
+) -> Result<Vec<TerminationCheck>, ApiError> {
+    let conn = state.workspace.connection().await?;
+    cutover_core::checks::termination_checks(&conn).await
+}
+
+/// The test seam of the report export. A native save dialog cannot be driven over WebDriver, so
+/// when this variable names a folder the UI skips the dialog and the report is written there
+/// under a generated name. The end-to-end journeys set it through `Journey::start`'s environment
+/// (tauri-driver passes its environment on to WebKitWebDriver and the app); unset in normal use.
+const E2E_SAVE_DIR: &str = "CUTOVER_E2E_SAVE_DIR";
+
+/// What the UI needs before asking where to save a report.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportSaveHint {
+    /// The file name the save dialog suggests.
+    pub default_name: String,
+    /// True only under the end-to-end tests: export without a dialog.
+    pub skip_dialog: bool,
+}
+
+/// The suggested file name of a report, and whether the save dialog is skipped (tests only).
+#[tauri::command]
+#[specta::specta]
+pub fn cert_report_save_hint(domain: String, format: ReportFormat) -> ReportSaveHint {
+    ReportSaveHint {
+        default_name: cutover_core::checks::report_file_name(&domain, format),
+        skip_dialog: std::env::var_os(E2E_SAVE_DIR).is_some(),
+    }
+}
+
+/// Writes the report to `path`, the file chosen in the save dialog (atomically, with the
+/// format's extension); returns the path written. `path` is `None` only when the dialog is
+/// skipped under the end-to-end tests.
 #[tauri::command]
 #[specta::specta]
 pub fn export_cert_report(
-    app: AppHandle,
     report: FleetReport,
     format: ReportFormat,
+    path: Option<String>,
 ) -> Result<String, ApiError> {
-    let dir = app
-        .path()
-        .download_dir()
-        .or_else(|_| app.path().home_dir())
-        .map_err(|e| {
-            ApiError::new(
-                ErrorCode::Io,
-                format!("no downloads folder to save into: {e}"),
-            )
-        })?;
-    cutover_core::checks::export_report(&report, format, &dir).map(|p| p.display().to_string())
+    let written = match (path, std::env::var_os(E2E_SAVE_DIR)) {
+        (Some(path), _) => {
+            cutover_core::checks::save_report_to(&report, format, std::path::Path::new(&path))?
+        }
+        (None, Some(dir)) => {
+            cutover_core::checks::export_report(&report, format, std::path::Path::new(&dir))?
+        }
+        (None, None) => {
+            return Err(ApiError::invalid_input("choose where to save the report")
+                .with_details(serde_json::json!({ "field": "path" })))
+        }
+    };
+    Ok(written.display().to_string())
 }
 
 /// The account's DigitalOcean certificates, soonest expiry first.

@@ -29,8 +29,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::rate_limit,
             commands_checks::check_sources,
             commands_checks::run_cert_check,
+            commands_checks::cert_report_save_hint,
             commands_checks::export_cert_report,
             commands_checks::list_do_certificates,
+            commands_checks::tls_termination_checks,
             commands_checks::rehearsal_config,
             commands_checks::start_rehearsal,
             commands_checks::stop_rehearsal,
@@ -77,6 +79,8 @@ pub fn run() {
     cutover_core::init_tls();
     let builder = specta_builder();
     let app = tauri::Builder::default()
+        // Only `save()` is allowed to the webview (capabilities/default.json): the report export.
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);

@@ -8,7 +8,13 @@ use cutover_e2e::{Journey, Result};
 #[tokio::test(flavor = "multi_thread")]
 async fn certificate_check_highlights_the_odd_droplet() -> Result<()> {
     let sandbox = cutover_e2e::start_sandbox().await?;
-    let j = Journey::start("certs", &[]).await?;
+    // The export's test seam: the app skips the native save dialog and writes here.
+    let saves = tempfile::tempdir()?;
+    let j = Journey::start(
+        "certs",
+        &[("CUTOVER_E2E_SAVE_DIR", saves.path().display().to_string())],
+    )
+    .await?;
     j.wait_for("nav.sidebar").await?;
     j.add_sandbox_account("staging", &sandbox).await?;
 
@@ -20,6 +26,33 @@ async fn certificate_check_highlights_the_odd_droplet() -> Result<()> {
         .await?;
     j.fill("[data-testid='cert-domain']", "sandbox-shop.test")
         .await?;
+    // blog-https terminates TLS and forwards plain HTTP: said so, nothing compared.
+    j.wait_for_text(
+        "[data-testid='cert-termination'][data-lb='blog-https']",
+        "nothing to compare",
+    )
+    .await?;
+    // Options: an out-of-range timeout is refused inline and blocks the check.
+    j.click("[data-testid='cert-options'] summary").await?;
+    j.fill("[data-testid='cert-timeout']", "500").await?;
+    j.wait_for_text("[data-testid='cert-timeout-error']", "between 0.5 and 300")
+        .await?;
+    assert!(
+        !j.wait_for("[data-testid='cert-run']")
+            .await?
+            .is_enabled()
+            .await?
+    );
+    j.screenshot("0-options-invalid").await?;
+    j.fill("[data-testid='cert-timeout']", "3").await?;
+    j.wait_for_text("[data-testid='cert-options'] summary", "1 changed")
+        .await?;
+    assert!(
+        j.wait_for("[data-testid='cert-run']")
+            .await?
+            .is_enabled()
+            .await?
+    );
     j.screenshot("1-ready").await?;
     j.click("[data-testid='cert-run']").await?;
 
@@ -60,13 +93,37 @@ async fn certificate_check_highlights_the_odd_droplet() -> Result<()> {
     }
     j.screenshot("2-verdict").await?;
 
-    // Export as Markdown: the path is shown and the file names web-3.
+    // Export both formats (no dialog under the seam): the files exist and parse.
     j.click("[data-testid='cert-export-md']").await?;
-    let saved = j.text("[data-testid='cert-exported']").await?;
-    let path = saved.trim_start_matches("Saved to ").trim();
-    let md = std::fs::read_to_string(path)?;
+    let saved = j
+        .wait_for_text("[data-testid='cert-exported']", ".md")
+        .await?
+        .text()
+        .await?;
+    let md_path = std::path::PathBuf::from(saved.trim_start_matches("Saved to ").trim());
+    assert!(md_path.starts_with(saves.path()), "{}", md_path.display());
+    let md = std::fs::read_to_string(&md_path)?;
+    assert!(
+        md.starts_with("# Certificate check: sandbox-shop.test"),
+        "{md}"
+    );
     assert!(md.contains("web-3"), "{md}");
-    let _ = std::fs::remove_file(path);
+    j.click("[data-testid='cert-export-json']").await?;
+    let saved = j
+        .wait_for_text("[data-testid='cert-exported']", ".json")
+        .await?
+        .text()
+        .await?;
+    let json_path = std::path::PathBuf::from(saved.trim_start_matches("Saved to ").trim());
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path)?)?;
+    assert_eq!(json["domain"], "sandbox-shop.test");
+    assert_eq!(json["backends"].as_array().map(Vec::len), Some(3));
+    let mut files: Vec<_> = std::fs::read_dir(saves.path())?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
     j.screenshot("3-exported").await?;
 
     j.finish().await?;

@@ -445,6 +445,28 @@ async fn compare_re_encrypting(
     }
 }
 
+/// Reads a PEM file of CA certificates the user names (the check's "extra CA file"). A missing
+/// or unreadable file, or one with no certificate in it, is an input error on `ca_file`.
+pub fn read_ca_file(path: &str) -> Result<String, ApiError> {
+    let bad = |m: String| {
+        ApiError::invalid_input(m).with_details(serde_json::json!({ "field": "ca_file" }))
+    };
+    let path = path.trim();
+    if path.is_empty() {
+        return Err(bad(
+            "give the path of a PEM file with the CA certificates".into()
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(format!("could not read the CA file {path}: {e}")))?;
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(bad(format!(
+            "{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )));
+    }
+    Ok(text)
+}
+
 /// How to save a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
@@ -1148,6 +1170,28 @@ mod tests {
             web3.differences[0].starts_with("serves another certificate"),
             "{web3:#?}"
         );
+    }
+
+    #[test]
+    fn a_ca_file_must_exist_and_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.pem");
+        let err = read_ca_file(missing.to_str().unwrap()).unwrap_err();
+        assert_eq!(err.details.unwrap()["field"], "ca_file");
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "hello").unwrap();
+        assert!(read_ca_file(junk.to_str().unwrap())
+            .unwrap_err()
+            .message
+            .contains("no PEM"));
+        let good = dir.path().join("ca.pem");
+        std::fs::write(
+            &good,
+            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert!(read_ca_file(good.to_str().unwrap()).is_ok());
+        assert!(read_ca_file("  ").is_err());
     }
 
     fn empty_report() -> FleetReport {

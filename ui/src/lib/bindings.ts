@@ -30,12 +30,23 @@ export const commands = {
 	rateLimit: () => typedError<RateLimitInfo | null, ApiError_Serialize>(__TAURI_INVOKE("rate_limit")),
 	/**  Load balancers to check or rehearse, with domain suggestions. */
 	checkSources: () => typedError<LbChoice[], ApiError_Serialize>(__TAURI_INVOKE("check_sources")),
-	/**  Probes every backend, sending each result to `progress` as it finishes; returns the report. */
-	runCertCheck: (input: CertCheckInput_Deserialize, progress: Channel<BackendReport_Deserialize>) => typedError<FleetReport_Serialize, ApiError_Serialize>(__TAURI_INVOKE("run_cert_check", { input, progress })),
-	/**  Saves the report in the downloads folder (or the home folder) and returns the path. */
-	exportCertReport: (report: FleetReport_Deserialize, format: ReportFormat) => typedError<string, ApiError_Serialize>(__TAURI_INVOKE("export_cert_report", { report, format })),
+	/**
+	 *  Probes every backend, sending each result to `progress` as it finishes; returns the report.
+	 *  `ca_file` names a PEM file of extra CA certificates to trust.
+	 */
+	runCertCheck: (input: CertCheckInput_Deserialize, caFile: string | null, progress: Channel<BackendReport_Deserialize>) => typedError<FleetReport_Serialize, ApiError_Serialize>(__TAURI_INVOKE("run_cert_check", { input, caFile, progress })),
+	/**  The suggested file name of a report, and whether the save dialog is skipped (tests only). */
+	certReportSaveHint: (domain: string, format: ReportFormat) => __TAURI_INVOKE<ReportSaveHint>("cert_report_save_hint", { domain, format }),
+	/**
+	 *  Writes the report to `path`, the file chosen in the save dialog (atomically, with the
+	 *  format's extension); returns the path written. `path` is `None` only when the dialog is
+	 *  skipped under the end-to-end tests.
+	 */
+	exportCertReport: (report: FleetReport_Deserialize, format: ReportFormat, path: string | null) => typedError<string, ApiError_Serialize>(__TAURI_INVOKE("export_cert_report", { report, format, path })),
 	/**  The account's DigitalOcean certificates, soonest expiry first. */
 	listDoCertificates: () => typedError<CertificateSummary_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("list_do_certificates")),
+	/**  Load balancers that terminate TLS, their certificate compared with what the droplets serve. */
+	tlsTerminationChecks: () => typedError<TerminationCheck_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("tls_termination_checks")),
 	/**  The balancer config that reproduces a load balancer here, to edit before starting. */
 	rehearsalConfig: (lbId: string, options: RehearseOptions_Deserialize) => typedError<BalancerConfig_Serialize, ApiError_Serialize>(__TAURI_INVOKE("rehearsal_config", { lbId, options })),
 	/**  Starts the local balancer (one at a time) and streams its events and stats to the UI. */
@@ -73,8 +84,20 @@ export const commands = {
 	dnsStatus: (domain: string, lbId: string | null) => typedError<DnsStatus_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_status", { domain, lbId })),
 	/**  The readiness checklist (runs the backend certificate check when it applies). */
 	dnsReadiness: (domain: string, lbId: string) => typedError<ReadinessItem_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("dns_readiness", { domain, lbId })),
+	/**
+	 *  The record changes (and the optional TTL-only first step) that point `names` (default apex
+	 *  and `www`) at the load balancer.
+	 */
 	dnsPlan: (domain: string, lbId: string, names: string[], ttl: number | null) => typedError<DnsPlan_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_plan", { domain, lbId, names, ttl })),
+	/**
+	 *  Applies the reviewed plan (or only its TTL step). Refuses when the records changed since the
+	 *  review: the user must see the diff that is applied.
+	 */
 	dnsApply: (lbId: string, plan: DnsPlan_Deserialize, ttlStepOnly: boolean, confirm: string | null) => typedError<ApplyResult_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_apply", { lbId, plan, ttlStepOnly, confirm })),
+	/**
+	 *  Polls the authoritative nameservers until the plan's names answer the load balancer's IP,
+	 *  sending each poll to `progress`, then makes the HTTPS request.
+	 */
 	dnsVerify: (lbId: string, plan: DnsPlan_Deserialize, timeoutSecs: number | null, progress: Channel<VerifyProgress>) => typedError<VerifyResult_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_verify", { lbId, plan, timeoutSecs, progress })),
 	/**  Restores the saved records of `domain` and removes the rollback file; the number of API writes. */
 	dnsRollback: (domain: string, confirm: string | null) => typedError<number, ApiError_Serialize>(__TAURI_INVOKE("dns_rollback", { domain, confirm })),
@@ -236,6 +259,37 @@ export type ApplyResult_Serialize = {
 	applied: RecordChange_Serialize[],
 	/**  Where the rollback set was saved. */
 	rollback_file: string,
+};
+
+/**  One droplet's certificate next to the load balancer's. */
+export type BackendComparison = BackendComparison_Serialize | BackendComparison_Deserialize;
+
+/**  One droplet's certificate next to the load balancer's. */
+export type BackendComparison_Deserialize = {
+	label: string,
+	address: string,
+	/**  Why no certificate could be read, when none was. */
+	error?: string | null,
+	sha1?: string | null,
+	dnsNames: string[],
+	notAfter?: string | null,
+	same: boolean,
+	/**  Plain sentences, empty when `same`. */
+	differences: string[],
+};
+
+/**  One droplet's certificate next to the load balancer's. */
+export type BackendComparison_Serialize = {
+	label: string,
+	address: string,
+	/**  Why no certificate could be read, when none was. */
+	error: string | null,
+	sha1: string | null,
+	dnsNames: string[],
+	notAfter: string | null,
+	same: boolean,
+	/**  Plain sentences, empty when `same`. */
+	differences: string[],
 };
 
 /**  One backend: where to connect, and how to show it. */
@@ -1742,6 +1796,14 @@ export type RehearseOptions_Serialize = {
 /**  How to save a report. */
 export type ReportFormat = "json" | "markdown";
 
+/**  What the UI needs before asking where to save a report. */
+export type ReportSaveHint = {
+	/**  The file name the save dialog suggests. */
+	defaultName: string,
+	/**  True only under the end-to-end tests: export without a dialog. */
+	skipDialog: boolean,
+};
+
 /**  The rollback file: the saved records and the records the cutover created. */
 export type RollbackSet = RollbackSet_Serialize | RollbackSet_Deserialize;
 
@@ -1824,6 +1886,79 @@ export type StickySessions_Serialize = {
 	type?: string,
 	cookie_name?: string,
 	cookie_ttl_seconds?: number,
+};
+
+/**  What the droplets behind a terminating rule serve. */
+export type TerminationBackends = TerminationBackends_Serialize | TerminationBackends_Deserialize;
+
+/**  What the droplets behind a terminating rule serve. */
+export type TerminationBackends_Deserialize = 
+/**
+ *  The load balancer forwards plain HTTP: the droplets serve no certificate, so there is
+ *  nothing to compare.
+ */
+{ kind: "plain_http"; target_protocol: string; target_port: number } | 
+/**
+ *  The load balancer re-encrypts to the droplets (`https` target): each droplet's
+ *  certificate compared with the load balancer's.
+ */
+{ kind: "re_encrypt"; target_port: number; 
+/**  The name sent as SNI. */
+domain: string; compared: BackendComparison_Deserialize[] } | 
+/**  The droplets could not be listed or probed. */
+{ kind: "failed"; message: string };
+
+/**  What the droplets behind a terminating rule serve. */
+export type TerminationBackends_Serialize = 
+/**
+ *  The load balancer forwards plain HTTP: the droplets serve no certificate, so there is
+ *  nothing to compare.
+ */
+{ kind: "plain_http"; target_protocol: string; target_port: number } | 
+/**
+ *  The load balancer re-encrypts to the droplets (`https` target): each droplet's
+ *  certificate compared with the load balancer's.
+ */
+{ kind: "re_encrypt"; target_port: number; 
+/**  The name sent as SNI. */
+domain: string; compared: BackendComparison_Serialize[] } | 
+/**  The droplets could not be listed or probed. */
+{ kind: "failed"; message: string };
+
+/**
+ *  A load balancer that terminates TLS with one of the account's certificates, compared with
+ *  what its droplets serve.
+ */
+export type TerminationCheck = TerminationCheck_Serialize | TerminationCheck_Deserialize;
+
+/**
+ *  A load balancer that terminates TLS with one of the account's certificates, compared with
+ *  what its droplets serve.
+ */
+export type TerminationCheck_Deserialize = {
+	lbId: string,
+	lbName: string,
+	/**  The terminating rule, e.g. `https:443 → http:80`. */
+	rule: string,
+	certificateId: string,
+	/**  The certificate as the API describes it; `None` when the id is not in the account. */
+	certificate?: CertificateSummary_Deserialize | null,
+	backends: TerminationBackends_Deserialize,
+};
+
+/**
+ *  A load balancer that terminates TLS with one of the account's certificates, compared with
+ *  what its droplets serve.
+ */
+export type TerminationCheck_Serialize = {
+	lbId: string,
+	lbName: string,
+	/**  The terminating rule, e.g. `https:443 → http:80`. */
+	rule: string,
+	certificateId: string,
+	/**  The certificate as the API describes it; `None` when the id is not in the account. */
+	certificate: CertificateSummary_Serialize | null,
+	backends: TerminationBackends_Serialize,
 };
 
 /**  A built-in test request through the balancer. */

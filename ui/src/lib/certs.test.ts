@@ -110,3 +110,67 @@ describe("helpers", () => {
     expect(parseBackends(" 1.2.3.4:443,\n[::1]:8443\n\n")).toEqual(["1.2.3.4:443", "[::1]:8443"]);
   });
 });
+
+import { changedOptions, checkOptions, DEFAULT_OPTIONS, terminationSummary } from "./certs";
+
+describe("check options", () => {
+  it("sends nothing special by default", () => {
+    expect(checkOptions(DEFAULT_OPTIONS)).toEqual({
+      ok: true,
+      options: { proxy_protocol: null, timeout_secs: null, ca_pem: null, concurrency: null },
+      caFile: null,
+    });
+    expect(changedOptions(DEFAULT_OPTIONS)).toBe(0);
+  });
+
+  it("maps a valid form", () => {
+    const r = checkOptions({ timeout: " 2.5 ", proxy: "v1", caFile: " /tmp/ca.pem " });
+    expect(r).toEqual({
+      ok: true,
+      options: { proxy_protocol: "v1", timeout_secs: 2.5, ca_pem: null, concurrency: null },
+      caFile: "/tmp/ca.pem",
+    });
+    expect(changedOptions({ timeout: "2.5", proxy: "v1", caFile: "/tmp/ca.pem" })).toBe(3);
+  });
+
+  it("refuses timeouts out of range or not numbers, and relative CA paths", () => {
+    for (const [timeout, msg] of [
+      ["0", "between 0.5 and 300"],
+      ["301", "between 0.5 and 300"],
+      ["-1", "number of seconds"],
+      ["5s", "number of seconds"],
+      ["1e3", "number of seconds"],
+    ]) {
+      const r = checkOptions({ ...DEFAULT_OPTIONS, timeout });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.errors.timeout).toContain(msg);
+    }
+    const r = checkOptions({ ...DEFAULT_OPTIONS, caFile: "ca.pem" });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.caFile).toContain("full path");
+    expect(checkOptions({ ...DEFAULT_OPTIONS, timeout: "300", caFile: "C:\\certs\\ca.pem" }).ok).toBe(true);
+  });
+});
+
+describe("TLS termination summary", () => {
+  it("explains that plain HTTP backends have nothing to compare", () => {
+    const s = terminationSummary("blog-le", { kind: "plain_http", target_protocol: "http", target_port: 80 });
+    expect(s.tone).toBe("neutral");
+    expect(s.text).toContain("plain HTTP to port 80");
+    expect(s.text).toContain("nothing to compare");
+  });
+
+  it("names the droplets that differ or could not be read", () => {
+    const c = (label: string, same: boolean, error: string | null = null) => ({ label, same, error, differences: [] });
+    const all = terminationSummary("shop", { kind: "re_encrypt", target_port: 443, domain: "shop.test", compared: [c("web-1", true), c("web-2", true)] });
+    expect(all).toEqual({ text: "All 2 droplets serve the load balancer's certificate shop.", tone: "ok" });
+    const some = terminationSummary(null, {
+      kind: "re_encrypt",
+      target_port: 443,
+      domain: "shop.test",
+      compared: [c("web-1", true), c("web-2", false, "refused"), c("web-3", false)],
+    });
+    expect(some.tone).toBe("warn");
+    expect(some.text).toBe("1 of 3 droplets serve the load balancer's certificate; web-3 serves another one; web-2 could not be read.");
+  });
+});

@@ -170,3 +170,107 @@ export function parseBackends(text: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 }
+
+// ---- Check options -------------------------------------------------------------------------
+
+export type ProxyChoice = "auto" | "v1" | "v2";
+
+/** The "Options" disclosure of a check, as typed. */
+export interface OptionsForm {
+  /** Seconds per probe; empty means the default (5). */
+  timeout: string;
+  proxy: ProxyChoice;
+  /** Path of a PEM file of extra CA certificates; empty for none. */
+  caFile: string;
+}
+
+export const DEFAULT_OPTIONS: OptionsForm = { timeout: "", proxy: "auto", caFile: "" };
+
+export const TIMEOUT_MIN = 0.5;
+export const TIMEOUT_MAX = 300;
+
+export interface CheckOptions {
+  proxy_protocol: "v1" | "v2" | null;
+  timeout_secs: number | null;
+  ca_pem: null;
+  concurrency: null;
+}
+
+/**
+ * The options to send, or the messages of the fields that are wrong. "auto" sends no PROXY
+ * choice: a load balancer's own flag applies, hand-made backends get none.
+ */
+export function checkOptions(
+  form: OptionsForm,
+): { ok: true; options: CheckOptions; caFile: string | null } | { ok: false; errors: Partial<Record<keyof OptionsForm, string>> } {
+  const errors: Partial<Record<keyof OptionsForm, string>> = {};
+  let timeout: number | null = null;
+  const t = form.timeout.trim();
+  if (t) {
+    const n = Number(t);
+    if (!/^\d+(\.\d+)?$/.test(t) || !Number.isFinite(n)) {
+      errors.timeout = "The timeout is a number of seconds, e.g. 5 or 2.5.";
+    } else if (n < TIMEOUT_MIN || n > TIMEOUT_MAX) {
+      errors.timeout = `The timeout must be between ${TIMEOUT_MIN} and ${TIMEOUT_MAX} seconds.`;
+    } else {
+      timeout = n;
+    }
+  }
+  const ca = form.caFile.trim();
+  if (ca && !/^(\/|~|[A-Za-z]:[\\/]|\\\\)/.test(ca)) {
+    errors.caFile = "Give the full path of the PEM file, e.g. /etc/ssl/private-ca.pem.";
+  }
+  if (Object.keys(errors).length) return { ok: false, errors };
+  return {
+    ok: true,
+    options: { proxy_protocol: form.proxy === "auto" ? null : form.proxy, timeout_secs: timeout, ca_pem: null, concurrency: null },
+    caFile: ca || null,
+  };
+}
+
+/** How many options differ from the defaults (shown on the closed disclosure). */
+export function changedOptions(form: OptionsForm): number {
+  return (form.timeout.trim() ? 1 : 0) + (form.proxy !== "auto" ? 1 : 0) + (form.caFile.trim() ? 1 : 0);
+}
+
+// ---- TLS termination: the load balancer's certificate vs the droplets' ---------------------
+
+export interface ComparisonLike {
+  label: string;
+  error?: string | null;
+  same: boolean;
+  differences: string[];
+}
+
+export type TerminationLike =
+  | { kind: "plain_http"; target_protocol: string; target_port: number }
+  | { kind: "re_encrypt"; target_port: number; domain: string; compared: ComparisonLike[] }
+  | { kind: "failed"; message: string };
+
+/** One line about a terminating load balancer, and how it reads (ok / warn / neutral). */
+export function terminationSummary(
+  certName: string | null,
+  b: TerminationLike,
+): { text: string; tone: "ok" | "warn" | "neutral" } {
+  const cert = certName ? `certificate ${certName}` : "certificate";
+  switch (b.kind) {
+    case "plain_http":
+      return {
+        text: `Decrypts with its ${cert} and forwards plain ${b.target_protocol.toUpperCase()} to port ${b.target_port}: the droplets serve no certificate, so there is nothing to compare.`,
+        tone: "neutral",
+      };
+    case "failed":
+      return { text: `Could not compare: ${b.message}`, tone: "warn" };
+    case "re_encrypt": {
+      const n = b.compared.length;
+      const same = b.compared.filter((c) => c.same).map((c) => c.label);
+      const unread = b.compared.filter((c) => c.error).map((c) => c.label);
+      const differ = b.compared.filter((c) => !c.same && !c.error).map((c) => c.label);
+      if (same.length === n) return { text: `All ${n} droplets serve the load balancer's ${cert}.`, tone: "ok" };
+      const parts = [`${same.length} of ${n} droplets serve the load balancer's ${cert}`];
+      if (differ.length) parts.push(`${differ.join(", ")} ${differ.length === 1 ? "serves" : "serve"} another one`);
+      if (unread.length) parts.push(`${unread.join(", ")} could not be read`);
+      return { text: parts.join("; ") + ".", tone: "warn" };
+    }
+  }
+}
