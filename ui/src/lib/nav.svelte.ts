@@ -1,18 +1,28 @@
 // Which view the main pane shows. A plain state object rather than a router: the app has one
 // window and no deep links, so URLs would add nothing.
 
-export type ViewId = "accounts" | "load-balancers" | "certificates" | "rehearsal" | "logs";
+export type ViewId = "accounts" | "load-balancers" | "certificates" | "rehearsal" | "dns" | "logs";
 
 export const VIEWS: { id: ViewId; label: string; key: string }[] = [
   { id: "accounts", label: "Accounts", key: "1" },
   { id: "load-balancers", label: "Load balancers", key: "2" },
   { id: "certificates", label: "Certificates", key: "3" },
   { id: "rehearsal", label: "Rehearsal", key: "4" },
-  { id: "logs", label: "Logs", key: "5" },
+  { id: "dns", label: "DNS cutover", key: "5" },
+  { id: "logs", label: "Logs", key: "6" },
 ];
 
-export const nav = $state<{ view: ViewId }>({ view: "load-balancers" });
+export const nav = $state<{ view: ViewId; dnsTarget: { lbId: string; domain: string | null } | null }>({
+  view: "load-balancers",
+  dnsTarget: null,
+});
 
 export function go(view: ViewId) {
   nav.view = view;
+}
+
+/** Opens the DNS cutover view with a load balancer (and a domain, if known) preselected. */
+export function openDnsCutover(lbId: string, domain: string | null = null) {
+  nav.dnsTarget = { lbId, domain };
+  nav.view = "dns";
 }

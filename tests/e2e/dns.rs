@@ -1,0 +1,161 @@
+//! The DNS cutover journey on a Sandbox the test runs and adds by token: open the passthrough
+//! load balancer's domain from its detail, see the readiness list flag web-3's certificate, fix
+//! it in the Sandbox and re-check, apply, watch verify succeed against the Sandbox's DNS server,
+//! check the records through the API, roll back, check them again.
+//! Run under Xvfb: `cargo test -p cutover-e2e --features e2e --test dns -- --test-threads=1`.
+
+use cutover_digitalocean::{Client, ClientConfig};
+use cutover_e2e::{Journey, Result};
+use cutover_sandbox::{DOMAIN, WEB_3};
+
+fn api(sandbox: &cutover_sandbox::SandboxHandle) -> Result<Client> {
+    Ok(Client::new(
+        ClientConfig::new(sandbox.token().to_string()).with_base_url(sandbox.api_base()),
+    )?)
+}
+
+/// The data of the apex A records, as the API has them.
+async fn apex_a(client: &Client) -> Result<Vec<String>> {
+    Ok(client
+        .list_domain_records(DOMAIN)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == "A" && r.name == "@")
+        .map(|r| r.data)
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cut_over_verify_and_roll_back() -> Result<()> {
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let client = api(&sandbox)?;
+    let lb = client
+        .list_load_balancers()
+        .await?
+        .into_iter()
+        .find(|lb| lb.name == "shop-passthrough")
+        .ok_or("no shop-passthrough")?;
+    assert_eq!(apex_a(&client).await?, ["127.0.0.11"], "the seeded apex");
+
+    let j = Journey::start("dns", &[]).await?;
+    j.wait_for("nav.sidebar").await?;
+    j.add_sandbox_account("staging", &sandbox).await?;
+
+    // From the load balancer's detail: the DNS view opens with it and its domain preselected.
+    j.click("button[data-nav='load-balancers']").await?;
+    j.click("tr[data-lb='shop-passthrough'] button.link")
+        .await?;
+    j.wait_for("[data-testid='lb-detail'][data-lb='shop-passthrough']")
+        .await?;
+    j.click("[data-testid='cut-over-dns']").await?;
+    j.wait_for("main[data-view='dns']").await?;
+    let domain = j
+        .wait_for("[data-testid='dns-domain']")
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    assert_eq!(domain, DOMAIN);
+
+    // Where it points now: hosted at DigitalOcean (the Sandbox), the apex at web-1, not the LB.
+    j.wait_for_text("[data-testid='dns-hosted']", "hosted at DigitalOcean")
+        .await?;
+    j.wait_for_text("[data-testid='dns-lb-ip']", &lb.ip).await?;
+    let apex_row = format!("[data-testid='dns-answers'] tr[data-name='{DOMAIN}']");
+    j.wait_for_text(
+        &format!("{apex_row} [data-col='authoritative']"),
+        "A 127.0.0.11",
+    )
+    .await?;
+    j.wait_for_text(&format!("{apex_row} [data-testid='dns-points']"), "not yet")
+        .await?;
+
+    // Readiness: the certificate item is red because web-3 serves another certificate.
+    let certs = "[data-testid='dns-readiness'] li[data-item='certificates']";
+    j.wait_for(&format!("{certs}[data-ok='no']")).await?;
+    let reason = j.text(certs).await?;
+    assert!(reason.contains("web-3"), "{reason}");
+    j.wait_for("li[data-item='lb_active'][data-ok='yes']")
+        .await?;
+    // The diff: the apex's A record moves from web-1 to the load balancer.
+    let diff = j
+        .wait_for_text("[data-testid='dns-diff']", &lb.ip)
+        .await?
+        .text()
+        .await?;
+    assert!(diff.contains("A 127.0.0.11 · TTL 3600"), "{diff}");
+    j.wait_for("[data-testid='dns-no-saved']").await?;
+    j.screenshot("1-readiness").await?;
+
+    // Fix web-3's certificate in the Sandbox and re-check: the item turns green.
+    sandbox.fix_droplet_certificate(WEB_3).await?;
+    j.click("[data-testid='dns-recheck']").await?;
+    j.wait_for(&format!("{certs}[data-ok='yes']")).await?;
+    // The seeded TTL (3600 s) is still red: the apply button says why until overridden.
+    j.wait_for("li[data-item='ttl'][data-ok='no']").await?;
+    j.wait_for_text("[data-testid='dns-apply-gate']", "Current TTL")
+        .await?;
+    assert!(
+        !j.wait_for("[data-testid='dns-apply']")
+            .await?
+            .is_enabled()
+            .await?
+    );
+    j.screenshot("2-fixed").await?;
+
+    // Apply (an unprotected account: a plain confirmation), then verify runs by itself.
+    j.click("[data-testid='dns-override']").await?;
+    j.click("[data-testid='dns-apply']").await?;
+    j.wait_for("[data-testid='confirm-dialog']").await?;
+    j.screenshot("3-confirm").await?;
+    j.click("[data-testid='confirm-action']").await?;
+    j.wait_for_text("[data-testid='dns-apply-result']", "1 change")
+        .await?;
+    j.wait_for_text("[data-testid='dns-verify-result']", "DNS verified")
+        .await?;
+    let polls = j.text("[data-testid='dns-verify-log']").await?;
+    assert!(polls.contains("Poll 1:"), "{polls}");
+    assert!(polls.contains(&format!("ready {DOMAIN}")), "{polls}");
+    // Then the HTTPS request to the domain (at a droplet of the passthrough LB): status and certificate.
+    let https = j.text("[data-testid='dns-https']").await?;
+    assert!(https.contains("HTTP 200"), "{https}");
+    let cert = j.text("[data-testid='dns-https-cert']").await?;
+    assert!(cert.contains(DOMAIN), "{cert}");
+    j.wait_for_text(&format!("{apex_row} [data-testid='dns-points']"), "yes")
+        .await?;
+    j.wait_for("[data-testid='dns-rollback']").await?;
+    j.screenshot("4-verified").await?;
+
+    // Through the API: the apex now points at the load balancer.
+    assert_eq!(apex_a(&client).await?, std::slice::from_ref(&lb.ip));
+
+    // Roll back, with confirmation: the saved records come back.
+    j.click("[data-testid='dns-rollback']").await?;
+    j.wait_for("[data-testid='confirm-dialog']").await?;
+    j.click("[data-testid='confirm-action']").await?;
+    j.wait_for_text(
+        "[data-testid='dns-rollback-note']",
+        "Restored the saved records",
+    )
+    .await?;
+    j.wait_for("[data-testid='dns-no-saved']").await?;
+    j.wait_for_text(
+        &format!("{apex_row} [data-col='authoritative']"),
+        "A 127.0.0.11",
+    )
+    .await?;
+    j.screenshot("5-rolled-back").await?;
+    assert_eq!(apex_a(&client).await?, ["127.0.0.11"]);
+    let ttl: Vec<u32> = client
+        .list_domain_records(DOMAIN)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == "A" && r.name == "@")
+        .map(|r| r.ttl)
+        .collect();
+    assert_eq!(ttl, [3600], "the TTL is restored too");
+
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}

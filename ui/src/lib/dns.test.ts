@@ -1,0 +1,184 @@
+import { describe, expect, it } from "vitest";
+import type {
+  DnsPlan_Serialize as DnsPlan,
+  HttpsCheck_Serialize as HttpsCheck,
+  LbChoice,
+  ReadinessItem_Serialize as ReadinessItem,
+  RecordChange_Serialize as RecordChange,
+} from "./bindings";
+import {
+  answerLines,
+  applyGate,
+  certificateLine,
+  diffRows,
+  domainOptions,
+  duration,
+  httpsLine,
+  progressLine,
+  readinessSummary,
+  stepStates,
+  suggestDomain,
+} from "./dns";
+
+const choice = (domains: string[], passthrough = false): LbChoice => ({
+  id: "lb1",
+  name: "shop",
+  passthrough,
+  proxyProtocol: false,
+  domains,
+  certificates: [],
+});
+
+describe("suggestDomain", () => {
+  it("prefers a domain of the LB that the account hosts", () => {
+    expect(suggestDomain(choice(["a.example.org", "example.com"]), ["example.com"])).toBe("example.com");
+  });
+  it("falls back to the hosted zone containing the LB's certificate name", () => {
+    expect(suggestDomain(choice(["blog.example.com"]), ["example.com", "other.net"])).toBe("example.com");
+  });
+  it("uses the LB's own first domain when the account hosts none of them", () => {
+    expect(suggestDomain(choice(["shop.example.org"]), ["example.com"])).toBe("shop.example.org");
+  });
+  it("gives a passthrough LB without domains the account's first domain", () => {
+    expect(suggestDomain(choice([], true), ["sandbox-shop.test"])).toBe("sandbox-shop.test");
+    expect(suggestDomain(undefined, [])).toBe("");
+  });
+  it("skips wildcards and normalises case and the final dot", () => {
+    expect(suggestDomain(choice(["*.Example.com", "Example.COM."]), [])).toBe("example.com");
+    expect(domainOptions(choice(["*.x.com", "b.com"]), ["a.com", "b.com"])).toEqual(["a.com", "b.com"]);
+  });
+});
+
+const change = (over: Partial<RecordChange>): RecordChange => ({
+  name: "@",
+  action: "update",
+  record_id: 5,
+  before: { kind: "A", data: "192.0.2.11", ttl: 3600 },
+  after: { kind: "A", data: "203.0.113.9", ttl: 300 },
+  ...over,
+});
+
+describe("diffRows", () => {
+  it("shows before → after per record with full names", () => {
+    const rows = diffRows(
+      [
+        change({}),
+        change({ name: "www", action: "create", record_id: null, before: null }),
+        change({ name: "www", action: "delete", after: null, before: { kind: "CNAME", data: "elsewhere.net", ttl: 60 } }),
+      ],
+      "example.com",
+    );
+    expect(rows.map((r) => [r.name, r.action, r.before, r.after])).toEqual([
+      ["example.com", "update", "A 192.0.2.11 · TTL 3600", "A 203.0.113.9 · TTL 300"],
+      ["www.example.com", "create", null, "A 203.0.113.9 · TTL 300"],
+      ["www.example.com", "delete", "CNAME elsewhere.net · TTL 60", null],
+    ]);
+    expect(rows.every((r) => !r.ttlOnly)).toBe(true);
+  });
+  it("marks a TTL-only change", () => {
+    const [row] = diffRows([change({ after: { kind: "A", data: "192.0.2.11", ttl: 300 } })], "example.com");
+    expect(row.ttlOnly).toBe(true);
+  });
+});
+
+const item = (id: string, ok: boolean): ReadinessItem => ({ id, ok, reason: `${id} reason`, safe_at: null });
+
+describe("readinessSummary", () => {
+  it("is ok only when every item is green", () => {
+    expect(readinessSummary([item("lb_active", true), item("ttl", true)])).toMatchObject({ ok: true, passed: 2, total: 2 });
+    const s = readinessSummary([item("lb_active", true), item("certificates", false), item("ttl", false)]);
+    expect(s.ok).toBe(false);
+    expect(s.failing).toEqual(["certificates", "ttl"]);
+    expect(s.text).toBe("2 of 3 checks need attention: Backend certificates, Current TTL");
+  });
+  it("is not ok before anything was checked", () => {
+    expect(readinessSummary([])).toMatchObject({ ok: false, text: "Not checked yet" });
+  });
+});
+
+const plan = (over: Partial<DnsPlan> = {}): DnsPlan => ({
+  domain: "example.com",
+  lb_ip: "203.0.113.9",
+  ttl: 300,
+  names: ["@", "www"],
+  changes: [change({})],
+  ttl_step: { changes: [change({ after: { kind: "A", data: "192.0.2.11", ttl: 300 } })], wait_secs: 3600 },
+  rollback: [],
+  provider_records: [],
+  ...over,
+});
+
+describe("applyGate", () => {
+  const base = { plan: plan(), hosted: true, readiness: [item("lb_active", true)], override: false, busy: false };
+  it("allows a planned cutover with a green checklist", () => {
+    expect(applyGate(base, false)).toEqual({ ok: true, reason: null });
+  });
+  it("blocks on red items unless overridden", () => {
+    const red = { ...base, readiness: [item("certificates", false)] };
+    expect(applyGate(red, false)).toEqual({ ok: false, reason: "Readiness: Backend certificates not green." });
+    expect(applyGate({ ...red, override: true }, false).ok).toBe(true);
+    // The TTL step changes no address: red items do not block it.
+    expect(applyGate(red, true).ok).toBe(true);
+  });
+  it("explains every other reason", () => {
+    expect(applyGate({ ...base, plan: null }, false).reason).toBe("Make a plan first.");
+    expect(applyGate({ ...base, hosted: false }, false).reason).toMatch(/DNS provider/);
+    expect(applyGate({ ...base, readiness: null }, false).reason).toMatch(/readiness/);
+    expect(applyGate({ ...base, plan: plan({ changes: [] }) }, false).reason).toMatch(/Nothing to change/);
+    expect(applyGate({ ...base, plan: plan({ ttl_step: null }) }, true).reason).toMatch(/already low/);
+    expect(applyGate({ ...base, busy: true }, false).ok).toBe(false);
+  });
+});
+
+describe("stepStates", () => {
+  const s = {
+    picked: true,
+    statusLoaded: true,
+    readiness: null as ReadinessItem[] | null,
+    plan: null as DnsPlan | null,
+    phase: "idle" as const,
+    savedRollback: false,
+  };
+  it("walks the steps top to bottom", () => {
+    expect(stepStates({ ...s, picked: false, statusLoaded: false })).toMatchObject({ pick: "current", where: "todo" });
+    expect(stepStates(s)).toMatchObject({ pick: "done", where: "done", ready: "current", plan: "todo" });
+    expect(stepStates({ ...s, readiness: [item("ttl", false)] })).toMatchObject({ ready: "current" });
+    expect(stepStates({ ...s, readiness: [item("ttl", true)] })).toMatchObject({ ready: "done", plan: "current" });
+    expect(stepStates({ ...s, readiness: [item("ttl", true)], plan: plan() })).toMatchObject({ apply: "current" });
+  });
+  it("stays on apply while verifying, then offers rollback", () => {
+    const applied = { ...s, readiness: [item("ttl", true)], plan: plan(), savedRollback: true };
+    expect(stepStates({ ...applied, phase: "verifying" })).toMatchObject({ apply: "current", rollback: "todo" });
+    expect(stepStates({ ...applied, phase: "verify_failed" })).toMatchObject({ apply: "current" });
+    expect(stepStates({ ...applied, phase: "verified" })).toMatchObject({ apply: "done", rollback: "current" });
+    expect(stepStates({ ...applied, phase: "rolled_back", savedRollback: false })).toMatchObject({ rollback: "done" });
+  });
+});
+
+describe("text helpers", () => {
+  it("formats polls, answers, durations and the HTTPS check", () => {
+    expect(progressLine({ attempt: 3, ready: ["example.com"], waiting: ["www.example.com"] })).toBe(
+      "Poll 3: ready example.com · waiting www.example.com",
+    );
+    expect(progressLine({ attempt: 1, ready: [], waiting: ["a.com"] })).toBe("Poll 1: waiting a.com");
+    expect(answerLines([], "timed out")).toEqual(["timed out"]);
+    expect(answerLines([{ kind: "A", data: "1.2.3.4", ttl: 60 }], null)).toEqual(["A 1.2.3.4 · TTL 60"]);
+    expect(duration(40)).toBe("40 s");
+    expect(duration(300)).toBe("5 min");
+    expect(duration(3600)).toBe("1 h");
+    expect(duration(3900)).toBe("1 h 5 min");
+    const h: HttpsCheck = {
+      url: "https://example.com/",
+      addr: "127.0.0.1:4431",
+      status: 200,
+      ok: true,
+      error: null,
+      certificate: null,
+    };
+    expect(httpsLine(h)).toBe("OK: HTTP 200 from https://example.com/ at 127.0.0.1:4431");
+    expect(certificateLine(h)).toBeNull();
+    expect(httpsLine({ ...h, ok: false, status: null, error: "certificate expired" })).toBe(
+      "Failed: no response from https://example.com/ at 127.0.0.1:4431 — certificate expired",
+    );
+  });
+});

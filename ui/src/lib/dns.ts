@@ -1,0 +1,234 @@
+// Pure view logic of the DNS cutover page: domain suggestion, answers and diff rows as text, the
+// readiness summary, what may be applied, and which step of the flow is current.
+import type {
+  DnsAnswer,
+  DnsPlan_Serialize as DnsPlan,
+  HttpsCheck_Serialize as HttpsCheck,
+  LbChoice,
+  ReadinessItem_Serialize as ReadinessItem,
+  RecordChange_Serialize as RecordChange,
+  RecordValue,
+  VerifyProgress,
+} from "./bindings";
+
+/** What each readiness item checks, as a label. */
+export const READINESS_LABELS: Record<string, string> = {
+  lb_active: "Load balancer is active",
+  rules_serve_domain: "Forwarding rules serve the domain",
+  certificates: "Backend certificates",
+  rehearsal: "Rehearsal request",
+  ttl: "Current TTL",
+};
+
+export function readinessLabel(id: string): string {
+  return READINESS_LABELS[id] ?? id;
+}
+
+/** `@` → `example.com`, `www` → `www.example.com`. */
+export function fqdn(name: string, domain: string): string {
+  return name === "@" || name === "" ? domain : `${name}.${domain}`;
+}
+
+function norm(d: string): string {
+  return d.trim().replace(/\.$/, "").toLowerCase();
+}
+
+/**
+ * The domain to preselect for a load balancer: one of its own domains that the account hosts,
+ * else the hosted zone that contains one of them, else its first domain; a load balancer with no
+ * domains of its own (SSL passthrough) gets the account's only domain, or the first one.
+ */
+export function suggestDomain(choice: LbChoice | undefined, hosted: string[]): string {
+  const zones = hosted.map(norm);
+  const own = (choice?.domains ?? []).map(norm).filter((d) => d && !d.startsWith("*."));
+  const exact = own.find((d) => zones.includes(d));
+  if (exact) return exact;
+  for (const d of own) {
+    const zone = zones.find((z) => d.endsWith(`.${z}`));
+    if (zone) return zone;
+  }
+  if (own.length) return own[0];
+  return zones[0] ?? "";
+}
+
+/** Every domain worth offering in the input's list: the LB's own and the account's. */
+export function domainOptions(choice: LbChoice | undefined, hosted: string[]): string[] {
+  const all = [...(choice?.domains ?? []), ...hosted].map(norm).filter((d) => d && !d.startsWith("*."));
+  return [...new Set(all)].sort();
+}
+
+/** `A 203.0.113.7 · TTL 300`. */
+export function answerText(a: DnsAnswer | RecordValue): string {
+  return `${a.kind} ${a.data} · TTL ${a.ttl}`;
+}
+
+/** One name's answers as lines, or why there are none. */
+export function answerLines(answers: DnsAnswer[], error: string | null): string[] {
+  if (answers.length) return answers.map(answerText);
+  return [error ? error : "no A/AAAA/CNAME answer"];
+}
+
+export interface DiffRow {
+  /** Fully qualified name. */
+  name: string;
+  action: RecordChange["action"];
+  before: string | null;
+  after: string | null;
+  /** Only the TTL changes (the TTL step). */
+  ttlOnly: boolean;
+}
+
+export function diffRows(changes: RecordChange[], domain: string): DiffRow[] {
+  return changes.map((c) => ({
+    name: fqdn(c.name, domain),
+    action: c.action,
+    before: c.before ? answerText(c.before) : null,
+    after: c.after ? answerText(c.after) : null,
+    ttlOnly:
+      !!c.before && !!c.after && c.before.kind === c.after.kind && c.before.data === c.after.data && c.before.ttl !== c.after.ttl,
+  }));
+}
+
+export interface ReadinessSummary {
+  ok: boolean;
+  passed: number;
+  total: number;
+  failing: string[];
+  text: string;
+}
+
+export function readinessSummary(items: ReadinessItem[]): ReadinessSummary {
+  const failing = items.filter((i) => !i.ok).map((i) => i.id);
+  const passed = items.length - failing.length;
+  const ok = items.length > 0 && failing.length === 0;
+  const text = !items.length
+    ? "Not checked yet"
+    : ok
+      ? `Ready: all ${items.length} checks pass`
+      : `${failing.length} of ${items.length} checks need attention: ${failing.map(readinessLabel).join(", ")}`;
+  return { ok, passed, total: items.length, failing, text };
+}
+
+/** Seconds → `1 h 5 min`, `5 min`, `40 s`. */
+export function duration(secs: number): string {
+  if (secs < 60) return `${secs} s`;
+  const h = Math.floor(secs / 3600);
+  const m = Math.round((secs % 3600) / 60);
+  if (h === 0) return `${m} min`;
+  return m ? `${h} h ${m} min` : `${h} h`;
+}
+
+export type Phase =
+  | "idle"
+  | "applying"
+  | "applied"
+  | "apply_failed"
+  | "verifying"
+  | "verified"
+  | "verify_failed"
+  | "rolling_back"
+  | "rolled_back";
+
+export interface ApplyGate {
+  ok: boolean;
+  reason: string | null;
+}
+
+/**
+ * Whether the cutover (or only its TTL step) may be applied now. Red readiness items block the
+ * cutover unless the user overrides; the TTL step is allowed regardless (it changes no address).
+ */
+export function applyGate(
+  opts: {
+    plan: DnsPlan | null;
+    hosted: boolean;
+    readiness: ReadinessItem[] | null;
+    override: boolean;
+    busy: boolean;
+  },
+  ttlStepOnly: boolean,
+): ApplyGate {
+  const { plan, hosted, readiness, override, busy } = opts;
+  if (busy) return { ok: false, reason: "busy" };
+  if (!plan) return { ok: false, reason: "Make a plan first." };
+  if (!hosted) return { ok: false, reason: "The domain is not in this account's Domains: set the records at its DNS provider." };
+  if (ttlStepOnly) {
+    return plan.ttl_step ? { ok: true, reason: null } : { ok: false, reason: "The TTL is already low: no TTL step." };
+  }
+  if (!plan.changes.length) return { ok: false, reason: "Nothing to change: the records already point at the load balancer." };
+  if (!readiness) return { ok: false, reason: "Run the readiness checks first." };
+  const red = readiness.filter((i) => !i.ok);
+  if (red.length && !override) {
+    return { ok: false, reason: `Readiness: ${red.map((i) => readinessLabel(i.id)).join(", ")} not green.` };
+  }
+  return { ok: true, reason: null };
+}
+
+export type StepId = "pick" | "where" | "ready" | "plan" | "apply" | "rollback";
+export type StepState = "done" | "current" | "todo";
+
+export const STEPS: { id: StepId; label: string }[] = [
+  { id: "pick", label: "Load balancer and domain" },
+  { id: "where", label: "Where it points now" },
+  { id: "ready", label: "Readiness" },
+  { id: "plan", label: "Plan" },
+  { id: "apply", label: "Apply and verify" },
+  { id: "rollback", label: "Roll back" },
+];
+
+/** Which steps are done and which one is current, from what the page has so far. */
+export function stepStates(s: {
+  picked: boolean;
+  statusLoaded: boolean;
+  readiness: ReadinessItem[] | null;
+  plan: DnsPlan | null;
+  phase: Phase;
+  savedRollback: boolean;
+}): Record<StepId, StepState> {
+  const applied = ["applied", "verifying", "verified", "verify_failed"].includes(s.phase);
+  const done: Record<StepId, boolean> = {
+    pick: s.picked,
+    where: s.picked && s.statusLoaded,
+    ready: !!s.readiness && readinessSummary(s.readiness).ok,
+    plan: !!s.plan,
+    apply: s.phase === "verified",
+    rollback: s.phase === "rolled_back",
+  };
+  let current: StepId | null = null;
+  if (applied && s.phase !== "verified") current = "apply";
+  else if (s.phase === "verified" || s.phase === "rolling_back") current = s.savedRollback ? "rollback" : null;
+  else {
+    for (const st of STEPS) {
+      if (st.id === "rollback") break;
+      if (!done[st.id]) {
+        current = st.id;
+        break;
+      }
+    }
+  }
+  const out = {} as Record<StepId, StepState>;
+  for (const st of STEPS) out[st.id] = done[st.id] ? "done" : st.id === current ? "current" : "todo";
+  return out;
+}
+
+/** `Poll 3: ready example.com · waiting www.example.com`. */
+export function progressLine(p: VerifyProgress): string {
+  const parts = [`Poll ${p.attempt}:`];
+  if (p.ready.length) parts.push(`ready ${p.ready.join(", ")}`);
+  if (p.waiting.length) parts.push(`${p.ready.length ? "· " : ""}waiting ${p.waiting.join(", ")}`);
+  return parts.join(" ");
+}
+
+/** The HTTPS check as one line: status and the served certificate. */
+export function httpsLine(h: HttpsCheck): string {
+  const status = h.status !== null ? `HTTP ${h.status}` : "no response";
+  const head = `${h.ok ? "OK" : "Failed"}: ${status} from ${h.url} at ${h.addr}`;
+  return h.error ? `${head} — ${h.error}` : head;
+}
+
+export function certificateLine(h: HttpsCheck): string | null {
+  const c = h.certificate;
+  if (!c) return null;
+  const names = c.sans.length ? c.sans.join(", ") : c.subject;
+  return `Certificate for ${names}, issued by ${c.issuer}, valid until ${c.not_after.slice(0, 10)}`;
+}
