@@ -3,6 +3,20 @@
 
 use cutover_e2e::{Journey, Result};
 
+/// Clicks an element after scrolling it to the middle of the window: at the bottom edge the
+/// status bar covers it and WebKit refuses the click as not interactable.
+async fn click_centered(j: &Journey, css: &str) -> Result<()> {
+    let el = j.wait_for(css).await?;
+    j.client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&el)?],
+        )
+        .await?;
+    el.click().await?;
+    Ok(())
+}
+
 /// The certificate check of the passthrough load balancer streams in and highlights exactly the
 /// droplet that serves another certificate.
 #[tokio::test(flavor = "multi_thread")]
@@ -145,11 +159,46 @@ async fn rehearsal_serves_the_domain_through_the_local_balancer() -> Result<()> 
         .await?;
     j.fill("[data-testid='reh-domain']", "sandbox-shop.test")
         .await?;
-    // Port 0: the system picks a free port, so the test never collides with anything.
-    j.fill("[data-testid='reh-listen']", "127.0.0.1:0").await?;
     j.click("[data-testid='reh-build']").await?;
     j.wait_for_text("[data-testid='reh-config-summary']", "web-3")
         .await?;
+    // The config is a form: one row per droplet.
+    let rows = j
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid='reh-backend-row']"))
+        .await?;
+    assert_eq!(rows.len(), 3);
+    // Inline validation: a port out of range is named and blocks the start.
+    j.fill("[data-testid='reh-listen-port']", "99999").await?;
+    j.wait_for_text("[data-testid='reh-listen-error']", "0 to 65535")
+        .await?;
+    assert!(
+        !j.wait_for("[data-testid='reh-start']")
+            .await?
+            .is_enabled()
+            .await?
+    );
+    // Port 0: the system picks a free port, so the test never collides with anything.
+    j.fill("[data-testid='reh-listen-port']", "0").await?;
+    // A new backend row without an address blocks the start until it is removed again.
+    click_centered(&j, "[data-testid='reh-add-backend']").await?;
+    j.wait_for("tr[data-backend='backend-4']").await?;
+    j.wait_for_text("[data-testid='reh-form']", "Use an IP address")
+        .await?;
+    assert!(
+        !j.wait_for("[data-testid='reh-start']")
+            .await?
+            .is_enabled()
+            .await?
+    );
+    j.screenshot("0-form-invalid").await?;
+    click_centered(&j, "tr[data-backend='backend-4'] button").await?;
+    assert!(
+        j.wait_for("[data-testid='reh-start']")
+            .await?
+            .is_enabled()
+            .await?
+    );
     j.screenshot("1-config").await?;
 
     j.click("[data-testid='reh-start']").await?;
