@@ -16,13 +16,16 @@ describe("EscapeStack", () => {
     expect(stack.escape()).toBe(false);
   });
 
-  it("passes Esc down when a handler has nothing to close", () => {
+  it("closes one layer only, even when a handler returns false", () => {
+    // `() => (open = false)` returns false: that must not let Esc close the layer below too.
     const stack = new EscapeStack();
     const closed: string[] = [];
     stack.push(() => void closed.push("detail"));
-    stack.push(() => false);
+    let dialogOpen = true;
+    stack.push(() => (dialogOpen = false));
     expect(stack.escape()).toBe(true);
-    expect(closed).toEqual(["detail"]);
+    expect(dialogOpen).toBe(false);
+    expect(closed).toEqual([]);
   });
 
   it("removes only its own handler, even out of order", () => {

@@ -1,9 +1,10 @@
 // Esc closes the innermost thing open: a dialog, then the editor, then the detail. Each of them
 // registers a handler while it is open; one window listener (installed with the first handler)
-// calls only the newest. A handler returns false when it has nothing to close, and the next one
-// down gets Esc. An element that uses Esc itself (the search field clears) calls preventDefault.
+// calls only the newest, which always consumes Esc (whatever it returns: `() => (open = false)`
+// must not let Esc fall through and close the layer below too). An element that uses Esc itself
+// (the search field clears) calls preventDefault.
 
-export type EscapeHandler = () => boolean | void;
+export type EscapeHandler = () => unknown;
 
 export class EscapeStack {
   private handlers: EscapeHandler[] = [];
@@ -17,12 +18,12 @@ export class EscapeStack {
     };
   }
 
-  /** Offers Esc to the handlers from the newest down; true when one took it. */
+  /** Gives Esc to the newest handler; false when nothing is open. */
   escape(): boolean {
-    for (let i = this.handlers.length - 1; i >= 0; i--) {
-      if (this.handlers[i]() !== false) return true;
-    }
-    return false;
+    const top = this.handlers[this.handlers.length - 1];
+    if (!top) return false;
+    top();
+    return true;
   }
 
   get size(): number {
