@@ -1,11 +1,12 @@
 //! Journeys of the Certificates and Rehearsal views on a Sandbox the test runs and adds by token.
 //! Run: `cargo test -p cutover-e2e --features e2e --test checks -- --test-threads=1` under Xvfb.
 
+use cutover_digitalocean::{Client, ClientConfig, ForwardingRule};
 use cutover_e2e::{Journey, Result};
 
-/// Clicks an element after scrolling it to the middle of the window: at the bottom edge the
-/// status bar covers it and WebKit refuses the click as not interactable.
-async fn click_centered(j: &Journey, css: &str) -> Result<()> {
+/// Scrolls an element to the middle of the window: at the bottom edge the status bar covers it
+/// and WebKit refuses to interact with it.
+async fn centered(j: &Journey, css: &str) -> Result<fantoccini::elements::Element> {
     let el = j.wait_for(css).await?;
     j.client
         .execute(
@@ -13,7 +14,11 @@ async fn click_centered(j: &Journey, css: &str) -> Result<()> {
             vec![serde_json::to_value(&el)?],
         )
         .await?;
-    el.click().await?;
+    Ok(el)
+}
+
+async fn click_centered(j: &Journey, css: &str) -> Result<()> {
+    centered(j, css).await?.click().await?;
     Ok(())
 }
 
@@ -24,6 +29,36 @@ async fn certificate_check_highlights_the_odd_droplet() -> Result<()> {
     let sandbox = cutover_e2e::start_sandbox().await?;
     // The export's test seam: the app skips the native save dialog and writes here.
     let saves = tempfile::tempdir()?;
+    // A load balancer that terminates TLS and re-encrypts to web-1..3, made behind the app's
+    // back before it starts: its certificate is shop-wildcard, which web-3 does not serve.
+    let api = Client::new(
+        ClientConfig::new(sandbox.token().to_string()).with_base_url(sandbox.api_base()),
+    )?;
+    let shop = api
+        .list_load_balancers()
+        .await?
+        .into_iter()
+        .find(|lb| lb.name == "shop-passthrough")
+        .ok_or("no shop-passthrough")?;
+    let cert = api
+        .list_certificates()
+        .await?
+        .into_iter()
+        .find(|c| c.name == "shop-wildcard")
+        .ok_or("no shop-wildcard certificate")?;
+    let mut req = shop.to_request();
+    req.name = "shop-reencrypt".into();
+    let mut rule = ForwardingRule::new("https", 443, "https", 443);
+    rule.certificate_id = Some(cert.id.clone());
+    req.forwarding_rules = vec![rule];
+    api.create_load_balancer(&req).await?;
+    let droplets = api.list_droplets().await?;
+    let api_1 = droplets
+        .iter()
+        .find(|d| d.name == "api-1")
+        .and_then(|d| sandbox.backend_addr(d.id, 443))
+        .ok_or("no api-1 on 443")?;
+
     let j = Journey::start(
         "certs",
         &[("CUTOVER_E2E_SAVE_DIR", saves.path().display().to_string())],
@@ -139,6 +174,50 @@ async fn certificate_check_highlights_the_odd_droplet() -> Result<()> {
     files.sort();
     assert_eq!(files.len(), 2, "{files:?}");
     j.screenshot("3-exported").await?;
+
+    // The re-encrypting load balancer: its certificate compared with each droplet's; web-3 differs.
+    let reencrypt = "[data-testid='cert-termination'][data-lb='shop-reencrypt']";
+    j.wait_for_text(reencrypt, "web-3 serves another one")
+        .await?;
+    let differing = j
+        .client
+        .find_all(fantoccini::Locator::Css(&format!(
+            "{reencrypt} tr.diff-row"
+        )))
+        .await?;
+    assert_eq!(differing.len(), 1);
+    assert_eq!(
+        differing[0].attr("data-backend").await?.as_deref(),
+        Some("web-3")
+    );
+    let el = j.wait_for(reencrypt).await?;
+    j.client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'start'});",
+            vec![serde_json::to_value(&el)?],
+        )
+        .await?;
+    j.screenshot("4-termination").await?;
+
+    // api-1 insists on PROXY protocol: by hand without the header it fails, with v1 it passes.
+    click_centered(&j, "[data-testid='cert-source-backends']").await?;
+    j.fill("[data-testid='cert-backends']", &api_1.to_string())
+        .await?;
+    click_centered(&j, "[data-testid='cert-run']").await?;
+    // The failing probe shows up as a backend finding (handshake failed / closed).
+    j.wait_for_text(
+        &format!("[data-testid='cert-backend'][data-backend='{api_1}']"),
+        "backend.",
+    )
+    .await?;
+    centered(&j, "[data-testid='cert-proxy']")
+        .await?
+        .select_by_value("v1")
+        .await?;
+    click_centered(&j, "[data-testid='cert-run']").await?;
+    j.wait_for_text("[data-testid='cert-verdict']", "OK")
+        .await?;
+    j.screenshot("5-proxy").await?;
 
     j.finish().await?;
     sandbox.shutdown().await;
