@@ -171,8 +171,11 @@ impl Shared {
             return;
         };
         // Serialise writers, and snapshot under the lock, so the last write is the newest state.
+        // The snapshot is a clone (load balancers are shared pointers); it is written out after
+        // the state lock is released, so requests are not held up by the file.
         let _guard = self.save_lock.lock().await;
-        let bytes = match serde_json::to_vec_pretty(&*lock(&self.state)) {
+        let snapshot = lock(&self.state).clone();
+        let bytes = match serde_json::to_vec_pretty(&snapshot) {
             Ok(b) => b,
             Err(err) => {
                 tracing::warn!("could not serialise the sandbox state: {err}");
@@ -488,14 +491,14 @@ fn paginate(
 }
 
 /// The list body for one page (`items` already cut to the page) of `total` items.
-fn page_body(
+fn page_body<T: serde::Serialize>(
     s: &Shared,
     path: &str,
     query: &BTreeMap<String, String>,
     key: &str,
     (page, per_page): (usize, usize),
     total: usize,
-    items: Vec<Value>,
+    items: Vec<T>,
 ) -> ApiResult {
     let last = total.div_ceil(per_page).max(1);
     let url = |n: usize| {
@@ -526,7 +529,33 @@ fn page_body(
     } else {
         json!({ "pages": pages })
     };
-    ok(json!({ key: items, "links": links, "meta": { "total": total } }))
+    let body = PageBody {
+        key,
+        items,
+        links,
+        total,
+    };
+    Ok(Json(body).into_response())
+}
+
+/// `{ <key>: [items], "links": {...}, "meta": { "total": n } }`, serialised from the items as
+/// they are (a page of load balancers is written from the shared values, not from copies).
+struct PageBody<'k, T> {
+    key: &'k str,
+    items: Vec<T>,
+    links: Value,
+    total: usize,
+}
+
+impl<T: serde::Serialize> serde::Serialize for PageBody<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry(self.key, &self.items)?;
+        map.serialize_entry("links", &self.links)?;
+        map.serialize_entry("meta", &json!({ "total": self.total }))?;
+        map.end()
+    }
 }
 
 fn urlencode(s: &str) -> String {
@@ -547,8 +576,8 @@ fn urlencode(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 
 async fn account(AxState(s): Shr) -> ApiResult {
-    let st = lock(&s.state);
-    ok(json!({ "account": st.account }))
+    let account = lock(&s.state).account.clone();
+    ok(json!({ "account": account }))
 }
 
 async fn regions(AxState(s): Shr, Query(q): Q) -> ApiResult {
@@ -562,8 +591,11 @@ async fn vpcs(AxState(s): Shr, Query(q): Q) -> ApiResult {
 }
 
 async fn vpc(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {
-    let st = lock(&s.state);
-    let v = st.vpcs.iter().find(|v| v["id"] == id.as_str());
+    let v = lock(&s.state)
+        .vpcs
+        .iter()
+        .find(|v| v["id"] == id.as_str())
+        .cloned();
     match v {
         Some(v) => ok(json!({ "vpc": v })),
         None => Err(ApiErr::not_found()),
@@ -623,11 +655,14 @@ async fn create_tag(AxState(s): Shr, body: Bytes) -> ApiResult {
 }
 
 async fn tag(AxState(s): Shr, Path(name): Path<String>) -> ApiResult {
-    let st = lock(&s.state);
-    if !st.tags.contains(&name) {
-        return Err(ApiErr::not_found());
-    }
-    ok(json!({ "tag": st.render_tag(&name, &s.api_base) }))
+    let rendered = {
+        let st = lock(&s.state);
+        if !st.tags.contains(&name) {
+            return Err(ApiErr::not_found());
+        }
+        st.render_tag(&name, &s.api_base)
+    };
+    ok(json!({ "tag": rendered }))
 }
 
 async fn delete_tag(AxState(s): Shr, Path(name): Path<String>) -> ApiResult {
@@ -736,9 +771,9 @@ async fn droplets(AxState(s): Shr, Query(q): Q) -> ApiResult {
 
 async fn droplet(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {
     let id: u64 = id.parse().map_err(|_| ApiErr::not_found())?;
-    let st = lock(&s.state);
-    match st.droplet(id) {
-        Some(d) => ok(json!({ "droplet": d.droplet })),
+    let droplet = lock(&s.state).droplet(id).map(|d| d.droplet.clone());
+    match droplet {
+        Some(d) => ok(json!({ "droplet": d })),
         None => Err(ApiErr::not_found()),
     }
 }
@@ -887,17 +922,18 @@ impl Shared {
 
 async fn list_lbs(AxState(s): Shr, Query(q): Q) -> ApiResult {
     let (page, per_page) = page_params(&q)?;
-    // Only the requested page is rendered: lists of a thousand are what benchmarks use.
-    let (total, items) = {
+    // Only the requested page is rendered: lists of a thousand are what benchmarks use. The
+    // lock is held for pointer copies only; pages requested at once render in parallel.
+    let (total, page_lbs) = {
         let st = lock(&s.state);
-        let items = st
+        let page_lbs: Vec<_> = st
             .load_balancers
             .iter()
             .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
-            .map(|l| st.render_lb(l))
+            .map(|l| st.lb_snapshot(l))
             .collect();
-        (st.load_balancers.len(), items)
+        (st.load_balancers.len(), page_lbs)
     };
     page_body(
         &s,
@@ -906,14 +942,17 @@ async fn list_lbs(AxState(s): Shr, Query(q): Q) -> ApiResult {
         "load_balancers",
         (page, per_page),
         total,
-        items,
+        page_lbs,
     )
 }
 
 async fn get_lb(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {
-    let st = lock(&s.state);
-    let i = st.lb_index(&id).ok_or_else(ApiErr::not_found)?;
-    ok(json!({ "load_balancer": st.render_lb(&st.load_balancers[i]) }))
+    let snapshot = {
+        let st = lock(&s.state);
+        let i = st.lb_index(&id).ok_or_else(ApiErr::not_found)?;
+        st.lb_snapshot(&st.load_balancers[i])
+    };
+    ok(json!({ "load_balancer": snapshot.render() }))
 }
 
 async fn create_lb(AxState(s): Shr, body: Bytes) -> ApiResult {
@@ -935,7 +974,7 @@ async fn create_lb(AxState(s): Shr, body: Bytes) -> ApiResult {
         });
         let lb = build_lb(&st, &req, identity, None);
         let entry = LbEntry {
-            lb,
+            lb: Arc::new(lb),
             active_at_ms: now_ms() + s.activation_delay.as_millis() as u64,
             busy_until: s.busy_until(),
         };
@@ -977,7 +1016,7 @@ async fn update_lb(AxState(s): Shr, Path(id): Path<String>, body: Bytes) -> ApiR
         let lb = build_lb(&st, &req, identity, current.region_slug());
         let busy_until = s.busy_until();
         let entry = &mut st.load_balancers[i];
-        entry.lb = lb;
+        entry.lb = Arc::new(lb);
         entry.busy_until = busy_until;
         let entry = st.load_balancers[i].clone();
         st.render_lb(&entry)
@@ -1045,7 +1084,7 @@ async fn change_droplets(s: Arc<Shared>, id: String, body: Bytes, add: bool) -> 
         } else {
             ids.retain(|d| !req.droplet_ids.contains(d));
         }
-        entry.lb["droplet_ids"] = json!(ids);
+        Arc::make_mut(&mut entry.lb)["droplet_ids"] = json!(ids);
         entry.busy_until = busy_until;
     }
     s.persist().await;
@@ -1108,7 +1147,7 @@ async fn change_rules(s: Arc<Shared>, id: String, body: Bytes, add: bool) -> Api
         }
         let busy_until = s.busy_until();
         let entry = &mut st.load_balancers[i];
-        entry.lb["forwarding_rules"] = json!(rules);
+        Arc::make_mut(&mut entry.lb)["forwarding_rules"] = json!(rules);
         entry.busy_until = busy_until;
     }
     s.persist().await;
@@ -1132,13 +1171,16 @@ async fn certificates(AxState(s): Shr, Query(q): Q) -> ApiResult {
 }
 
 async fn certificate(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {
-    let st = lock(&s.state);
-    let c = st
-        .certificates
-        .iter()
-        .find(|c| c.cert["id"] == id.as_str())
-        .ok_or_else(ApiErr::not_found)?;
-    ok(json!({ "certificate": st.render_cert(c) }))
+    let rendered = {
+        let st = lock(&s.state);
+        let c = st
+            .certificates
+            .iter()
+            .find(|c| c.cert["id"] == id.as_str())
+            .ok_or_else(ApiErr::not_found)?;
+        st.render_cert(c)
+    };
+    ok(json!({ "certificate": rendered }))
 }
 
 struct ParsedLeaf {
@@ -1332,18 +1374,20 @@ fn render_domain(d: &state::DomainEntry) -> Value {
 }
 
 async fn domains(AxState(s): Shr, Query(q): Q) -> ApiResult {
-    let items = lock(&s.state).domains.iter().map(render_domain).collect();
+    // The zone files are written after the lock is released.
+    let domains = lock(&s.state).domains.clone();
+    let items = domains.iter().map(render_domain).collect();
     paginate(&s, "/v2/domains", &q, "domains", items)
 }
 
 async fn domain(AxState(s): Shr, Path(name): Path<String>) -> ApiResult {
-    let st = lock(&s.state);
-    let d = st
+    let d = lock(&s.state)
         .domains
         .iter()
         .find(|d| d.name.eq_ignore_ascii_case(&name))
+        .cloned()
         .ok_or_else(ApiErr::not_found)?;
-    ok(json!({ "domain": render_domain(d) }))
+    ok(json!({ "domain": render_domain(&d) }))
 }
 
 fn empty_record(id: u64) -> Value {
@@ -1458,17 +1502,19 @@ async fn records(AxState(s): Shr, Path(name): Path<String>, Query(q): Q) -> ApiR
 
 async fn record(AxState(s): Shr, Path((name, rid)): Path<(String, String)>) -> ApiResult {
     let rid: u64 = rid.parse().map_err(|_| ApiErr::not_found())?;
-    let st = lock(&s.state);
-    let d = st
-        .domains
-        .iter()
-        .find(|d| d.name.eq_ignore_ascii_case(&name))
-        .ok_or_else(ApiErr::not_found)?;
-    let r = d
-        .records
-        .iter()
-        .find(|r| r["id"].as_u64() == Some(rid))
-        .ok_or_else(ApiErr::not_found)?;
+    let r = {
+        let st = lock(&s.state);
+        let d = st
+            .domains
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(&name))
+            .ok_or_else(ApiErr::not_found)?;
+        d.records
+            .iter()
+            .find(|r| r["id"].as_u64() == Some(rid))
+            .cloned()
+            .ok_or_else(ApiErr::not_found)?
+    };
     ok(json!({ "domain_record": r }))
 }
 

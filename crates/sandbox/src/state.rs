@@ -4,6 +4,7 @@
 
 use std::net::Ipv4Addr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -57,13 +58,68 @@ pub struct DropletEntry {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LbEntry {
-    pub lb: Value,
+    /// Shared and copied on write, so that readers take a load balancer out from under the
+    /// state lock with a pointer copy and render it after releasing the lock.
+    pub lb: Arc<Value>,
     /// Unix milliseconds at which a `new` load balancer turns `active`.
     #[serde(default)]
     pub active_at_ms: u64,
     /// End of the post-update window in which writes get the busy 403 (not persisted).
     #[serde(skip)]
     pub busy_until: Option<Instant>,
+}
+
+/// A load balancer taken out of the state, to render outside the lock.
+#[derive(Debug, Clone)]
+pub struct LbSnapshot {
+    lb: Arc<Value>,
+    active_at_ms: u64,
+    /// The droplets with its tag, when it selects droplets by tag.
+    tagged: Option<Vec<u64>>,
+}
+
+impl LbSnapshot {
+    /// The load balancer as the API shows it: `new` turns `active` once its time has come,
+    /// and a tag-based one lists the droplets that carry the tag.
+    pub fn render(self) -> Value {
+        let activated = self.activated();
+        let mut lb = Arc::unwrap_or_clone(self.lb);
+        if activated {
+            lb["status"] = json!("active");
+        }
+        if let Some(ids) = self.tagged {
+            lb["droplet_ids"] = json!(ids);
+        }
+        lb
+    }
+
+    fn activated(&self) -> bool {
+        self.lb["status"] == "new" && now_ms() >= self.active_at_ms
+    }
+}
+
+/// Writes what [`LbSnapshot::render`] returns without copying the load balancer first: a page
+/// of two hundred is serialised straight from the shared values.
+impl Serialize for LbSnapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some(fields) = self.lb.as_object() else {
+            return self.lb.serialize(serializer);
+        };
+        let activated = self.activated();
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in fields {
+            match (key.as_str(), &self.tagged) {
+                ("status", _) if activated => map.serialize_entry(key, "active")?,
+                ("droplet_ids", Some(ids)) => map.serialize_entry(key, ids)?,
+                _ => map.serialize_entry(key, value)?,
+            }
+        }
+        if let (Some(ids), false) = (&self.tagged, fields.contains_key("droplet_ids")) {
+            map.serialize_entry("droplet_ids", ids)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -158,14 +214,22 @@ impl State {
 
     /// A load balancer as the API shows it now: status by the clock, tag members filled in.
     pub fn render_lb(&self, entry: &LbEntry) -> Value {
-        let mut lb = entry.lb.clone();
-        if lb["status"] == "new" && now_ms() >= entry.active_at_ms {
-            lb["status"] = json!("active");
+        self.lb_snapshot(entry).render()
+    }
+
+    /// What rendering `entry` needs from the state: cheap (a pointer copy, plus the droplet
+    /// ids when it selects droplets by tag), so it is taken under the lock and
+    /// [`LbSnapshot::render`] runs after the lock is released.
+    pub fn lb_snapshot(&self, entry: &LbEntry) -> LbSnapshot {
+        let tagged = entry.lb["tag"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map(|tag| self.droplet_ids_with_tag(tag));
+        LbSnapshot {
+            lb: Arc::clone(&entry.lb),
+            active_at_ms: entry.active_at_ms,
+            tagged,
         }
-        if let Some(tag) = lb["tag"].as_str().filter(|t| !t.is_empty()) {
-            lb["droplet_ids"] = json!(self.droplet_ids_with_tag(tag));
-        }
-        lb
     }
 
     pub fn render_cert(&self, entry: &CertEntry) -> Value {
@@ -475,7 +539,7 @@ pub fn seed(fleet: &LeafCert) -> State {
             "created_at": SEED_TIME, "region": nyc3, "vpc_uuid": VPC_NYC3_ID,
         });
         LbEntry {
-            lb: merged(&merged(&lb_defaults(), &identity), &fields),
+            lb: Arc::new(merged(&merged(&lb_defaults(), &identity), &fields)),
             active_at_ms: 0,
             busy_until: None,
         }
@@ -586,5 +650,57 @@ pub fn seed(fleet: &LeafCert) -> State {
         domains,
         next_record_id: 710_000_100,
         next_lb_host: 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(lb: Value, active_at_ms: u64, tagged: Option<Vec<u64>>) -> LbSnapshot {
+        LbSnapshot {
+            lb: Arc::new(lb),
+            active_at_ms,
+            tagged,
+        }
+    }
+
+    /// A listing serialises snapshots directly; a single load balancer renders one. Both must
+    /// give the same JSON.
+    #[test]
+    fn a_snapshot_serialises_as_it_renders() {
+        let cases = [
+            snapshot(
+                json!({"id": "a", "status": "new", "droplet_ids": [1]}),
+                0,
+                None,
+            ),
+            snapshot(
+                json!({"id": "b", "status": "new", "droplet_ids": []}),
+                u64::MAX,
+                None,
+            ),
+            snapshot(
+                json!({"id": "c", "status": "active", "tag": "web", "droplet_ids": []}),
+                0,
+                Some(vec![7, 8]),
+            ),
+            snapshot(
+                json!({"id": "d", "status": "active", "tag": "web"}),
+                0,
+                Some(vec![9]),
+            ),
+            snapshot(json!("not an object"), 0, None),
+        ];
+        let rendered: Vec<Value> = cases.iter().map(|c| c.clone().render()).collect();
+        for (case, rendered) in cases.iter().zip(&rendered) {
+            assert_eq!(&serde_json::to_value(case).unwrap(), rendered);
+        }
+        assert_eq!(rendered[0]["status"], "active", "its time has come");
+        assert_eq!(rendered[1]["status"], "new", "not yet");
+        assert_eq!(rendered[2]["droplet_ids"], json!([7, 8]));
+        assert_eq!(rendered[3]["droplet_ids"], json!([9]));
+        // Rendering never changes the stored value.
+        assert_eq!(cases[0].lb["status"], "new");
     }
 }
