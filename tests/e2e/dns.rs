@@ -7,6 +7,7 @@
 use cutover_digitalocean::{Client, ClientConfig};
 use cutover_e2e::{Journey, Result};
 use cutover_sandbox::{DOMAIN, WEB_3};
+use fantoccini::Locator;
 
 fn api(sandbox: &cutover_sandbox::SandboxHandle) -> Result<Client> {
     Ok(Client::new(
@@ -154,6 +155,101 @@ async fn cut_over_verify_and_roll_back() -> Result<()> {
         .map(|r| r.ttl)
         .collect();
     assert_eq!(ttl, [3600], "the TTL is restored too");
+
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// On a protected account the confirmation needs the domain typed; the API refuses the second of
+/// two changes (an invalid record name), the first is rolled back, and the page says so: the
+/// records are as before and there is nothing to roll back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let client = api(&sandbox)?;
+    let lb = client
+        .list_load_balancers()
+        .await?
+        .into_iter()
+        .find(|lb| lb.name == "shop-passthrough")
+        .ok_or("no shop-passthrough")?;
+
+    let j = Journey::start("dns", &[]).await?;
+    j.wait_for("nav.sidebar").await?;
+    j.add_sandbox_account("production", &sandbox).await?;
+    j.client
+        .find(Locator::XPath(
+            "//tr[@data-account='production']//button[.='Protect']",
+        ))
+        .await?
+        .click()
+        .await?;
+    j.wait_for_text("tr[data-account='production']", "protected")
+        .await?;
+
+    // Straight from the sidebar: pick the load balancer; the account's domain is suggested.
+    j.click("button[data-nav='dns']").await?;
+    j.wait_for(&format!(
+        "select[data-testid='dns-lb'] option[value='{}']",
+        lb.id
+    ))
+    .await?
+    .click()
+    .await?;
+    let domain = j
+        .wait_for("[data-testid='dns-domain']")
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    assert_eq!(domain, DOMAIN);
+    j.fill("[data-testid='dns-names']", "@, bad!name").await?;
+    j.click("[data-testid='dns-load']").await?;
+    let diff = j
+        .wait_for_text("[data-testid='dns-diff']", "bad!name")
+        .await?
+        .text()
+        .await?;
+    assert!(diff.contains("update") && diff.contains("create"), "{diff}");
+    j.wait_for("li[data-item='certificates']").await?;
+
+    j.click("[data-testid='dns-override']").await?;
+    j.click("[data-testid='dns-apply']").await?;
+    j.wait_for("[data-testid='confirm-dialog']").await?;
+    // Protected: the action stays disabled until the domain is typed exactly.
+    let action = j.wait_for("[data-testid='confirm-action']").await?;
+    assert!(!action.is_enabled().await?);
+    j.fill("[data-testid='confirm-input']", "sandbox-shop")
+        .await?;
+    assert!(!action.is_enabled().await?);
+    j.fill("[data-testid='confirm-input']", DOMAIN).await?;
+    assert!(action.is_enabled().await?);
+    j.screenshot("6-protected-confirm").await?;
+    action.click().await?;
+
+    let err = j
+        .wait_for_text("[data-testid='dns-apply-error']", "rolled back")
+        .await?
+        .text()
+        .await?;
+    assert!(err.contains("bad!name.sandbox-shop.test"), "{err}");
+    assert!(err.contains("not a valid record name"), "{err}");
+    // Nothing half-applied: the apex answers web-1 again and there is nothing to roll back.
+    let apex_row = format!("[data-testid='dns-answers'] tr[data-name='{DOMAIN}']");
+    j.wait_for_text(
+        &format!("{apex_row} [data-col='authoritative']"),
+        "A 127.0.0.11",
+    )
+    .await?;
+    j.wait_for("[data-testid='dns-no-saved']").await?;
+    assert!(j
+        .client
+        .find(Locator::Css("[data-testid='dns-apply-result']"))
+        .await
+        .is_err());
+    j.screenshot("7-refused").await?;
+    assert_eq!(apex_a(&client).await?, ["127.0.0.11"]);
 
     j.finish().await?;
     sandbox.shutdown().await;

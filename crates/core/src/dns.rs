@@ -961,12 +961,16 @@ fn request_for(name: &str, v: &RecordValue) -> DomainRecordRequest {
     }
 }
 
+/// `fresh`: the rollback set was started by this apply (no earlier cutover of the domain left
+/// one); when a refused change leaves nothing changed, its file is removed again, so the app
+/// offers no rollback of a cutover that did not happen.
 async fn apply_changes(
     conn: &Connection,
     domain: &str,
     changes: &[RecordChange],
     set: &mut RollbackSet,
     dir: &Path,
+    fresh: bool,
 ) -> Result<Vec<RecordChange>, ApiError> {
     let mut applied = Vec::new();
     for change in changes {
@@ -1006,6 +1010,9 @@ async fn apply_changes(
                 } else {
                     rollback(conn, set).await.map(|_| ())
                 };
+                if undone.is_ok() && fresh {
+                    let _ = std::fs::remove_file(rollback_path(dir, domain));
+                }
                 let tail = match undone {
                     Ok(()) if applied.is_empty() => "nothing was changed".to_string(),
                     Ok(()) => format!("the {} earlier change(s) were rolled back", applied.len()),
@@ -1045,12 +1052,11 @@ fn new_set(plan: &DnsPlan) -> RollbackSet {
 /// the first write (an earlier, unfinished set of the same domain is kept: it holds the records
 /// from before any change). When the API refuses one change, the earlier ones are rolled back.
 pub async fn apply(conn: &Connection, plan: &DnsPlan, dir: &Path) -> Result<ApplyResult, ApiError> {
-    let mut set = match load_rollback(dir, &plan.domain)? {
-        Some(existing) => existing,
-        None => new_set(plan),
-    };
+    let existing = load_rollback(dir, &plan.domain)?;
+    let fresh = existing.is_none();
+    let mut set = existing.unwrap_or_else(|| new_set(plan));
     let path = save_rollback(dir, &set)?;
-    let applied = apply_changes(conn, &plan.domain, &plan.changes, &mut set, dir).await?;
+    let applied = apply_changes(conn, &plan.domain, &plan.changes, &mut set, dir, fresh).await?;
     Ok(ApplyResult {
         applied,
         rollback_file: path.display().to_string(),
@@ -1068,16 +1074,15 @@ pub async fn apply_ttl_step(
             "the TTL is already low: there is no TTL step to apply",
         ));
     };
-    let mut set = match load_rollback(dir, &plan.domain)? {
-        Some(existing) => existing,
-        None => new_set(plan),
-    };
+    let existing = load_rollback(dir, &plan.domain)?;
+    let fresh = existing.is_none();
+    let mut set = existing.unwrap_or_else(|| new_set(plan));
     set.ttl_lowered = Some((
         time::OffsetDateTime::now_utc().unix_timestamp(),
         step.wait_secs,
     ));
     let path = save_rollback(dir, &set)?;
-    let applied = apply_changes(conn, &plan.domain, &step.changes, &mut set, dir).await?;
+    let applied = apply_changes(conn, &plan.domain, &step.changes, &mut set, dir, fresh).await?;
     Ok(ApplyResult {
         applied,
         rollback_file: path.display().to_string(),

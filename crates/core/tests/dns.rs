@@ -138,6 +138,10 @@ async fn a_refused_change_rolls_back_the_earlier_ones() {
         .await
         .unwrap();
     assert_eq!(apex_a(&status), ["127.0.0.11"], "nothing half-applied");
+    assert!(
+        dns::load_rollback(dir.path(), DOMAIN).unwrap().is_none(),
+        "nothing to roll back: no rollback file is left"
+    );
     sb.shutdown().await;
 }
 
@@ -185,6 +189,9 @@ async fn a_domain_not_in_the_account_changes_nothing() {
         "{}",
         err.message
     );
+    assert!(dns::load_rollback(dir.path(), "not-mine.test")
+        .unwrap()
+        .is_none());
     sb.shutdown().await;
 }
 

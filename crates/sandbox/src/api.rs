@@ -1520,6 +1520,19 @@ async fn record(AxState(s): Shr, Path((name, rid)): Path<(String, String)>) -> A
 
 const RECORD_TYPES: &[&str] = &["A", "AAAA", "CAA", "CNAME", "MX", "NS", "TXT", "SRV", "SOA"];
 
+/// `@`, or dot-separated labels of letters, digits, `-` and `_` (a leading `*` label allowed).
+fn valid_record_name(name: &str) -> bool {
+    name == "@"
+        || name.split('.').enumerate().all(|(i, label)| {
+            (i == 0 && label == "*")
+                || (!label.is_empty()
+                    && label.len() <= 63
+                    && label
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        })
+}
+
 /// Applies the writable fields of `body` to `record`, then checks the result.
 fn apply_record_fields(record: &mut Value, body: &Map<String, Value>) -> Result<(), ApiErr> {
     for key in [
@@ -1540,10 +1553,16 @@ fn apply_record_fields(record: &mut Value, body: &Map<String, Value>) -> Result<
         )));
     }
     record["type"] = json!(kind);
-    if record["name"].as_str().is_none_or(str::is_empty) {
+    let name = record["name"].as_str().unwrap_or_default();
+    if name.is_empty() {
         return Err(ApiErr::unprocessable(
             "name: a record needs a name (@ for the apex).",
         ));
+    }
+    if !valid_record_name(name) {
+        return Err(ApiErr::unprocessable(format!(
+            "name: {name:?} is not a valid record name."
+        )));
     }
     let data = record["data"].as_str().unwrap_or_default();
     if data.is_empty() {

@@ -709,6 +709,28 @@ async fn domains_and_records_crud() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Names are hostnames (or @, or a leading wildcard label), as the real API insists.
+    for bad in ["bad name", "a..b", "shop!", "*x"] {
+        let r = api
+            .call(
+                Method::POST,
+                "/v2/domains/other.test/records",
+                Some(&json!({"type": "A", "name": bad, "data": "127.0.2.2"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(r.json()["message"].as_str().unwrap().contains("name"));
+    }
+    for good in ["*.shop", "_acme-challenge", "a-b.c_d"] {
+        let r = api
+            .call(
+                Method::POST,
+                "/v2/domains/other.test/records",
+                Some(&json!({"type": "TXT", "name": good, "data": "x"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{good}");
+    }
     let r = api
         .call(
             Method::POST,
