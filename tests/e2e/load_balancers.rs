@@ -283,3 +283,434 @@ async fn create_from_the_form() -> Result<()> {
     sandbox.shutdown().await;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Busy 403 and Retry; droplets; presets and warnings; keyboard only; dark theme
+// ---------------------------------------------------------------------------------------------
+
+const BUSY_TEXT: &str =
+    "DigitalOcean is still applying the previous change — try again in a moment";
+
+fn droplet_ids(lb: &LoadBalancer) -> Vec<u64> {
+    lb.droplet_ids.clone()
+}
+
+/// Holds blog-https busy in the Sandbox (as while DigitalOcean applies an update): adding a droplet,
+/// applying an edit and deleting each show the busy message with a Retry that succeeds once the
+/// load balancer is free. The droplet added is checked through the API and removed again.
+#[tokio::test(flavor = "multi_thread")]
+async fn busy_then_retry_droplets_apply_delete() -> Result<()> {
+    use cutover_sandbox::{LB_BLOG_ID, WEB_1, WEB_2, WEB_3};
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let client = api(&sandbox)?;
+    let j = start("lb-busy", &sandbox).await?;
+
+    // Droplets: add web-3 while busy → the message and Retry; nothing changed in the API.
+    open_detail(&j, "blog-https").await?;
+    j.click("[data-tab='droplets']").await?;
+    j.wait_for_text("[data-testid='droplets-table']", "web-2")
+        .await?;
+    assert!(sandbox.set_lb_busy(LB_BLOG_ID, true));
+    j.wait_for("[data-testid='droplet-pick']")
+        .await?
+        .select_by_value(&WEB_3.to_string())
+        .await?;
+    j.click("[data-testid='droplet-add']").await?;
+    j.wait_for("[data-testid='droplets-error'][data-code='busy']")
+        .await?;
+    j.wait_for_text("[data-testid='droplets-error']", BUSY_TEXT)
+        .await?;
+    j.screenshot("1-droplet-busy").await?;
+    assert_eq!(
+        droplet_ids(&by_name(&client, "blog-https").await?),
+        vec![WEB_1, WEB_2],
+        "a busy answer changes nothing"
+    );
+    assert!(sandbox.set_lb_busy(LB_BLOG_ID, false));
+    j.click("[data-testid='droplets-retry']").await?;
+    j.wait_for("tr[data-droplet='web-3']").await?;
+    j.screenshot("2-droplet-added").await?;
+    assert!(
+        droplet_ids(&by_name(&client, "blog-https").await?).contains(&WEB_3),
+        "web-3 was added in the API"
+    );
+    // The list follows (droplet count 3).
+    j.wait_for_text("tr[data-lb='blog-https']", "3").await?;
+
+    // Remove it again (ending the short busy window the add opened, so this is not a busy test).
+    sandbox.set_lb_busy(LB_BLOG_ID, false);
+    j.click("tr[data-droplet='web-3'] [data-testid='droplet-remove']")
+        .await?;
+    for _ in 0..100 {
+        if j.client
+            .find(Locator::Css("tr[data-droplet='web-3']"))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        j.client
+            .find(Locator::Css("tr[data-droplet='web-3']"))
+            .await
+            .is_err(),
+        "web-3 left the droplets table"
+    );
+    assert_eq!(
+        droplet_ids(&by_name(&client, "blog-https").await?),
+        vec![WEB_1, WEB_2],
+        "web-3 was removed in the API"
+    );
+
+    // Apply while busy: the message and Retry; the retry lands the change.
+    sandbox.set_lb_busy(LB_BLOG_ID, false);
+    j.click("[data-testid='edit']").await?;
+    j.fill("[data-testid='edit-idle']", "90").await?;
+    j.click("[data-testid='review']").await?;
+    j.wait_for("[data-testid='dry-run'][data-outcome='ok']")
+        .await?;
+    assert!(sandbox.set_lb_busy(LB_BLOG_ID, true));
+    j.click("[data-testid='apply']").await?;
+    j.wait_for("[data-testid='apply-error'][data-code='busy']")
+        .await?;
+    j.wait_for_text("[data-testid='apply-error']", BUSY_TEXT)
+        .await?;
+    j.screenshot("3-apply-busy").await?;
+    assert_ne!(
+        by_name(&client, "blog-https")
+            .await?
+            .http_idle_timeout_seconds,
+        Some(90),
+        "a busy answer writes nothing"
+    );
+    assert!(sandbox.set_lb_busy(LB_BLOG_ID, false));
+    j.click("[data-testid='retry']").await?;
+    j.wait_for_text("[data-testid='applied']", "Applied")
+        .await?;
+    j.screenshot("4-apply-retried").await?;
+    assert_eq!(
+        by_name(&client, "blog-https")
+            .await?
+            .http_idle_timeout_seconds,
+        Some(90),
+        "the retry landed"
+    );
+
+    // Delete while busy: the message and Retry; the retry deletes.
+    j.click("[data-testid='lb-editor'] .actions button").await?;
+    assert!(sandbox.set_lb_busy(LB_BLOG_ID, true));
+    j.click("[data-testid='delete']").await?;
+    j.fill("[data-testid='confirm-input']", "blog-https")
+        .await?;
+    j.click("[data-testid='confirm-action']").await?;
+    j.wait_for("[data-testid='delete-error'][data-code='busy']")
+        .await?;
+    j.wait_for_text("[data-testid='delete-error']", BUSY_TEXT)
+        .await?;
+    j.screenshot("5-delete-busy").await?;
+    by_name(&client, "blog-https").await?;
+    assert!(sandbox.set_lb_busy(LB_BLOG_ID, false));
+    j.click("[data-testid='delete-retry']").await?;
+    j.wait_for_text("[data-testid='lb-notice']", "Deleted blog-https")
+        .await?;
+    assert!(
+        by_name(&client, "blog-https").await.is_err(),
+        "deleted in the API"
+    );
+
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// The presets on api-by-tag (HTTP 80 only, droplets by tag): "Redirect HTTP to HTTPS" alone has
+/// no HTTPS 443 rule to redirect to (an error, Review disabled); "SSL passthrough 443 → 443" adds
+/// it; sticky sessions then warn that they cannot work with passthrough (a warning: Review still
+/// allowed). Review shows each field; Apply lands it.
+#[tokio::test(flavor = "multi_thread")]
+async fn presets_and_warnings() -> Result<()> {
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let client = api(&sandbox)?;
+    let j = start("lb-presets", &sandbox).await?;
+
+    // "Change tag…" from the droplets tab opens the editor on the tag field.
+    open_detail(&j, "api-by-tag").await?;
+    j.click("[data-tab='droplets']").await?;
+    j.click("[data-testid='change-tag']").await?;
+    j.wait_for("[data-testid='lb-editor']").await?;
+    wait_focus(&j, "edit-tag").await?;
+
+    j.click("[data-testid='preset-redirect']").await?;
+    j.wait_for("[data-code='redirect.needs_https_443']").await?;
+    j.screenshot("1-redirect-without-443").await?;
+    assert!(
+        !j.wait_for("[data-testid='review']")
+            .await?
+            .is_enabled()
+            .await?,
+        "a redirect with nowhere to go cannot be reviewed"
+    );
+
+    j.click("[data-testid='preset-passthrough']").await?;
+    wait_gone(&j, "[data-code='redirect.needs_https_443']").await?;
+    j.wait_for("[data-testid='edit-sticky']")
+        .await?
+        .select_by_value("cookies")
+        .await?;
+    j.wait_for_text(
+        "[data-code='sticky.with_passthrough']",
+        "Sticky sessions do not work with SSL passthrough",
+    )
+    .await?;
+    j.screenshot("2-sticky-warning").await?;
+
+    j.click("[data-testid='review']").await?;
+    for path in [
+        "forwarding_rules",
+        "health_check",
+        "sticky_sessions",
+        "redirect_http_to_https",
+    ] {
+        j.wait_for(&format!("[data-testid='diff'] tr[data-path^='{path}']"))
+            .await?;
+    }
+    j.wait_for("[data-testid='dry-run'][data-outcome='ok']")
+        .await?;
+    j.screenshot("3-review").await?;
+    j.click("[data-testid='apply']").await?;
+    j.wait_for_text("[data-testid='applied']", "Applied")
+        .await?;
+    let lb = by_name(&client, "api-by-tag").await?;
+    assert!(lb.redirect_http_to_https, "the redirect landed");
+    assert!(
+        lb.forwarding_rules
+            .iter()
+            .any(|r| r.entry_port == 443 && r.tls_passthrough),
+        "the passthrough rule landed: {:?}",
+        lb.forwarding_rules
+    );
+
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// Presses keys on whatever has focus, as a keyboard would.
+async fn press(j: &Journey, keys: &[char]) -> Result<()> {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut seq = KeyActions::new("keyboard".to_string());
+    for &k in keys {
+        seq = seq
+            .then(KeyAction::Down { value: k })
+            .then(KeyAction::Up { value: k });
+    }
+    j.client.perform_actions(seq).await?;
+    Ok(())
+}
+
+async fn type_text(j: &Journey, text: &str) -> Result<()> {
+    press(j, &text.chars().collect::<Vec<_>>()).await
+}
+
+/// What has focus: its data-testid, else its tag and text.
+async fn focused(j: &Journey) -> Result<String> {
+    let v = j
+        .client
+        .execute(
+            "const e = document.activeElement; return e ? (e.dataset.testid || (e.tagName + ':' + e.textContent.trim())) : '';",
+            vec![],
+        )
+        .await?;
+    Ok(v.as_str().unwrap_or_default().to_string())
+}
+
+async fn wait_focus(j: &Journey, want: &str) -> Result<()> {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = focused(j).await?;
+        if last == want {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("focus never reached {want:?}; it is on {last:?}").into())
+}
+
+async fn wait_gone(j: &Journey, css: &str) -> Result<()> {
+    for _ in 0..100 {
+        if j.client.find(Locator::Css(css)).await.is_err() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("`{css}` is still there").into())
+}
+
+/// Presses Tab until `testid` has focus (at most 12 times): it is reachable without a mouse.
+async fn tab_to(j: &Journey, testid: &str) -> Result<()> {
+    let mut seen = Vec::new();
+    for _ in 0..12 {
+        press(j, &[fantoccini::key::Key::Tab.into()]).await?;
+        let now = focused(j).await?;
+        if now == testid {
+            return Ok(());
+        }
+        seen.push(now);
+    }
+    Err(format!("Tab never reached {testid:?}; it went through {seen:?}").into())
+}
+
+/// Whether the focused element shows a focus ring (`:focus-visible` with an outline).
+async fn focus_ring_visible(j: &Journey) -> Result<bool> {
+    let v = j
+        .client
+        .execute(
+            "const e = document.activeElement; const s = getComputedStyle(e); return e.matches(':focus-visible') && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;",
+            vec![],
+        )
+        .await?;
+    Ok(v.as_bool().unwrap_or(false))
+}
+
+/// Without the mouse: `/` to the search, type, Enter opens the only match, Tab to Edit, Enter;
+/// Esc with a change asks first, a second Esc closes the editor; Tab to Delete, Enter, Esc
+/// closes the dialog; Esc closes the detail and focus returns to the row. `r` refreshes.
+#[tokio::test(flavor = "multi_thread")]
+async fn keyboard_only() -> Result<()> {
+    use fantoccini::key::Key;
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let client = api(&sandbox)?;
+    let j = start("lb-keyboard", &sandbox).await?;
+    // Start from the page, not from the Accounts form the harness used.
+    j.client
+        .execute(
+            "document.activeElement && document.activeElement.blur();",
+            vec![],
+        )
+        .await?;
+
+    press(&j, &['/']).await?;
+    wait_focus(&j, "lb-search").await?;
+    type_text(&j, "blog").await?;
+    wait_gone(&j, "tr[data-lb='shop-passthrough']").await?;
+    press(&j, &[Key::Enter.into()]).await?;
+    j.wait_for("[data-testid='lb-detail'][data-lb='blog-https']")
+        .await?;
+    wait_focus(&j, "detail-heading").await?;
+
+    // From the heading, Tab reaches Edit.
+    tab_to(&j, "edit").await?;
+    assert!(focus_ring_visible(&j).await?, "Edit shows a focus ring");
+    j.screenshot("1-focus-edit").await?;
+    press(&j, &[Key::Enter.into()]).await?;
+    j.wait_for("[data-testid='lb-editor']").await?;
+    wait_focus(&j, "edit-name").await?;
+    assert!(
+        focus_ring_visible(&j).await?,
+        "the name field shows a focus ring"
+    );
+
+    // A change, then Esc: asks; Esc again: closes, and focus is back on Edit.
+    type_text(&j, "-x").await?;
+    press(&j, &[Key::Escape.into()]).await?;
+    j.wait_for("[data-testid='discard-hint']").await?;
+    j.wait_for("[data-testid='lb-editor']").await?;
+    j.screenshot("2-discard-hint").await?;
+    press(&j, &[Key::Escape.into()]).await?;
+    wait_gone(&j, "[data-testid='lb-editor']").await?;
+    j.wait_for("[data-testid='lb-detail']").await?;
+    wait_focus(&j, "edit").await?;
+
+    // Tab on to Delete; Enter opens the dialog (focus in the name input); Esc closes only it.
+    tab_to(&j, "delete").await?;
+    press(&j, &[Key::Enter.into()]).await?;
+    j.wait_for("[data-testid='confirm-dialog']").await?;
+    wait_focus(&j, "confirm-input").await?;
+    press(&j, &[Key::Escape.into()]).await?;
+    wait_gone(&j, "[data-testid='confirm-dialog']").await?;
+    j.wait_for("[data-testid='lb-detail']").await?;
+
+    // Esc closes the detail; focus returns to the row it was opened from.
+    press(&j, &[Key::Escape.into()]).await?;
+    wait_gone(&j, "[data-testid='lb-detail']").await?;
+    wait_focus(&j, "BUTTON:blog-https").await?;
+    j.screenshot("3-back-on-row").await?;
+
+    // `r` refreshes: a rename made through the API shows well before the 15 s poll would.
+    change_behind_the_back(&client, "blog-https", |lb| lb.name = "blog-renamed".into()).await?;
+    press(&j, &['r']).await?;
+    j.wait_for_within("tr[data-lb='blog-renamed']", Duration::from_secs(8))
+        .await?;
+    assert!(
+        by_name(&client, "blog-https").await.is_err(),
+        "renamed in the API"
+    );
+
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// With GTK's dark theme the webview reports prefers-color-scheme: dark and the app uses its
+/// dark palette; screenshots of the list, detail, editor and the delete dialog in dark mode.
+#[tokio::test(flavor = "multi_thread")]
+async fn dark_theme() -> Result<()> {
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let j = Journey::start("lb-dark", &[("GTK_THEME", "Adwaita:dark".to_string())]).await?;
+    j.wait_for("nav.sidebar").await?;
+    let dark = j
+        .client
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        dark.as_bool(),
+        Some(true),
+        "the webview follows GTK's dark theme"
+    );
+    let bg = j
+        .client
+        .execute(
+            "return getComputedStyle(document.documentElement).backgroundColor;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        bg.as_str(),
+        Some("rgb(15, 20, 25)"),
+        "the dark palette is in use"
+    );
+    j.add_sandbox_account("e2e", &sandbox).await?;
+    j.screenshot("1-accounts").await?;
+    j.click("button[data-nav='load-balancers']").await?;
+    j.wait_for_text("tr[data-lb='shop-passthrough']", "SSL passthrough")
+        .await?;
+    j.screenshot("2-list").await?;
+    open_detail(&j, "shop-passthrough").await?;
+    j.click("[data-tab='droplets']").await?;
+    j.wait_for_text("[data-testid='droplets-table']", "web-3")
+        .await?;
+    j.screenshot("3-detail").await?;
+    j.click("[data-testid='edit']").await?;
+    j.click("[data-testid='edit-redirect']").await?;
+    j.wait_for("[data-code='redirect.needs_http_80']").await?;
+    j.screenshot("4-editor").await?;
+    j.click("[data-testid='lb-editor'] .actions button").await?;
+    j.click("[data-testid='delete']").await?;
+    j.wait_for("[data-testid='confirm-dialog']").await?;
+    j.screenshot("5-dialog").await?;
+    press(&j, &[fantoccini::key::Key::Escape.into()]).await?;
+    wait_gone(&j, "[data-testid='confirm-dialog']").await?;
+    for view in ["certificates", "rehearsal", "logs"] {
+        j.click(&format!("button[data-nav='{view}']")).await?;
+        j.wait_for(&format!("main[data-view='{view}']")).await?;
+        j.screenshot(&format!("6-{view}")).await?;
+    }
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}
