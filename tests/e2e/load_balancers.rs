@@ -648,6 +648,15 @@ async fn keyboard_only() -> Result<()> {
         "renamed in the API"
     );
 
+    // Back to the search, Arrow Down into the list, Space opens the row.
+    press(&j, &['/']).await?;
+    wait_focus(&j, "lb-search").await?;
+    press(&j, &[Key::Down.into()]).await?;
+    wait_focus(&j, "BUTTON:blog-renamed").await?;
+    press(&j, &[' ']).await?;
+    j.wait_for("[data-testid='lb-detail'][data-lb='blog-renamed']")
+        .await?;
+
     j.finish().await?;
     sandbox.shutdown().await;
     Ok(())
