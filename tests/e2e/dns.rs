@@ -1,10 +1,11 @@
 //! The DNS cutover journey on a Sandbox the test runs and adds by token: open the passthrough
 //! load balancer's domain from its detail, see the readiness list flag web-3's certificate, fix
 //! it in the Sandbox and re-check, apply, watch verify succeed against the Sandbox's DNS server,
-//! check the records through the API, roll back, check them again.
+//! check the records through the API; a verify that times out (records changed behind the app's
+//! back) keeps the change and offers the rollback; roll back, check the records again.
 //! Run under Xvfb: `cargo test -p cutover-e2e --features e2e --test dns -- --test-threads=1`.
 
-use cutover_digitalocean::{Client, ClientConfig};
+use cutover_digitalocean::{Client, ClientConfig, DomainRecordRequest};
 use cutover_e2e::{Journey, Result};
 use cutover_sandbox::{DOMAIN, WEB_3};
 use fantoccini::Locator;
@@ -130,6 +131,42 @@ async fn cut_over_verify_and_roll_back() -> Result<()> {
     // Through the API: the apex now points at the load balancer.
     assert_eq!(apex_a(&client).await?, std::slice::from_ref(&lb.ip));
 
+    // Someone points the apex elsewhere behind the app's back: verify (with a 2 s window) times
+    // out, says so, keeps the change and still offers the rollback.
+    let apex_id = client
+        .list_domain_records(DOMAIN)
+        .await?
+        .into_iter()
+        .find(|r| r.kind == "A" && r.name == "@")
+        .ok_or("no apex A record")?
+        .id;
+    client
+        .update_domain_record(
+            DOMAIN,
+            apex_id,
+            &DomainRecordRequest {
+                ttl: Some(300),
+                ..DomainRecordRequest::simple("A", "@", "192.0.2.99")
+            },
+        )
+        .await?;
+    j.fill("[data-testid='dns-verify-window']", "2").await?;
+    j.click("[data-testid='dns-verify-again']").await?;
+    let result = j
+        .wait_for_text("[data-testid='dns-verify-result']", "DNS not switched yet")
+        .await?
+        .text()
+        .await?;
+    assert!(result.contains("within 2 s"), "{result}");
+    assert!(result.contains("the change is kept"), "{result}");
+    j.wait_for_text(
+        &format!("{apex_row} [data-col='authoritative']"),
+        "A 192.0.2.99",
+    )
+    .await?;
+    j.wait_for("[data-testid='dns-rollback']").await?;
+    j.screenshot("5-verify-timeout").await?;
+
     // Roll back, with confirmation: the saved records come back.
     j.click("[data-testid='dns-rollback']").await?;
     j.wait_for("[data-testid='confirm-dialog']").await?;
@@ -145,7 +182,7 @@ async fn cut_over_verify_and_roll_back() -> Result<()> {
         "A 127.0.0.11",
     )
     .await?;
-    j.screenshot("5-rolled-back").await?;
+    j.screenshot("6-rolled-back").await?;
     assert_eq!(apex_a(&client).await?, ["127.0.0.11"]);
     let ttl: Vec<u32> = client
         .list_domain_records(DOMAIN)
@@ -225,7 +262,7 @@ async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
     assert!(!action.is_enabled().await?);
     j.fill("[data-testid='confirm-input']", DOMAIN).await?;
     assert!(action.is_enabled().await?);
-    j.screenshot("6-protected-confirm").await?;
+    j.screenshot("7-protected-confirm").await?;
     action.click().await?;
 
     let err = j
@@ -248,7 +285,7 @@ async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
         .find(Locator::Css("[data-testid='dns-apply-result']"))
         .await
         .is_err());
-    j.screenshot("7-refused").await?;
+    j.screenshot("8-refused").await?;
     assert_eq!(apex_a(&client).await?, ["127.0.0.11"]);
 
     j.finish().await?;

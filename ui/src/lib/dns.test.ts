@@ -18,6 +18,7 @@ import {
   readinessSummary,
   stepStates,
   suggestDomain,
+  verifyWindow,
 } from "./dns";
 
 const choice = (domains: string[], passthrough = false): LbChoice => ({
@@ -180,5 +181,16 @@ describe("text helpers", () => {
     expect(httpsLine({ ...h, ok: false, status: null, error: "certificate expired" })).toBe(
       "Failed: no response from https://example.com/ at 127.0.0.1:4431 — certificate expired",
     );
+  });
+});
+
+describe("verifyWindow", () => {
+  it("takes whole seconds from 1 to 3600", () => {
+    expect(verifyWindow(120)).toBe(120);
+    expect(verifyWindow(" 5 ")).toBe(5);
+    expect(verifyWindow(3600)).toBe(3600);
+  });
+  it("refuses anything else", () => {
+    for (const bad of [0, -1, 3601, 1.5, "", "abc", null, undefined, Number.NaN]) expect(verifyWindow(bad)).toBeNull();
   });
 });

@@ -232,3 +232,10 @@ export function certificateLine(h: HttpsCheck): string | null {
   const names = c.sans.length ? c.sans.join(", ") : c.subject;
   return `Certificate for ${names}, issued by ${c.issuer}, valid until ${c.not_after.slice(0, 10)}`;
 }
+
+/** The verify window the user typed: whole seconds in 1..3600, or null when it is not one. */
+export function verifyWindow(value: unknown): number | null {
+  const n = typeof value === "number" ? value : Number(String(value ?? "").trim());
+  if (!Number.isFinite(n) || !Number.isInteger(n) || n < 1 || n > 3600) return null;
+  return n;
+}
