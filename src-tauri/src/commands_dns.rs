@@ -49,25 +49,30 @@ async fn lb_ip(conn: &Connection, lb_id: &str) -> Result<IpAddr, ApiError> {
     })
 }
 
-/// On a protected account the domain must be typed exactly (as in the confirmation dialog).
+/// Whether a write may go ahead: on a protected account `confirm` must be the domain, typed
+/// exactly (case and a final dot aside, as the domain itself is normalised).
+fn typed_ok(protected: bool, domain: &str, confirm: Option<&str>) -> bool {
+    let norm = |d: &str| d.trim().trim_end_matches('.').to_ascii_lowercase();
+    !protected
+        || confirm.is_some_and(|typed| !typed.trim().is_empty() && norm(typed) == norm(domain))
+}
+
+/// On a protected account the domain must be typed (as in the confirmation dialog).
 async fn check_typed(
     state: &AppState,
     domain: &str,
     confirm: Option<&str>,
 ) -> Result<(), ApiError> {
     let active = state.workspace.overview().await?.active;
-    if !active.protected {
+    if typed_ok(active.protected, domain, confirm) {
         return Ok(());
     }
-    let want = domain.trim().trim_end_matches('.').to_ascii_lowercase();
-    match confirm.map(str::trim) {
-        Some(typed) if typed == want => Ok(()),
-        _ => Err(ApiError::invalid_input(format!(
-            "\"{}\" is a protected account: type {want} to confirm",
-            active.name
-        ))
-        .with_details(serde_json::json!({ "field": "confirm" }))),
-    }
+    Err(ApiError::invalid_input(format!(
+        "\"{}\" is a protected account: type {} to confirm",
+        active.name,
+        domain.trim().trim_end_matches('.').to_ascii_lowercase()
+    ))
+    .with_details(serde_json::json!({ "field": "confirm" })))
 }
 
 /// Where `domain` points now (apex and `www`), next to the load balancer's IP when one is given.
@@ -226,4 +231,20 @@ pub async fn dns_domains(state: State<'_, AppState>) -> Result<Vec<String>, ApiE
         .collect();
     names.sort();
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typed_ok;
+
+    #[test]
+    fn protected_accounts_need_the_domain_typed() {
+        assert!(typed_ok(false, "example.com", None));
+        assert!(!typed_ok(true, "example.com", None));
+        assert!(!typed_ok(true, "example.com", Some("")));
+        assert!(!typed_ok(true, "example.com", Some("example")));
+        assert!(!typed_ok(true, "example.com", Some("www.example.com")));
+        assert!(typed_ok(true, "example.com", Some("example.com")));
+        assert!(typed_ok(true, "Example.com.", Some(" example.com ")));
+    }
 }
