@@ -67,3 +67,10 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
   log "Installing tauri-driver"
   cargo install tauri-driver --version '^2' --locked
 fi
+
+# The time-boxed fuzz run of the balancer's ClientHello parser in scripts/test.sh (runs on the
+# stable toolchain; about a minute of CPU to build).
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  log "Installing cargo-fuzz"
+  cargo install cargo-fuzz --version '^0.13' --locked
+fi

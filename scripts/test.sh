@@ -33,6 +33,24 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "Rust unit and integration tests"
 with_keyring cargo test --workspace
 
+step "Fuzz the balancer's ClientHello parser (cargo fuzz, ${CUTOVER_FUZZ_SECONDS:-60} s, stable toolchain)"
+# `-s none` (no sanitizer) is what makes cargo-fuzz work on stable: its default AddressSanitizer
+# needs the unstable `-Zsanitizer`, while the coverage instrumentation libFuzzer is guided by
+# (`-Cpasses=sancov-module`, `-Cllvm-args=-sanitizer-coverage-*`, `--cfg fuzzing`) uses stable
+# flags only. No nightly, no RUSTC_BOOTSTRAP. The parser is safe Rust, so what the fuzzer looks
+# for is panics and broken invariants (fuzz/check.rs), which need no sanitizer. New inputs go to
+# a scratch directory; the committed corpus and regressions are read-only seeds (and are replayed
+# on every `cargo test` by crates/balancer/tests/fuzz_corpus.rs).
+fuzz_scratch=$(mktemp -d)
+fuzz_seeds=(corpus/client_hello)
+if [ -d crates/balancer/fuzz/regressions/client_hello ]; then fuzz_seeds+=(regressions/client_hello); fi
+(cd crates/balancer/fuzz && cargo fuzz run -s none client_hello "$fuzz_scratch" "${fuzz_seeds[@]}" \
+  -- -max_total_time="${CUTOVER_FUZZ_SECONDS:-60}" -max_len=20480) || {
+  echo "The fuzzer found a failing input: see crates/balancer/fuzz/artifacts/client_hello/ and crates/balancer/fuzz/README.md." >&2
+  exit 1
+}
+rm -rf "$fuzz_scratch"
+
 step "UI type check (svelte-check)"
 npm run --prefix ui check
 
