@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::ConnectionKind;
 use crate::error::{ApiError, ErrorCode};
 
 /// The keychain service name every Cutover token is stored under.
@@ -34,6 +35,11 @@ pub struct AccountRecord {
     pub api_base: Option<String>,
     /// A note from the token check (e.g. the token lacks `account:read`).
     pub note: Option<String>,
+    /// What the API base turned out to be when the token was checked: a loopback base that
+    /// answers the Sandbox's own endpoints is a Sandbox (`cutover sandbox serve`), not
+    /// DigitalOcean. Files from before this field read as DigitalOcean until the next connect.
+    #[serde(default)]
+    pub kind: ConnectionKind,
 }
 
 /// The settings file.
@@ -250,6 +256,7 @@ mod tests {
             token_last4: "abcd".into(),
             api_base: None,
             note: None,
+            kind: ConnectionKind::DigitalOcean,
         }
     }
 
@@ -265,6 +272,30 @@ mod tests {
         store.save(&settings).unwrap();
         assert_eq!(store.load().unwrap(), settings);
         assert!(!dir.path().join("settings.json.tmp").exists());
+    }
+
+    #[test]
+    fn the_kind_round_trips_and_older_files_read_as_digitalocean() {
+        let older = r#"{"accounts":[{"name":"prod","colour":null,"protected":false,"email":null,"team":null,"tokenLast4":"abcd","apiBase":null,"note":null}],"active":null}"#;
+        let settings: Settings = serde_json::from_str(older).unwrap();
+        assert_eq!(settings.accounts[0].kind, ConnectionKind::DigitalOcean);
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SettingsStore::in_dir(dir.path());
+        let mut local = record("local");
+        local.api_base = Some("http://127.0.0.1:4010".into());
+        local.kind = ConnectionKind::Sandbox;
+        let settings = Settings {
+            accounts: vec![record("prod"), local],
+            active: None,
+        };
+        store.save(&settings).unwrap();
+        let text = std::fs::read_to_string(store.path()).unwrap();
+        assert!(text.contains(r#""kind": "sandbox""#), "{text}");
+        let loaded = store.load().unwrap();
+        assert_eq!(loaded, settings);
+        assert_eq!(loaded.accounts[0].kind, ConnectionKind::DigitalOcean);
+        assert_eq!(loaded.accounts[1].kind, ConnectionKind::Sandbox);
     }
 
     #[test]

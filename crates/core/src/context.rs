@@ -13,9 +13,12 @@ use cutover_sandbox::{BackendEndpoint, SandboxHandle};
 use crate::error::{ApiError, ErrorCode};
 
 /// Whether a connection talks to DigitalOcean or to a Sandbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionKind {
+    #[default]
     DigitalOcean,
     Sandbox,
 }

@@ -141,7 +141,8 @@ impl Workspace {
     fn summary(record: &AccountRecord, session_only: bool) -> AccountSummary {
         AccountSummary {
             name: record.name.clone(),
-            kind: ConnectionKind::DigitalOcean,
+            // A loopback Sandbox added as an account shows as one (the status bar's SANDBOX).
+            kind: record.kind,
             colour: record.colour.clone(),
             protected: record.protected,
             email: record.email.clone(),
@@ -245,8 +246,10 @@ impl Workspace {
             token_last4: token_last4(&token),
             api_base: api_base.clone(),
             note: None,
+            kind: ConnectionKind::DigitalOcean,
         };
         let connection = Connection::for_token(api_base.as_deref(), &token).await?;
+        record.kind = connection.kind;
         match connection.client.account().await {
             Ok(account) => {
                 record.email = Some(account.email).filter(|e| !e.is_empty());
@@ -362,6 +365,7 @@ impl Workspace {
             Err(err) => return Err(err.into()),
         }
         record.token_last4 = token_last4(token);
+        record.kind = connection.kind;
         if session_only {
             self.session_tokens.set(name, token)?;
             if let Some(r) = lock(&self.session_accounts)
@@ -369,12 +373,14 @@ impl Workspace {
                 .find(|r| r.name == name)
             {
                 r.token_last4 = record.token_last4.clone();
+                r.kind = record.kind;
             }
         } else {
             self.keychain.set(name, token)?;
             let mut settings = self.settings.load()?;
             if let Some(r) = settings.accounts.iter_mut().find(|r| r.name == name) {
                 r.token_last4 = record.token_last4.clone();
+                r.kind = record.kind;
             }
             self.settings.save(&settings)?;
         }
@@ -387,14 +393,18 @@ impl Workspace {
 
     /// Switches to `name`, or to the Sandbox with `None`. Remembered across runs.
     pub async fn switch_to(&self, name: Option<&str>) -> Result<AccountSummary, ApiError> {
-        let summary = match name {
+        // An added account stays an account even when it is a Sandbox (kind `sandbox`): only
+        // `None` or the built-in name mean the built-in Sandbox.
+        let (account, summary) = match name {
             Some(name) if name != SANDBOX_NAME => {
                 let (record, session_only) = self.find_record(name)?;
-                Self::summary(&record, session_only)
+                (
+                    Some(record.name.clone()),
+                    Self::summary(&record, session_only),
+                )
             }
-            _ => Self::sandbox_summary(),
+            _ => (None, Self::sandbox_summary()),
         };
-        let account = (summary.kind == ConnectionKind::DigitalOcean).then(|| summary.name.clone());
         if !summary.session_only {
             let mut settings = self.settings.load()?;
             settings.active = account.clone();
@@ -439,8 +449,37 @@ impl Workspace {
                         format!("The token for \"{name}\" is missing from the keychain: replace it in Accounts."),
                     )
                 })?;
-                Connection::for_token(record.api_base.as_deref(), &token).await
+                let connection = Connection::for_token(record.api_base.as_deref(), &token).await?;
+                if connection.kind != record.kind {
+                    self.remember_kind(name, session_only, connection.kind);
+                }
+                Ok(connection)
             }
+        }
+    }
+
+    /// Records what an account's API base turned out to be (settings from before the kind was
+    /// stored, or a base URL that now serves something else). Only the label depends on it, so
+    /// a settings file that cannot be written is logged, not an error.
+    fn remember_kind(&self, name: &str, session_only: bool, kind: ConnectionKind) {
+        if session_only {
+            if let Some(r) = lock(&self.session_accounts)
+                .iter_mut()
+                .find(|r| r.name == name)
+            {
+                r.kind = kind;
+            }
+            return;
+        }
+        let saved = self.settings.load().and_then(|mut settings| {
+            match settings.accounts.iter_mut().find(|r| r.name == name) {
+                Some(r) => r.kind = kind,
+                None => return Ok(()),
+            }
+            self.settings.save(&settings)
+        });
+        if let Err(err) = saved {
+            tracing::warn!(account = %name, "could not record the account's kind: {}", err.message);
         }
     }
 
@@ -535,6 +574,8 @@ mod tests {
             Some(&token[token.len() - 4..])
         );
         assert!(added.email.is_some());
+        // A loopback Sandbox added by its token is labelled a Sandbox, not DigitalOcean.
+        assert_eq!(added.kind, ConnectionKind::Sandbox);
         let settings_text = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
         assert!(
             !settings_text.contains(&token),
@@ -543,6 +584,17 @@ mod tests {
 
         let switched = ws.switch_to(Some("staging")).await.unwrap();
         assert_eq!(switched.name, "staging");
+        assert_eq!(switched.kind, ConnectionKind::Sandbox);
+        // Still the added account in use, not the built-in Sandbox.
+        let active = ws.overview().await.unwrap().active;
+        assert_eq!(
+            (
+                active.name.as_str(),
+                active.kind,
+                active.token_last4.is_some()
+            ),
+            ("staging", ConnectionKind::Sandbox, true)
+        );
         let lbs = ws
             .connection()
             .await
@@ -560,6 +612,52 @@ mod tests {
             ConnectionKind::Sandbox
         );
         ws.shutdown().await;
+    }
+
+    /// An account saved before the kind was recorded reads as DigitalOcean, and learns it is a
+    /// Sandbox the first time it connects.
+    #[tokio::test]
+    async fn an_older_sandbox_account_is_relabelled_on_connect() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = MemorySecrets::default();
+        let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+        secrets.set("local", sandbox.token()).unwrap();
+        let store = SettingsStore::in_dir(dir.path());
+        store
+            .save(&crate::accounts::Settings {
+                accounts: vec![AccountRecord {
+                    name: "local".into(),
+                    colour: None,
+                    protected: false,
+                    email: None,
+                    team: None,
+                    token_last4: token_last4(sandbox.token()),
+                    api_base: Some(sandbox.api_base()),
+                    note: None,
+                    kind: ConnectionKind::DigitalOcean,
+                }],
+                active: Some("local".into()),
+            })
+            .unwrap();
+        let ws = Workspace::new(store.clone(), Box::new(secrets), SandboxOptions::default());
+        assert_eq!(
+            ws.overview().await.unwrap().active.kind,
+            ConnectionKind::DigitalOcean
+        );
+        assert!(ws.connection().await.unwrap().is_sandbox());
+        let active = ws.overview().await.unwrap().active;
+        assert_eq!(
+            (active.name.as_str(), active.kind),
+            ("local", ConnectionKind::Sandbox)
+        );
+        assert_eq!(
+            store.load().unwrap().accounts[0].kind,
+            ConnectionKind::Sandbox
+        );
+        // The built-in Sandbox never started: the account's own Sandbox served the connection.
+        assert!(ws.with_sandbox(|_| ()).await.is_none());
+        ws.shutdown().await;
+        sandbox.shutdown().await;
     }
 
     #[tokio::test]
