@@ -92,6 +92,7 @@ pub async fn dns_status(
 }
 
 /// The readiness checklist (runs the backend certificate check when it applies).
+/// `rehearsal_ok`: the outcome of a rehearsal test request to the domain, when one was made.
 #[tauri::command]
 #[specta::specta]
 pub async fn dns_readiness(
@@ -99,10 +100,11 @@ pub async fn dns_readiness(
     state: State<'_, AppState>,
     domain: String,
     lb_id: String,
+    rehearsal_ok: Option<bool>,
 ) -> Result<Vec<ReadinessItem>, ApiError> {
     let conn = state.workspace.connection().await?;
     let dir = rollback_dir(&app)?;
-    dns::readiness(&conn, &domain, &lb_id, None, None, Some(&dir)).await
+    dns::readiness(&conn, &domain, &lb_id, None, rehearsal_ok, Some(&dir)).await
 }
 
 /// The record changes (and the optional TTL-only first step) that point `names` (default apex

@@ -1,8 +1,9 @@
-//! The DNS cutover journey on a Sandbox the test runs and adds by token: open the passthrough
-//! load balancer's domain from its detail, see the readiness list flag web-3's certificate, fix
-//! it in the Sandbox and re-check, apply, watch verify succeed against the Sandbox's DNS server,
-//! check the records through the API; a verify that times out (records changed behind the app's
-//! back) keeps the change and offers the rollback; roll back, check the records again.
+//! The DNS cutover journey on a Sandbox the test runs and adds by token: a rehearsal request
+//! first; then open the passthrough load balancer's domain from its detail, see the readiness
+//! list flag web-3's certificate, fix it in the Sandbox and re-check, apply, watch verify succeed
+//! against the Sandbox's DNS server, check the records through the API; a verify that times out
+//! (records changed behind the app's back) keeps the change and offers the rollback; roll back,
+//! check the records again.
 //! Run under Xvfb: `cargo test -p cutover-e2e --features e2e --test dns -- --test-threads=1`.
 
 use cutover_digitalocean::{Client, ClientConfig, DomainRecordRequest};
@@ -43,6 +44,24 @@ async fn cut_over_verify_and_roll_back() -> Result<()> {
     j.wait_for("nav.sidebar").await?;
     j.add_sandbox_account("staging", &sandbox).await?;
 
+    // A rehearsal request through the local balancer first: the checklist includes it.
+    j.click("button[data-nav='rehearsal']").await?;
+    j.wait_for_text("select[data-testid='reh-lb']", "shop-passthrough")
+        .await?;
+    j.fill("[data-testid='reh-domain']", DOMAIN).await?;
+    j.click("[data-testid='reh-build']").await?;
+    j.wait_for_text("[data-testid='reh-config-summary']", "web-3")
+        .await?;
+    j.fill("[data-testid='reh-listen-port']", "0").await?;
+    j.click("[data-testid='reh-start']").await?;
+    j.wait_for("[data-testid='reh-listen-addr']").await?;
+    j.click("[data-testid='reh-test']").await?;
+    j.wait_for_text("[data-testid='reh-test-result']", "200")
+        .await?;
+    j.click("[data-testid='reh-stop']").await?;
+    j.wait_for_text("[data-status='balancer']", "stopped")
+        .await?;
+
     // From the load balancer's detail: the DNS view opens with it and its domain preselected.
     j.click("button[data-nav='load-balancers']").await?;
     j.click("tr[data-lb='shop-passthrough'] button.link")
@@ -79,6 +98,8 @@ async fn cut_over_verify_and_roll_back() -> Result<()> {
     assert!(reason.contains("web-3"), "{reason}");
     j.wait_for("li[data-item='lb_active'][data-ok='yes']")
         .await?;
+    let rehearsal = j.text("li[data-item='rehearsal'][data-ok='yes']").await?;
+    assert!(rehearsal.contains("succeeded"), "{rehearsal}");
     // The diff: the apex's A record moves from web-1 to the load balancer.
     let diff = j
         .wait_for_text("[data-testid='dns-diff']", &lb.ip)

@@ -82,8 +82,11 @@ export const commands = {
 	removeLbDroplets: (id: string, droplets: (number | null)[]) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("remove_lb_droplets", { id, droplets })),
 	/**  Where `domain` points now (apex and `www`), next to the load balancer's IP when one is given. */
 	dnsStatus: (domain: string, lbId: string | null) => typedError<DnsStatus_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_status", { domain, lbId })),
-	/**  The readiness checklist (runs the backend certificate check when it applies). */
-	dnsReadiness: (domain: string, lbId: string) => typedError<ReadinessItem_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("dns_readiness", { domain, lbId })),
+	/**
+	 *  The readiness checklist (runs the backend certificate check when it applies).
+	 *  `rehearsal_ok`: the outcome of a rehearsal test request to the domain, when one was made.
+	 */
+	dnsReadiness: (domain: string, lbId: string, rehearsalOk: boolean | null) => typedError<ReadinessItem_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("dns_readiness", { domain, lbId, rehearsalOk })),
 	/**
 	 *  The record changes (and the optional TTL-only first step) that point `names` (default apex
 	 *  and `www`) at the load balancer.

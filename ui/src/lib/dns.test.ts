@@ -19,6 +19,7 @@ import {
   stepStates,
   suggestDomain,
   verifyWindow,
+  rehearsalFor,
 } from "./dns";
 
 const choice = (domains: string[], passthrough = false): LbChoice => ({
@@ -192,5 +193,23 @@ describe("verifyWindow", () => {
   });
   it("refuses anything else", () => {
     for (const bad of [0, -1, 3601, 1.5, "", "abc", null, undefined, Number.NaN]) expect(verifyWindow(bad)).toBeNull();
+  });
+});
+
+describe("rehearsalFor", () => {
+  const results = {
+    "example.com": { ok: false, at: "2026-11-26T10:00:00Z" },
+    "www.example.com": { ok: true, at: "2026-11-26T10:05:00Z" },
+    "blog.example.com": { ok: false, at: "2026-11-26T10:09:00Z" },
+  };
+  it("takes the latest request to one of the planned names", () => {
+    expect(rehearsalFor(results, "example.com", ["@", "www"])).toBe(true);
+    expect(rehearsalFor(results, "Example.com.", [])).toBe(true);
+    expect(rehearsalFor(results, "example.com", ["@"])).toBe(false);
+    expect(rehearsalFor(results, "example.com", ["blog", "@"])).toBe(false);
+  });
+  it("is null when no planned name was rehearsed", () => {
+    expect(rehearsalFor(results, "example.org", ["@", "www"])).toBeNull();
+    expect(rehearsalFor({}, "example.com", [])).toBeNull();
   });
 });

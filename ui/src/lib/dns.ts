@@ -239,3 +239,23 @@ export function verifyWindow(value: unknown): number | null {
   if (!Number.isFinite(n) || !Number.isInteger(n) || n < 1 || n > 3600) return null;
   return n;
 }
+
+export interface RehearsalResult {
+  ok: boolean;
+  /** ISO time of the request. */
+  at: string;
+}
+
+/**
+ * The rehearsal outcome that applies to a cutover of `names` of `domain`: the latest request
+ * made to one of those names; null when none was made (the item is then optional).
+ */
+export function rehearsalFor(results: Record<string, RehearsalResult>, domain: string, names: string[]): boolean | null {
+  const d = norm(domain);
+  const wanted = new Set((names.length ? names : ["@", "www"]).map((n) => fqdn(norm(n), d)));
+  let latest: RehearsalResult | null = null;
+  for (const [name, r] of Object.entries(results)) {
+    if (wanted.has(norm(name)) && (!latest || r.at > latest.at)) latest = r;
+  }
+  return latest ? latest.ok : null;
+}
