@@ -98,12 +98,14 @@ async fn run_serve(args: ServeArgs) -> Result<ExitCode, ApiError> {
             None
         }
     };
+    // Listen for Ctrl-C/SIGTERM before announcing: a script may signal as soon as it reads.
+    let stop = crate::shutdown::stop_signal();
     let line = sandbox::ready_line(&handle, ca_written.clone());
     crate::output::print_json(&line);
     // Scripts wait for this line: make sure it leaves the buffer now.
     let _ = std::io::stdout().flush();
 
-    crate::shutdown::stop_signal().await;
+    stop.await;
     tracing::info!("stopping the sandbox");
     handle.shutdown().await;
     if remove_ca {
