@@ -7,12 +7,13 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use cutover_core::connect::Session;
 use cutover_core::rehearse::{
     rehearse_load_balancer, start_balancer, Algorithm, BackendConfig, BalancerConfig,
     BalancerEvent, HealthCheckConfig, HealthCheckProtocol, ProxyProtocol, RehearseOptions,
     StatsSnapshot,
 };
-use cutover_core::{ApiError, ErrorCode};
+use cutover_core::ApiError;
 
 use crate::output;
 use crate::GlobalArgs;
@@ -32,8 +33,8 @@ pub struct BalanceArgs {
     )]
     pub backends: Vec<String>,
     /// Take the droplets and settings (health check, PROXY protocol, redirect) from this load
-    /// balancer; needs DIGITALOCEAN_ACCESS_TOKEN (and --api-base for a Sandbox). Options given
-    /// here override the load balancer's.
+    /// balancer, in the account `cutover lb` would use (--context, DIGITALOCEAN_ACCESS_TOKEN, or
+    /// a Sandbox for this run). Options given here override the load balancer's.
     #[arg(long, value_name = "ID")]
     pub lb: Option<String>,
     /// Where to listen (port 0 picks a free port).
@@ -114,19 +115,32 @@ async fn resolve_backend(spec: &str) -> Result<BackendConfig, ApiError> {
     })
 }
 
+/// The balancer's config and, with `--lb`, the session it was read through: keep that open
+/// while the balancer runs (a Sandbox started for this run owns the backends), then close it.
 pub async fn config_from_args(
     args: &BalanceArgs,
     global: &GlobalArgs,
-) -> Result<BalancerConfig, ApiError> {
+) -> Result<(BalancerConfig, Option<Session>), ApiError> {
+    let mut session = None;
     let mut config = match &args.lb {
         Some(id) => {
-            let conn = connect(global).await?;
+            let opened = crate::lb::open_session(global).await?;
             let options = RehearseOptions {
                 domains: args.domains.clone(),
                 listen: Some(args.listen),
                 redirect_http_listen: args.redirect_http,
             };
-            rehearse_load_balancer(&conn, id, &options).await?
+            let config = rehearse_load_balancer(&opened.connection, id, &options).await;
+            match config {
+                Ok(config) => {
+                    session = Some(opened);
+                    config
+                }
+                Err(err) => {
+                    opened.close().await;
+                    return Err(err);
+                }
+            }
         }
         None => {
             let mut backends = Vec::new();
@@ -162,39 +176,26 @@ pub async fn config_from_args(
     }
     config.allow_no_sni = args.allow_no_sni;
     config.max_connections = args.max_connections;
-    Ok(config)
-}
-
-/// The account to read the load balancer from: `--api-base` (or DigitalOcean's) with the token
-/// in `DIGITALOCEAN_ACCESS_TOKEN` or `CUTOVER_SANDBOX_TOKEN` (as `certs check --lb` does).
-async fn connect(global: &GlobalArgs) -> Result<cutover_core::context::Connection, ApiError> {
-    if global.context.is_some() {
-        return Err(ApiError::invalid_input(
-            "balance --lb does not read keychain accounts (--context) yet; put the token in DIGITALOCEAN_ACCESS_TOKEN",
-        )
-        .with_details(serde_json::json!({ "field": "context" })));
-    }
-    let token = ["DIGITALOCEAN_ACCESS_TOKEN", "CUTOVER_SANDBOX_TOKEN"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|t| !t.trim().is_empty()))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthorized,
-                "--lb needs an API token: set DIGITALOCEAN_ACCESS_TOKEN (and --api-base for a Sandbox)",
-            )
-        })?;
-    cutover_core::context::Connection::for_token(global.api_base.as_deref(), token.trim()).await
+    Ok((config, session))
 }
 
 pub async fn run(args: BalanceArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
     let json = global.json;
-    let config = config_from_args(&args, global).await?;
-    let handle = start_balancer(config)?;
+    let (config, session) = config_from_args(&args, global).await?;
+    let handle = match start_balancer(config) {
+        Ok(handle) => handle,
+        Err(err) => {
+            close(session).await;
+            return Err(err);
+        }
+    };
     // Subscribe before announcing the port, so no connection made after the line is missed.
     let mut events = handle.subscribe();
     let listen = handle.local_addr();
     let domains = handle.config().domains.clone();
     let first_domain = domains.first().cloned().unwrap_or_default();
+    // Listen for Ctrl-C/SIGTERM before announcing: a script may signal as soon as it reads.
+    let stop = crate::shutdown::stop_signal();
     output::print_json(&serde_json::json!({
         "listen": listen.to_string(),
         "redirectHttp": handle.redirect_addr().map(|a| a.to_string()),
@@ -202,7 +203,6 @@ pub async fn run(args: BalanceArgs, global: &GlobalArgs) -> Result<ExitCode, Api
         "backends": handle.config().backends.iter().map(|b| b.addr.to_string()).collect::<Vec<_>>(),
         "try": format!("curl --connect-to {first_domain}:443:{}:{} https://{first_domain}/", listen.ip(), listen.port()),
     }));
-    let stop = crate::shutdown::stop_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -221,8 +221,15 @@ pub async fn run(args: BalanceArgs, global: &GlobalArgs) -> Result<ExitCode, Api
         args.drain_seconds
     );
     let stats = handle.stop(Duration::from_secs(args.drain_seconds)).await;
+    close(session).await;
     print_final(&stats, json);
     Ok(ExitCode::SUCCESS)
+}
+
+async fn close(session: Option<Session>) {
+    if let Some(session) = session {
+        session.close().await;
+    }
 }
 
 fn print_event(event: &BalancerEvent, json: bool) {
@@ -338,7 +345,8 @@ mod tests {
             "http:/up",
         ])
         .unwrap();
-        let config = config_from_args(&t.b, &t.g).await.unwrap();
+        let (config, session) = config_from_args(&t.b, &t.g).await.unwrap();
+        assert!(session.is_none(), "no account is needed without --lb");
         assert_eq!(config.backends[0].addr, "127.0.0.1:9443".parse().unwrap());
         assert_eq!(config.algorithm, Algorithm::SourceHash);
         assert_eq!(config.proxy_protocol, Some(ProxyProtocol::V2));

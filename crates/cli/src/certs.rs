@@ -80,11 +80,15 @@ async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiErro
         concurrency: Some(args.concurrency),
     };
     if let Some(id) = &args.lb {
-        let conn = connect(global).await?;
+        let session = crate::lb::open_session(global).await?;
         let progress = !global.json && !global.quiet;
         let mut done = 0usize;
-        let report =
-            cutover_core::certs::check_load_balancer(&conn, id, &args.domain, &options, |r| {
+        let report = cutover_core::certs::check_load_balancer(
+            &session.connection,
+            id,
+            &args.domain,
+            &options,
+            |r| {
                 done += 1;
                 if progress {
                     eprintln!(
@@ -93,9 +97,12 @@ async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiErro
                         r.severity.map_or("ok", Severity::as_str)
                     );
                 }
-            })
-            .await?;
-        return Ok(finish(&report, global));
+            },
+        )
+        .await;
+        // An in-process Sandbox stops before the report is printed, whatever the outcome.
+        session.close().await;
+        return Ok(finish(&report?, global));
     }
     let mut targets: Vec<ProbeTarget> = Vec::with_capacity(args.backends.len());
     for spec in &args.backends {
@@ -125,29 +132,6 @@ fn finish(report: &FleetReport, global: &GlobalArgs) -> ExitCode {
         print_human(report);
     }
     exit_code(report)
-}
-
-/// The account to read the load balancer from: `--api-base` (or DigitalOcean's) with the token in
-/// `DIGITALOCEAN_ACCESS_TOKEN` (doctl's variable) or `CUTOVER_SANDBOX_TOKEN`. A loopback API base
-/// that is a standalone Sandbox (`cutover sandbox serve`) brings its droplet address map and CA.
-async fn connect(global: &GlobalArgs) -> Result<cutover_core::context::Connection, ApiError> {
-    if global.context.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            "certs check --lb does not read keychain accounts (--context) yet; put the token in DIGITALOCEAN_ACCESS_TOKEN",
-        )
-        .with_details(serde_json::json!({ "field": "context" })));
-    }
-    let token = ["DIGITALOCEAN_ACCESS_TOKEN", "CUTOVER_SANDBOX_TOKEN"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|t| !t.trim().is_empty()))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthorized,
-                "--lb needs an API token: set DIGITALOCEAN_ACCESS_TOKEN (and --api-base for a Sandbox)",
-            )
-        })?;
-    cutover_core::context::Connection::for_token(global.api_base.as_deref(), token.trim()).await
 }
 
 /// 0 when nothing is worse than a warning, 1 otherwise.

