@@ -221,7 +221,8 @@ async fn cut_over_verify_and_roll_back() -> Result<()> {
 
 /// On a protected account the confirmation needs the domain typed; the API refuses the second of
 /// two changes (an invalid record name), the first is rolled back, and the page says so: the
-/// records are as before and there is nothing to roll back.
+/// records are as before and there is nothing to roll back. Then the TTL-only step, and its
+/// rollback.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
     let sandbox = cutover_e2e::start_sandbox().await?;
@@ -308,6 +309,50 @@ async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
         .is_err());
     j.screenshot("8-refused").await?;
     assert_eq!(apex_a(&client).await?, ["127.0.0.11"]);
+
+    // The optional first step: only lower the TTL. The address stays; the checklist says when it
+    // is safe to switch; the saved records can be restored.
+    j.click("[data-testid='dns-apply-ttl']").await?;
+    j.wait_for("[data-testid='confirm-dialog']").await?;
+    j.fill("[data-testid='confirm-input']", DOMAIN).await?;
+    j.click("[data-testid='confirm-action']").await?;
+    j.wait_for_text("[data-testid='dns-apply-note']", "Lowered the TTL")
+        .await?;
+    let ttl_item = j
+        .wait_for_text("li[data-item='ttl'][data-ok='no']", "safe to switch at")
+        .await?
+        .text()
+        .await?;
+    assert!(
+        ttl_item.contains("lowered from 3600 s to 300 s"),
+        "{ttl_item}"
+    );
+    j.wait_for("[data-testid='dns-rollback']").await?;
+    let apex: Vec<(String, u32)> = client
+        .list_domain_records(DOMAIN)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == "A" && r.name == "@")
+        .map(|r| (r.data, r.ttl))
+        .collect();
+    assert_eq!(apex, [("127.0.0.11".to_string(), 300)]);
+    j.screenshot("9-ttl-lowered").await?;
+    j.click("[data-testid='dns-rollback']").await?;
+    j.fill("[data-testid='confirm-input']", DOMAIN).await?;
+    j.click("[data-testid='confirm-action']").await?;
+    j.wait_for_text(
+        "[data-testid='dns-rollback-note']",
+        "Restored the saved records",
+    )
+    .await?;
+    let ttl: Vec<u32> = client
+        .list_domain_records(DOMAIN)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == "A" && r.name == "@")
+        .map(|r| r.ttl)
+        .collect();
+    assert_eq!(ttl, [3600]);
 
     j.finish().await?;
     sandbox.shutdown().await;
