@@ -358,3 +358,55 @@ async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
     sandbox.shutdown().await;
     Ok(())
 }
+
+/// A domain the account does not host: the page says so, shows the records to set at its DNS
+/// provider, and offers no Apply.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_domain_hosted_elsewhere_gets_records_to_copy() -> Result<()> {
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let client = api(&sandbox)?;
+    let lb = client
+        .list_load_balancers()
+        .await?
+        .into_iter()
+        .find(|lb| lb.name == "shop-passthrough")
+        .ok_or("no shop-passthrough")?;
+
+    let j = Journey::start("dns", &[]).await?;
+    j.wait_for("nav.sidebar").await?;
+    j.add_sandbox_account("staging", &sandbox).await?;
+    j.click("button[data-nav='dns']").await?;
+    j.wait_for(&format!(
+        "select[data-testid='dns-lb'] option[value='{}']",
+        lb.id
+    ))
+    .await?
+    .click()
+    .await?;
+    j.fill("[data-testid='dns-domain']", "elsewhere.test")
+        .await?;
+    j.click("[data-testid='dns-load']").await?;
+    j.wait_for_text("[data-testid='dns-hosted']", "hosted elsewhere")
+        .await?;
+    let records = j.text("[data-testid='dns-provider-records']").await?;
+    assert_eq!(
+        records,
+        format!(
+            "elsewhere.test 300 IN A {0}\nwww.elsewhere.test 300 IN A {0}",
+            lb.ip
+        )
+    );
+    j.wait_for_text("[data-testid='dns-apply-gate']", "DNS provider")
+        .await?;
+    assert!(
+        !j.wait_for("[data-testid='dns-apply']")
+            .await?
+            .is_enabled()
+            .await?
+    );
+    j.screenshot("10-elsewhere").await?;
+
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}
