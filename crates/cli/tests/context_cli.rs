@@ -7,81 +7,19 @@
 //! error — the one every command gives — which is checked instead.
 #![cfg(unix)]
 
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use cutover_core::accounts::{OsKeychain, SecretStore};
 use cutover_core::ErrorCode;
 use serde_json::Value;
+use support::{cutover, run, standalone, Standalone};
 
 /// The seeded SSL-passthrough load balancer for `sandbox-shop.test` (three droplets).
 const SHOP_LB: &str = "5a0dbe00-0001-4000-8000-000000000001";
 const SHOP_DOMAIN: &str = "sandbox-shop.test";
-
-fn cutover() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
-    for var in [
-        "DIGITALOCEAN_ACCESS_TOKEN",
-        "CUTOVER_SANDBOX_TOKEN",
-        "CUTOVER_API_BASE",
-        "CUTOVER_CONTEXT",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.stdin(Stdio::null());
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (i32, Value, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("run cutover");
-    let text = String::from_utf8_lossy(&stdout).to_string();
-    let json = text
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or(Value::Null);
-    (
-        status.code().unwrap_or(-1),
-        json,
-        String::from_utf8_lossy(&stderr).to_string(),
-    )
-}
-
-struct Standalone {
-    child: Child,
-    api_base: String,
-    token: String,
-}
-
-impl Drop for Standalone {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn standalone() -> Standalone {
-    let mut child = cutover()
-        .args(["sandbox", "serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sandbox");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready line");
-    let ready: Value = serde_json::from_str(&line).expect("ready line is JSON");
-    Standalone {
-        child,
-        api_base: ready["api_base"].as_str().expect("api_base").to_string(),
-        token: ready["token"].as_str().expect("token").to_string(),
-    }
-}
 
 /// A keychain entry removed when the test ends, however it ends.
 struct StoredToken(String);
@@ -105,9 +43,15 @@ fn check_certs(sb: &Standalone, name: &str) -> (i32, Value, String) {
     run(with_context(sb, name).args(["certs", "check", "--lb", SHOP_LB, "--domain", SHOP_DOMAIN]))
 }
 
-/// Starts `balance --lb` and returns its first line (the listening line), then stops it.
+/// `balance --lb` with `--context NAME`: its first line and exit code (see [`balance`]).
 fn balance_first_line(sb: &Standalone, name: &str) -> (Value, i32) {
-    let mut child = with_context(sb, name)
+    balance(with_context(sb, name))
+}
+
+/// Starts `cmd balance --lb SHOP_LB`, reads its first line (the listening line, or the error),
+/// stops it with SIGTERM when it listens, and returns the line and the exit code.
+fn balance(mut cmd: Command) -> (Value, i32) {
+    let mut child = cmd
         .args(["balance", "--lb", SHOP_LB, "--domain", SHOP_DOMAIN])
         .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -237,41 +181,13 @@ fn without_an_account_both_use_a_sandbox_for_the_run() {
     );
     assert!(stderr.contains("Sandbox"), "{stderr}");
 
-    let mut child = cutover()
-        .args([
-            "--json",
-            "balance",
-            "--lb",
-            SHOP_LB,
-            "--domain",
-            SHOP_DOMAIN,
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start balance");
-    let pid = child.id().to_string();
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(120));
-        let _ = Command::new("kill").args(["-KILL", &pid]).status();
-    });
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first: Value = lines
-        .next()
-        .and_then(Result::ok)
-        .and_then(|l| serde_json::from_str(&l).ok())
-        .unwrap_or(Value::Null);
+    let mut cmd = cutover();
+    cmd.arg("--json");
+    let (first, code) = balance(cmd);
     assert_eq!(
         first["backends"].as_array().map(Vec::len),
         Some(3),
         "{first}"
     );
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    assert!(child.wait().expect("wait").success());
+    assert_eq!(code, 0, "balance stops cleanly on SIGTERM");
 }

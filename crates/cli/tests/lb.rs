@@ -1,43 +1,10 @@
 //! `cutover lb …` end to end: the binary against the Sandbox it starts when no token is set, and
 //! against a standalone one (`cutover sandbox serve`) for multi-step journeys.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
 
 use serde_json::Value;
-
-fn cutover() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
-    for var in [
-        "DIGITALOCEAN_ACCESS_TOKEN",
-        "CUTOVER_SANDBOX_TOKEN",
-        "CUTOVER_API_BASE",
-        "CUTOVER_CONTEXT",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.stdin(Stdio::null());
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (i32, Value, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("run cutover");
-    let text = String::from_utf8_lossy(&stdout).to_string();
-    let json = text
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or(Value::Null);
-    (
-        status.code().unwrap_or(-1),
-        json,
-        String::from_utf8_lossy(&stderr).to_string(),
-    )
-}
+use support::{cutover, run, standalone};
 
 #[test]
 fn lists_the_sandbox_without_a_token() {
@@ -122,38 +89,6 @@ fn update_plans_dry_runs_and_refuses_without_yes() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(json["applied"], true);
     assert_eq!(json["load_balancer"]["http_idle_timeout_seconds"], 120);
-}
-
-struct Standalone {
-    child: Child,
-    api_base: String,
-    token: String,
-}
-
-impl Drop for Standalone {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn standalone() -> Standalone {
-    let mut child = cutover()
-        .args(["sandbox", "serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sandbox");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: Value = serde_json::from_str(&line).expect("ready line");
-    Standalone {
-        child,
-        api_base: ready["api_base"].as_str().unwrap().to_string(),
-        token: ready["token"].as_str().unwrap().to_string(),
-    }
 }
 
 #[test]

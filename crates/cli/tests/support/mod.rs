@@ -1,0 +1,77 @@
+//! What the CLI's integration tests share: the binary with a clean environment, a run's exit
+//! code/last JSON line/stderr, and a standalone Sandbox (`cutover sandbox serve`).
+#![allow(dead_code)] // each test file uses its own part
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// `cutover` with nothing from the developer's environment (token, API base, context).
+pub fn cutover() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    for var in [
+        "DIGITALOCEAN_ACCESS_TOKEN",
+        "CUTOVER_SANDBOX_TOKEN",
+        "CUTOVER_API_BASE",
+        "CUTOVER_CONTEXT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Runs to the end: (exit code, the last stdout line as JSON or null, stderr).
+pub fn run(cmd: &mut Command) -> (i32, Value, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run cutover");
+    let text = String::from_utf8_lossy(&stdout).to_string();
+    let json = text
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    (
+        status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&stderr).to_string(),
+    )
+}
+
+/// A `cutover sandbox serve` child process, killed on drop.
+pub struct Standalone {
+    child: Child,
+    pub api_base: String,
+    pub token: String,
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts one and reads its ready line.
+pub fn standalone() -> Standalone {
+    let mut child = cutover()
+        .args(["sandbox", "serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sandbox");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready: Value = serde_json::from_str(&line).expect("ready line");
+    Standalone {
+        child,
+        api_base: ready["api_base"].as_str().unwrap().to_string(),
+        token: ready["token"].as_str().unwrap().to_string(),
+    }
+}
