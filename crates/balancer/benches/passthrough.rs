@@ -17,10 +17,17 @@ use tokio::net::{TcpListener, TcpStream};
 
 const DOMAIN: &str = "bench.test";
 const BULK_CONNS: usize = 4;
-const BULK_BYTES: u64 = 128 * 1024 * 1024; // per connection
+/// Bulk and connection-rate figures: this many rounds, the targets in rotating order within each
+/// round (6 = each target in each position twice); a ratio is the median of the per-round
+/// ratios (each pair measured within a second of each other).
+const ROUNDS: usize = 6;
+const BULK_BYTES: u64 = 64 * 1024 * 1024; // per connection and round
 const RATE_CONCURRENCY: usize = 32;
-const RATE_SECONDS: u64 = 3;
-const PINGS: usize = 500;
+const RATE_MILLIS: u64 = 1000; // per round
+/// Latency: blocks × pings per target, the targets' pings interleaved one by one.
+const LATENCY_BLOCKS: usize = 7;
+const PINGS: usize = 1000;
+const WARMUP_PINGS: usize = 200;
 const IDLE_CONNS: usize = 10_000;
 
 fn main() {
@@ -333,6 +340,8 @@ struct Figures {
     bulk_gbit: f64,
     conns_per_s: f64,
     rtt_median_us: f64,
+    /// Median (over blocks) of the median paired difference to the direct path's RTT.
+    added_us: f64,
     idle_kib_per_conn: Option<f64>,
 }
 
@@ -402,7 +411,7 @@ async fn conn_rate(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> 
             }
         }));
     }
-    tokio::time::sleep(Duration::from_secs(RATE_SECONDS)).await;
+    tokio::time::sleep(Duration::from_millis(RATE_MILLIS)).await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = t.await;
@@ -414,23 +423,19 @@ async fn conn_rate(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> 
     done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
-async fn latency(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> f64 {
-    let mut tls = open(connector, addr).await.expect("ping connect");
-    tls.write_all(b"P").await.expect("cmd");
+async fn ping(tls: &mut Tls) -> f64 {
     let msg = [7u8; 64];
     let mut back = [0u8; 64];
-    let mut samples = Vec::with_capacity(PINGS);
-    for i in 0..PINGS + 100 {
-        let t = Instant::now();
-        tls.write_all(&msg).await.expect("ping");
-        tls.flush().await.expect("flush");
-        tls.read_exact(&mut back).await.expect("pong");
-        if i >= 100 {
-            samples.push(t.elapsed().as_secs_f64() * 1e6);
-        }
-    }
-    samples.sort_by(|a, b| a.total_cmp(b));
-    samples[samples.len() / 2]
+    let t = Instant::now();
+    tls.write_all(&msg).await.expect("ping");
+    tls.flush().await.expect("flush");
+    tls.read_exact(&mut back).await.expect("pong");
+    t.elapsed().as_secs_f64() * 1e6
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
 }
 
 fn rss_kib(pid: u32) -> Option<f64> {
@@ -476,36 +481,77 @@ async fn idle_memory(
     (opened > 0).then(|| (after - before) / opened as f64)
 }
 
-/// Median of the per-round medians, rounds alternating between targets so that drift of a
-/// shared, noisy machine hits every target alike.
-async fn latencies(connector: &tokio_rustls::TlsConnector, addrs: &[SocketAddr]) -> Vec<f64> {
-    let mut rounds: Vec<Vec<f64>> = vec![Vec::new(); addrs.len()];
-    for _ in 0..5 {
-        for (i, addr) in addrs.iter().enumerate() {
-            rounds[i].push(latency(connector, *addr).await);
+/// Round-trip latency of a 64-byte ping over one TLS connection per target, measured so that a
+/// shared, noisy machine hits every target alike: in each block every target gets a fresh
+/// connection and warm-up pings, then the targets' pings are interleaved one by one (rotating
+/// which goes first), so each direct ping has a cutover and a haproxy ping right next to it.
+/// Per block: the median RTT of each target and the median of the paired differences
+/// target − direct (the added latency). Returned: per target, the median over blocks of both
+/// (median of medians), plus every block's added latency for the spread.
+struct Latency {
+    rtt_us: Vec<f64>,
+    added_us: Vec<f64>,
+    added_blocks_us: Vec<Vec<f64>>,
+}
+
+async fn latencies(connector: &tokio_rustls::TlsConnector, addrs: &[SocketAddr]) -> Latency {
+    let n = addrs.len();
+    let mut rtt_blocks: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut added_blocks: Vec<Vec<f64>> = vec![Vec::new(); n];
+    for _ in 0..LATENCY_BLOCKS {
+        let mut conns = Vec::with_capacity(n);
+        for addr in addrs {
+            let mut tls = open(connector, *addr).await.expect("ping connect");
+            tls.write_all(b"P").await.expect("cmd");
+            for _ in 0..WARMUP_PINGS {
+                ping(&mut tls).await;
+            }
+            conns.push(tls);
+        }
+        let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(PINGS); n];
+        for i in 0..PINGS {
+            for k in 0..n {
+                let t = (i + k) % n;
+                samples[t].push(ping(&mut conns[t]).await);
+            }
+        }
+        for t in 0..n {
+            let mut diffs: Vec<f64> = samples[t]
+                .iter()
+                .zip(&samples[0])
+                .map(|(x, d)| x - d)
+                .collect();
+            added_blocks[t].push(median(&mut diffs));
+            rtt_blocks[t].push(median(&mut samples[t]));
         }
     }
-    rounds
-        .into_iter()
-        .map(|mut r| {
-            r.sort_by(|a, b| a.total_cmp(b));
-            r[r.len() / 2]
-        })
-        .collect()
+    Latency {
+        rtt_us: rtt_blocks.iter_mut().map(|b| median(b)).collect(),
+        added_us: added_blocks
+            .iter()
+            .map(|b| median(&mut b.clone()))
+            .collect(),
+        added_blocks_us: added_blocks,
+    }
 }
 
 async fn run_all(nofile: u64) {
     let started = Instant::now();
     let dir = std::env::temp_dir().join(format!("cutover-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
-    // Each idle connection costs the proxy 2 descriptors and the backend 1.
-    let idle_n = IDLE_CONNS.min((nofile.saturating_sub(500) / 2) as usize);
+    // Each idle connection costs the proxy 2 descriptors (client side + backend side); the client
+    // sockets are in this process and the backend's in another, so the proxy's own limit is the
+    // bound. 64 descriptors are left for the proxy's listener, epoll, stdio and health checks.
+    let idle_n = IDLE_CONNS.min((nofile.saturating_sub(64) / 2) as usize);
     if idle_n < IDLE_CONNS {
-        eprintln!("open-files limit {nofile}: measuring {idle_n} idle connections instead of {IDLE_CONNS}");
+        eprintln!(
+            "open-files limit {nofile} (hard limit, cannot be raised here): measuring {idle_n} idle \
+             connections instead of {IDLE_CONNS}: a proxy needs 2 descriptors per relayed connection"
+        );
     }
     let backend = spawn_role("backend", None);
     let cutover = spawn_role("balancer", Some(backend.addr));
-    let haproxy = spawn_haproxy(backend.addr, &dir, idle_n + 100);
+    let haproxy = spawn_haproxy(backend.addr, &dir, idle_n + 10);
     let connector = connector();
 
     let mut targets: Vec<(&str, SocketAddr, Option<u32>)> = vec![
@@ -517,20 +563,46 @@ async fn run_all(nofile: u64) {
         None => eprintln!("haproxy not found or did not start: skipping the HAProxy column"),
     }
     let mut figures = vec![Figures::default(); targets.len()];
-    for (i, (label, addr, _)) in targets.iter().enumerate() {
-        eprintln!("{label}: bulk…");
-        figures[i].bulk_gbit = bulk(&connector, *addr).await;
+    let n = targets.len();
+    let mut bulk_rounds: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut rate_rounds: Vec<Vec<f64>> = vec![Vec::new(); n];
+    for r in 0..ROUNDS {
+        eprintln!("round {}/{ROUNDS}: bulk and new TLS connections…", r + 1);
+        for k in 0..n {
+            let t = (r + k) % n;
+            bulk_rounds[t].push(bulk(&connector, targets[t].1).await);
+        }
+        for k in 0..n {
+            let t = (r + k) % n;
+            rate_rounds[t].push(conn_rate(&connector, targets[t].1).await);
+            // Let closes settle between targets.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     }
-    for (i, (label, addr, _)) in targets.iter().enumerate() {
-        eprintln!("{label}: new TLS connections…");
-        figures[i].conns_per_s = conn_rate(&connector, *addr).await;
-        // Let closes settle between targets.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    for (i, f) in figures.iter_mut().enumerate() {
+        f.bulk_gbit = median(&mut bulk_rounds[i].clone());
+        f.conns_per_s = median(&mut rate_rounds[i].clone());
     }
+    // Median of the per-round ratios a/b, with the rounds' ratios for the spread.
+    let ratio = |rounds: &[Vec<f64>], a: usize, b: usize| -> (f64, String) {
+        let mut per: Vec<f64> = rounds[a]
+            .iter()
+            .zip(&rounds[b])
+            .map(|(x, y)| x / y)
+            .collect();
+        let spread = per
+            .iter()
+            .map(|v| format!("{v:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        (median(&mut per), spread)
+    };
     eprintln!("latency (interleaved)…");
     let addrs: Vec<SocketAddr> = targets.iter().map(|t| t.1).collect();
-    for (i, l) in latencies(&connector, &addrs).await.into_iter().enumerate() {
-        figures[i].rtt_median_us = l;
+    let lat = latencies(&connector, &addrs).await;
+    for (i, f) in figures.iter_mut().enumerate() {
+        f.rtt_median_us = lat.rtt_us[i];
+        f.added_us = lat.added_us[i];
     }
     for (i, (label, addr, pid)) in targets.iter().enumerate() {
         if let Some(pid) = pid {
@@ -571,31 +643,44 @@ async fn run_all(nofile: u64) {
         let _ = writeln!(out, "{}", row("haproxy", h));
     }
     let _ = writeln!(out);
+    let (r, spread) = ratio(&bulk_rounds, 1, 0);
     let _ = writeln!(
         out,
-        "bulk throughput  cutover/direct  = {:.2} (target ≥ 0.70)",
-        ours.bulk_gbit / direct.bulk_gbit
+        "bulk throughput  cutover/direct  = {r:.2} (target ≥ 0.70)  rounds [{spread}]"
     );
-    let added_ours = ours.rtt_median_us - direct.rtt_median_us;
+    let added_ours = ours.added_us;
+    let blocks = |i: usize| {
+        lat.added_blocks_us[i]
+            .iter()
+            .map(|v| format!("{v:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     if let Some(h) = &theirs {
+        let (r, spread) = ratio(&bulk_rounds, 1, 2);
         let _ = writeln!(
             out,
-            "bulk throughput  cutover/haproxy = {:.2} (target ≥ 1.00)",
-            ours.bulk_gbit / h.bulk_gbit
+            "bulk throughput  cutover/haproxy = {r:.2} (target ≥ 1.00)  rounds [{spread}]"
         );
+        let (r, spread) = ratio(&rate_rounds, 1, 2);
         let _ = writeln!(
             out,
-            "new TLS conn/s   cutover/haproxy = {:.2} (target ≥ 1.00)",
-            ours.conns_per_s / h.conns_per_s
+            "new TLS conn/s   cutover/haproxy = {r:.2} (target ≥ 1.00)  rounds [{spread}]"
         );
         let _ = writeln!(
             out,
             "added median RTT cutover {:.1} µs vs haproxy {:.1} µs (target: cutover ≤ haproxy)",
-            added_ours,
-            h.rtt_median_us - direct.rtt_median_us
+            added_ours, h.added_us
+        );
+        let _ = writeln!(
+            out,
+            "  per block (µs): cutover [{}]  haproxy [{}]",
+            blocks(1),
+            blocks(2)
         );
     } else {
         let _ = writeln!(out, "added median RTT cutover {added_ours:.1} µs");
+        let _ = writeln!(out, "  per block (µs): cutover [{}]", blocks(1));
     }
     if let Some(k) = ours.idle_kib_per_conn {
         let theirs_kib = theirs
