@@ -131,29 +131,34 @@ async fn fetch_sandbox_extras(base: &str, token: &str) -> Option<(Vec<BackendEnd
         .build()
         .ok()?;
     let base = base.trim_end_matches('/');
-    let backends: Backends = http
-        .get(format!("{base}/_sandbox/backends"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .ok()?
-        .error_for_status()
-        .ok()?
+    let backends: Backends = sandbox_get(&http, base, token, "/_sandbox/backends")
+        .await?
         .json()
         .await
         .ok()?;
-    let ca = http
-        .get(format!("{base}/_sandbox/ca.pem"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .ok()?
-        .error_for_status()
-        .ok()?
+    let ca = sandbox_get(&http, base, token, "/_sandbox/ca.pem")
+        .await?
         .text()
         .await
         .ok()?;
     Some((backends.backends, ca))
+}
+
+/// A successful answer from one of the Sandbox's own endpoints (`/_sandbox/...`), or `None`
+/// for anything else: another server, an error status, no answer.
+pub(crate) async fn sandbox_get(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+) -> Option<reqwest::Response> {
+    http.get(format!("{}{path}", base.trim_end_matches('/')))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?
+        .error_for_status()
+        .ok()
 }
 
 /// Maps a failure to reach the API before any answer into a clear message.
