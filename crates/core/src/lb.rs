@@ -394,35 +394,23 @@ pub async fn follow_to_active(
     id: &str,
     mut progress: impl FnMut(LbProgress),
 ) -> Result<LoadBalancer, ApiError> {
-    let lb = conn
-        .client
-        .wait_until_active(id, POLL_INTERVAL, ACTIVE_TIMEOUT, |lb| {
-            progress(LbProgress {
-                id: lb.id.clone(),
-                status: lb.status.clone(),
-                message: match lb.status.as_str() {
-                    "active" => format!("{} is active.", lb.name),
-                    "errored" => {
-                        format!("{} is errored: DigitalOcean could not apply it.", lb.name)
-                    }
-                    other => format!(
-                        "{} is {other}: DigitalOcean is applying the change…",
-                        lb.name
-                    ),
-                },
-            })
+    crate::manage::wait_active(&conn.client, id, POLL_INTERVAL, ACTIVE_TIMEOUT, |lb| {
+        progress(LbProgress {
+            id: lb.id.clone(),
+            status: lb.status.clone(),
+            message: match lb.status.as_str() {
+                "active" => format!("{} is active.", lb.name),
+                "errored" => {
+                    format!("{} is errored: DigitalOcean could not apply it.", lb.name)
+                }
+                other => format!(
+                    "{} is {other}: DigitalOcean is applying the change…",
+                    lb.name
+                ),
+            },
         })
-        .await?;
-    if lb.is_errored() {
-        return Err(ApiError::new(
-            ErrorCode::Server,
-            format!(
-                "{} ended up errored: DigitalOcean could not apply the change.",
-                lb.name
-            ),
-        ));
-    }
-    Ok(lb)
+    })
+    .await
 }
 
 /// What the create form sends.

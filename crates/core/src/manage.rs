@@ -114,7 +114,7 @@ pub async fn wait_active(
         return Err(ApiError::new(
             ErrorCode::Server,
             format!(
-                "DigitalOcean could not bring load balancer \"{}\" up (status: errored).",
+                "Load balancer \"{}\" ended up errored: DigitalOcean could not apply it.",
                 lb.name
             ),
         )
