@@ -249,9 +249,20 @@ fn spawn_haproxy(backend: SocketAddr, dir: &std::path::Path, maxconn: usize) -> 
         .local_addr()
         .ok()?
         .port();
+    // HAProxy copies through user space unless kernel splicing is switched on (it is off by
+    // default); `CUTOVER_BENCH_HAPROXY_SPLICE=1` gives it its fast path too (BENCH.md). Its
+    // pipes need descriptors: by default maxconn/4 pipes, 2 descriptors each, which the 20,000
+    // descriptor limit here does not allow next to the idle connections, so 8 (the bulk load
+    // keeps at most 4 directions busy).
+    let (pipes, splice) = if std::env::var_os("CUTOVER_BENCH_HAPROXY_SPLICE").is_some() {
+        eprintln!("haproxy: option splice-auto, maxpipes 8");
+        ("  maxpipes 8\n", "  option splice-auto\n")
+    } else {
+        ("", "")
+    };
     let cfg = format!(
-        "global\n  maxconn {maxconn}\n  nbthread 2\n\
-         defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 600s\n  timeout server 600s\n\
+        "global\n  maxconn {maxconn}\n  nbthread 2\n{pipes}\
+         defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 600s\n  timeout server 600s\n{splice}\
          frontend fe\n  bind 127.0.0.1:{port}\n  tcp-request inspect-delay 5s\n\
            tcp-request content accept if {{ req_ssl_hello_type 1 }}\n\
            use_backend be if {{ req.ssl_sni -i {DOMAIN} }}\n\
@@ -438,6 +449,20 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// CPU time (user + system) a process has used so far, in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces: state is
+    // field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (ticks > 0).then(|| (utime + stime) as f64 / ticks as f64)
+}
+
 fn rss_kib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -566,11 +591,18 @@ async fn run_all(nofile: u64) {
     let n = targets.len();
     let mut bulk_rounds: Vec<Vec<f64>> = vec![Vec::new(); n];
     let mut rate_rounds: Vec<Vec<f64>> = vec![Vec::new(); n];
+    // The proxy process's CPU seconds spent on the bulk rounds (less sensitive to the machine's
+    // load than throughput: it is the work the proxy does per byte).
+    let mut bulk_cpu: Vec<f64> = vec![0.0; n];
     for r in 0..ROUNDS {
         eprintln!("round {}/{ROUNDS}: bulk and new TLS connections…", r + 1);
         for k in 0..n {
             let t = (r + k) % n;
+            let cpu0 = targets[t].2.and_then(cpu_seconds);
             bulk_rounds[t].push(bulk(&connector, targets[t].1).await);
+            if let (Some(a), Some(b)) = (cpu0, targets[t].2.and_then(cpu_seconds)) {
+                bulk_cpu[t] += b - a;
+            }
         }
         for k in 0..n {
             let t = (r + k) % n;
@@ -647,6 +679,18 @@ async fn run_all(nofile: u64) {
     let _ = writeln!(
         out,
         "bulk throughput  cutover/direct  = {r:.2} (target ≥ 0.70)  rounds [{spread}]"
+    );
+    let gib = (ROUNDS * BULK_CONNS) as f64 * BULK_BYTES as f64 / f64::from(1u32 << 30);
+    let cpu_per_gib = |i: usize| format!("{:.0} ms", bulk_cpu[i] * 1000.0 / gib);
+    let _ = writeln!(
+        out,
+        "proxy CPU per GiB relayed (bulk): cutover {}{}",
+        cpu_per_gib(1),
+        if n > 2 {
+            format!(", haproxy {}", cpu_per_gib(2))
+        } else {
+            String::new()
+        }
     );
     let added_ours = ours.added_us;
     let blocks = |i: usize| {
