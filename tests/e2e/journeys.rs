@@ -46,6 +46,11 @@ async fn add_account_by_token() -> Result<()> {
         row.contains(last4),
         "the row shows the token's last four: {row}"
     );
+    // A Sandbox added by its API base is labelled a Sandbox, not a custom API.
+    let kind = j
+        .text("tr[data-account='staging'] [data-testid='account-kind']")
+        .await?;
+    assert_eq!(kind, "SANDBOX", "the added Sandbox account's label");
     j.screenshot("added").await?;
 
     // The token never reaches the webview's DOM…
