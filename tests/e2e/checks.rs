@@ -1,7 +1,7 @@
 //! Journeys of the Certificates and Rehearsal views on a Sandbox the test runs and adds by token.
 //! Run: `cargo test -p cutover-e2e --features e2e --test checks -- --test-threads=1` under Xvfb.
 
-use cutover_digitalocean::{Client, ClientConfig, ForwardingRule};
+use cutover_digitalocean::ForwardingRule;
 use cutover_e2e::{Journey, Result};
 
 /// Scrolls an element to the middle of the window: at the bottom edge the status bar covers it
@@ -31,15 +31,8 @@ async fn certificate_check_highlights_the_odd_droplet() -> Result<()> {
     let saves = tempfile::tempdir()?;
     // A load balancer that terminates TLS and re-encrypts to web-1..3, made behind the app's
     // back before it starts: its certificate is shop-wildcard, which web-3 does not serve.
-    let api = Client::new(
-        ClientConfig::new(sandbox.token().to_string()).with_base_url(sandbox.api_base()),
-    )?;
-    let shop = api
-        .list_load_balancers()
-        .await?
-        .into_iter()
-        .find(|lb| lb.name == "shop-passthrough")
-        .ok_or("no shop-passthrough")?;
+    let api = cutover_e2e::sandbox_api(&sandbox)?;
+    let shop = cutover_e2e::lb_by_name(&api, "shop-passthrough").await?;
     let cert = api
         .list_certificates()
         .await?

@@ -6,16 +6,10 @@
 //! check the records again.
 //! Run under Xvfb: `cargo test -p cutover-e2e --features e2e --test dns -- --test-threads=1`.
 
-use cutover_digitalocean::{Client, ClientConfig, DomainRecordRequest};
-use cutover_e2e::{Journey, Result};
+use cutover_digitalocean::{Client, DomainRecordRequest};
+use cutover_e2e::{lb_by_name, sandbox_api, Journey, Result};
 use cutover_sandbox::{DOMAIN, WEB_3};
 use fantoccini::Locator;
-
-fn api(sandbox: &cutover_sandbox::SandboxHandle) -> Result<Client> {
-    Ok(Client::new(
-        ClientConfig::new(sandbox.token().to_string()).with_base_url(sandbox.api_base()),
-    )?)
-}
 
 /// The data of the apex A records, as the API has them.
 async fn apex_a(client: &Client) -> Result<Vec<String>> {
@@ -31,13 +25,8 @@ async fn apex_a(client: &Client) -> Result<Vec<String>> {
 #[tokio::test(flavor = "multi_thread")]
 async fn cut_over_verify_and_roll_back() -> Result<()> {
     let sandbox = cutover_e2e::start_sandbox().await?;
-    let client = api(&sandbox)?;
-    let lb = client
-        .list_load_balancers()
-        .await?
-        .into_iter()
-        .find(|lb| lb.name == "shop-passthrough")
-        .ok_or("no shop-passthrough")?;
+    let client = sandbox_api(&sandbox)?;
+    let lb = lb_by_name(&client, "shop-passthrough").await?;
     assert_eq!(apex_a(&client).await?, ["127.0.0.11"], "the seeded apex");
 
     let j = Journey::start("dns", &[]).await?;
@@ -226,13 +215,8 @@ async fn cut_over_verify_and_roll_back() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
     let sandbox = cutover_e2e::start_sandbox().await?;
-    let client = api(&sandbox)?;
-    let lb = client
-        .list_load_balancers()
-        .await?
-        .into_iter()
-        .find(|lb| lb.name == "shop-passthrough")
-        .ok_or("no shop-passthrough")?;
+    let client = sandbox_api(&sandbox)?;
+    let lb = lb_by_name(&client, "shop-passthrough").await?;
 
     let j = Journey::start("dns", &[]).await?;
     j.wait_for("nav.sidebar").await?;
@@ -364,13 +348,8 @@ async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_domain_hosted_elsewhere_gets_records_to_copy() -> Result<()> {
     let sandbox = cutover_e2e::start_sandbox().await?;
-    let client = api(&sandbox)?;
-    let lb = client
-        .list_load_balancers()
-        .await?
-        .into_iter()
-        .find(|lb| lb.name == "shop-passthrough")
-        .ok_or("no shop-passthrough")?;
+    let client = sandbox_api(&sandbox)?;
+    let lb = lb_by_name(&client, "shop-passthrough").await?;
 
     let j = Journey::start("dns", &[]).await?;
     j.wait_for("nav.sidebar").await?;

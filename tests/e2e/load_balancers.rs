@@ -5,24 +5,9 @@
 
 use std::time::Duration;
 
-use cutover_digitalocean::{plan_update, Client, ClientConfig, Error, LoadBalancer};
-use cutover_e2e::{Journey, Result};
+use cutover_digitalocean::{plan_update, Client, Error, LoadBalancer};
+use cutover_e2e::{lb_by_name, sandbox_api, Journey, Result};
 use fantoccini::Locator;
-
-fn api(sandbox: &cutover_sandbox::SandboxHandle) -> Result<Client> {
-    Ok(Client::new(
-        ClientConfig::new(sandbox.token().to_string()).with_base_url(sandbox.api_base()),
-    )?)
-}
-
-async fn by_name(client: &Client, name: &str) -> Result<LoadBalancer> {
-    client
-        .list_load_balancers()
-        .await?
-        .into_iter()
-        .find(|lb| lb.name == name)
-        .ok_or_else(|| format!("no load balancer named {name}").into())
-}
 
 /// Applies `change` to the load balancer behind the app's back, waiting out the "busy" window
 /// the previous change left.
@@ -32,7 +17,7 @@ async fn change_behind_the_back(
     change: impl Fn(&mut LoadBalancer),
 ) -> Result<()> {
     for _ in 0..50 {
-        let now = by_name(client, name).await?;
+        let now = lb_by_name(client, name).await?;
         let mut desired = now.clone();
         change(&mut desired);
         match client.apply(&plan_update(&now, &desired)).await {
@@ -67,7 +52,7 @@ async fn open_detail(j: &Journey, name: &str) -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn edit_review_apply_and_conflict() -> Result<()> {
     let sandbox = cutover_e2e::start_sandbox().await?;
-    let client = api(&sandbox)?;
+    let client = sandbox_api(&sandbox)?;
     let j = start("lb-edit", &sandbox).await?;
     for name in ["shop-passthrough", "blog-https", "api-by-tag"] {
         j.wait_for(&format!("tr[data-lb='{name}']")).await?;
@@ -116,7 +101,7 @@ async fn edit_review_apply_and_conflict() -> Result<()> {
     j.wait_for_text("[data-testid='apply-progress']", "active")
         .await?;
     j.screenshot("4-applied").await?;
-    let landed = by_name(&client, "blog-https").await?;
+    let landed = lb_by_name(&client, "blog-https").await?;
     assert!(
         !landed.redirect_http_to_https,
         "the redirect is off in the API"
@@ -141,7 +126,7 @@ async fn edit_review_apply_and_conflict() -> Result<()> {
     )
     .await?;
     j.screenshot("5-conflict").await?;
-    let untouched = by_name(&client, "blog-https").await?;
+    let untouched = lb_by_name(&client, "blog-https").await?;
     assert!(
         !untouched.redirect_http_to_https,
         "a conflict writes nothing"
@@ -169,7 +154,7 @@ async fn edit_review_apply_and_conflict() -> Result<()> {
     j.click("[data-testid='apply']").await?;
     j.wait_for_text("[data-testid='applied']", "Applied")
         .await?;
-    let after = by_name(&client, "blog-https").await?;
+    let after = lb_by_name(&client, "blog-https").await?;
     assert!(after.redirect_http_to_https, "the user's change landed");
     assert_eq!(
         after.http_idle_timeout_seconds,
@@ -189,7 +174,7 @@ async fn edit_review_apply_and_conflict() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_combination_then_delete() -> Result<()> {
     let sandbox = cutover_e2e::start_sandbox().await?;
-    let client = api(&sandbox)?;
+    let client = sandbox_api(&sandbox)?;
     let j = start("lb-invalid-delete", &sandbox).await?;
 
     open_detail(&j, "shop-passthrough").await?;
@@ -209,7 +194,7 @@ async fn invalid_combination_then_delete() -> Result<()> {
     let apply = j.wait_for("[data-testid='apply']").await?;
     assert!(!apply.is_enabled().await?, "Apply is disabled on an error");
     assert!(
-        !by_name(&client, "shop-passthrough")
+        !lb_by_name(&client, "shop-passthrough")
             .await?
             .redirect_http_to_https,
         "nothing was sent"
@@ -259,7 +244,7 @@ async fn invalid_combination_then_delete() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn create_from_the_form() -> Result<()> {
     let sandbox = cutover_e2e::start_sandbox().await?;
-    let client = api(&sandbox)?;
+    let client = sandbox_api(&sandbox)?;
     let j = start("lb-create", &sandbox).await?;
 
     j.click("[data-testid='lb-create']").await?;
@@ -275,7 +260,7 @@ async fn create_from_the_form() -> Result<()> {
         .await?;
     j.wait_for("tr[data-lb='e2e-new']").await?;
     j.screenshot("2-created").await?;
-    let created = by_name(&client, "e2e-new").await?;
+    let created = lb_by_name(&client, "e2e-new").await?;
     assert!(created.is_active(), "status {}", created.status);
     assert_eq!(created.droplet_ids.len(), 1);
 
@@ -302,7 +287,7 @@ fn droplet_ids(lb: &LoadBalancer) -> Vec<u64> {
 async fn busy_then_retry_droplets_apply_delete() -> Result<()> {
     use cutover_sandbox::{LB_BLOG_ID, WEB_1, WEB_2, WEB_3};
     let sandbox = cutover_e2e::start_sandbox().await?;
-    let client = api(&sandbox)?;
+    let client = sandbox_api(&sandbox)?;
     let j = start("lb-busy", &sandbox).await?;
 
     // Droplets: add web-3 while busy → the message and Retry; nothing changed in the API.
@@ -322,7 +307,7 @@ async fn busy_then_retry_droplets_apply_delete() -> Result<()> {
         .await?;
     j.screenshot("1-droplet-busy").await?;
     assert_eq!(
-        droplet_ids(&by_name(&client, "blog-https").await?),
+        droplet_ids(&lb_by_name(&client, "blog-https").await?),
         vec![WEB_1, WEB_2],
         "a busy answer changes nothing"
     );
@@ -331,7 +316,7 @@ async fn busy_then_retry_droplets_apply_delete() -> Result<()> {
     j.wait_for("tr[data-droplet='web-3']").await?;
     j.screenshot("2-droplet-added").await?;
     assert!(
-        droplet_ids(&by_name(&client, "blog-https").await?).contains(&WEB_3),
+        droplet_ids(&lb_by_name(&client, "blog-https").await?).contains(&WEB_3),
         "web-3 was added in the API"
     );
     // The list follows (droplet count 3).
@@ -359,7 +344,7 @@ async fn busy_then_retry_droplets_apply_delete() -> Result<()> {
         "web-3 left the droplets table"
     );
     assert_eq!(
-        droplet_ids(&by_name(&client, "blog-https").await?),
+        droplet_ids(&lb_by_name(&client, "blog-https").await?),
         vec![WEB_1, WEB_2],
         "web-3 was removed in the API"
     );
@@ -379,7 +364,7 @@ async fn busy_then_retry_droplets_apply_delete() -> Result<()> {
         .await?;
     j.screenshot("3-apply-busy").await?;
     assert_ne!(
-        by_name(&client, "blog-https")
+        lb_by_name(&client, "blog-https")
             .await?
             .http_idle_timeout_seconds,
         Some(90),
@@ -391,7 +376,7 @@ async fn busy_then_retry_droplets_apply_delete() -> Result<()> {
         .await?;
     j.screenshot("4-apply-retried").await?;
     assert_eq!(
-        by_name(&client, "blog-https")
+        lb_by_name(&client, "blog-https")
             .await?
             .http_idle_timeout_seconds,
         Some(90),
@@ -410,13 +395,13 @@ async fn busy_then_retry_droplets_apply_delete() -> Result<()> {
     j.wait_for_text("[data-testid='delete-error']", BUSY_TEXT)
         .await?;
     j.screenshot("5-delete-busy").await?;
-    by_name(&client, "blog-https").await?;
+    lb_by_name(&client, "blog-https").await?;
     assert!(sandbox.set_lb_busy(LB_BLOG_ID, false));
     j.click("[data-testid='delete-retry']").await?;
     j.wait_for_text("[data-testid='lb-notice']", "Deleted blog-https")
         .await?;
     assert!(
-        by_name(&client, "blog-https").await.is_err(),
+        lb_by_name(&client, "blog-https").await.is_err(),
         "deleted in the API"
     );
 
@@ -432,7 +417,7 @@ async fn busy_then_retry_droplets_apply_delete() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn presets_and_warnings() -> Result<()> {
     let sandbox = cutover_e2e::start_sandbox().await?;
-    let client = api(&sandbox)?;
+    let client = sandbox_api(&sandbox)?;
     let j = start("lb-presets", &sandbox).await?;
 
     // "Change tag…" from the droplets tab opens the editor on the tag field.
@@ -482,7 +467,7 @@ async fn presets_and_warnings() -> Result<()> {
     j.click("[data-testid='apply']").await?;
     j.wait_for_text("[data-testid='applied']", "Applied")
         .await?;
-    let lb = by_name(&client, "api-by-tag").await?;
+    let lb = lb_by_name(&client, "api-by-tag").await?;
     assert!(lb.redirect_http_to_https, "the redirect landed");
     assert!(
         lb.forwarding_rules
@@ -581,7 +566,7 @@ async fn focus_ring_visible(j: &Journey) -> Result<bool> {
 async fn keyboard_only() -> Result<()> {
     use fantoccini::key::Key;
     let sandbox = cutover_e2e::start_sandbox().await?;
-    let client = api(&sandbox)?;
+    let client = sandbox_api(&sandbox)?;
     let j = start("lb-keyboard", &sandbox).await?;
     // Start from the page, not from the Accounts form the harness used.
     j.client
@@ -644,7 +629,7 @@ async fn keyboard_only() -> Result<()> {
     j.wait_for_within("tr[data-lb='blog-renamed']", Duration::from_secs(8))
         .await?;
     assert!(
-        by_name(&client, "blog-https").await.is_err(),
+        lb_by_name(&client, "blog-https").await.is_err(),
         "renamed in the API"
     );
 

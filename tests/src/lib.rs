@@ -229,6 +229,30 @@ fn stop_driver(driver: &mut Child) {
     let _ = driver.wait();
 }
 
+/// A DigitalOcean client on a Sandbox, for checking through the API what a journey changed
+/// (and for changes made behind the app's back).
+pub fn sandbox_api(
+    sandbox: &cutover_sandbox::SandboxHandle,
+) -> Result<cutover_digitalocean::Client> {
+    Ok(cutover_digitalocean::Client::new(
+        cutover_digitalocean::ClientConfig::new(sandbox.token().to_string())
+            .with_base_url(sandbox.api_base()),
+    )?)
+}
+
+/// The load balancer called `name`, as the API has it now.
+pub async fn lb_by_name(
+    client: &cutover_digitalocean::Client,
+    name: &str,
+) -> Result<cutover_digitalocean::LoadBalancer> {
+    client
+        .list_load_balancers()
+        .await?
+        .into_iter()
+        .find(|lb| lb.name == name)
+        .ok_or_else(|| format!("no load balancer named {name}").into())
+}
+
 /// A Sandbox run by the test itself, so journeys add it as an account by its token and the real
 /// token path (keychain, token check, API) is exercised.
 pub async fn start_sandbox() -> Result<cutover_sandbox::SandboxHandle> {
