@@ -642,6 +642,18 @@ async fn keyboard_only() -> Result<()> {
     j.wait_for("[data-testid='lb-detail'][data-lb='blog-renamed']")
         .await?;
 
+    // The tabs are one Tab stop; the arrows move between them (wrapping), End jumps to the last.
+    tab_to(&j, "BUTTON:Overview").await?;
+    press(&j, &[Key::Right.into()]).await?;
+    wait_focus(&j, "BUTTON:Forwarding rules").await?;
+    j.wait_for("[data-testid='tab-rules']").await?;
+    press(&j, &[Key::End.into()]).await?;
+    wait_focus(&j, "BUTTON:Raw JSON").await?;
+    j.wait_for("[data-testid='tab-raw']").await?;
+    press(&j, &[Key::Right.into()]).await?;
+    wait_focus(&j, "BUTTON:Overview").await?;
+    j.screenshot("4-tabs-by-arrows").await?;
+
     j.finish().await?;
     sandbox.shutdown().await;
     Ok(())

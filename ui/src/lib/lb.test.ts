@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { badges, describeRule, nextPollDelay, searchLbs, sortLbs, type LbLike } from "./lb";
+import { badges, describeRule, nextPollDelay, searchLbs, sortLbs, tabAfterKey, type LbLike } from "./lb";
 
 const lb = (over: Partial<LbLike>): LbLike => ({
   id: "id-" + (over.name ?? "x"),
@@ -73,5 +73,24 @@ describe("nextPollDelay", () => {
   it("respects a nearly spent rate limit", () => {
     expect(nextPollDelay({ ...base, anyPending: true, rateRemaining: 100 })).toBe(60_000);
     expect(nextPollDelay({ ...base, rateRemaining: 0 })).toBe(60_000);
+  });
+});
+
+describe("tabAfterKey", () => {
+  const tabs = ["overview", "rules", "health"] as const;
+  it("moves with the arrows and wraps at both ends", () => {
+    expect(tabAfterKey(tabs, "overview", "ArrowRight")).toBe("rules");
+    expect(tabAfterKey(tabs, "health", "ArrowRight")).toBe("overview");
+    expect(tabAfterKey(tabs, "overview", "ArrowLeft")).toBe("health");
+    expect(tabAfterKey(tabs, "rules", "ArrowLeft")).toBe("overview");
+  });
+  it("jumps with Home and End", () => {
+    expect(tabAfterKey(tabs, "rules", "Home")).toBe("overview");
+    expect(tabAfterKey(tabs, "rules", "End")).toBe("health");
+  });
+  it("leaves other keys and unknown tabs alone", () => {
+    expect(tabAfterKey(tabs, "rules", "Enter")).toBeNull();
+    expect(tabAfterKey(tabs, "rules", "ArrowDown")).toBeNull();
+    expect(tabAfterKey(tabs as readonly string[], "nope", "ArrowRight")).toBeNull();
   });
 });

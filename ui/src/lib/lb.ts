@@ -130,3 +130,24 @@ export function nextPollDelay(opts: {
   }
   return delay;
 }
+
+/**
+ * The tab a key moves to in a tab list (the WAI-ARIA tabs pattern: arrows wrap, Home and End
+ * jump to the ends); `null` for any other key, which the tab list leaves alone.
+ */
+export function tabAfterKey<T>(tabs: readonly T[], current: T, key: string): T | null {
+  const i = tabs.indexOf(current);
+  if (i < 0) return null;
+  switch (key) {
+    case "ArrowRight":
+      return tabs[(i + 1) % tabs.length];
+    case "ArrowLeft":
+      return tabs[(i - 1 + tabs.length) % tabs.length];
+    case "Home":
+      return tabs[0];
+    case "End":
+      return tabs[tabs.length - 1];
+    default:
+      return null;
+  }
+}
