@@ -654,6 +654,20 @@ async fn keyboard_only() -> Result<()> {
     wait_focus(&j, "BUTTON:Overview").await?;
     j.screenshot("4-tabs-by-arrows").await?;
 
+    // Create from the keyboard: focus lands in the name field; Esc closes the form and gives
+    // focus back to Create.
+    press(&j, &[Key::Escape.into()]).await?;
+    wait_gone(&j, "[data-testid='lb-detail']").await?;
+    press(&j, &['/']).await?;
+    wait_focus(&j, "lb-search").await?;
+    tab_to(&j, "lb-create").await?;
+    press(&j, &[Key::Enter.into()]).await?;
+    j.wait_for("[data-testid='lb-create-form']").await?;
+    wait_focus(&j, "create-name").await?;
+    press(&j, &[Key::Escape.into()]).await?;
+    wait_gone(&j, "[data-testid='lb-create-form']").await?;
+    wait_focus(&j, "lb-create").await?;
+
     j.finish().await?;
     sandbox.shutdown().await;
     Ok(())
