@@ -1382,9 +1382,7 @@ async fn domains(AxState(s): Shr, Query(q): Q) -> ApiResult {
 
 async fn domain(AxState(s): Shr, Path(name): Path<String>) -> ApiResult {
     let d = lock(&s.state)
-        .domains
-        .iter()
-        .find(|d| d.name.eq_ignore_ascii_case(&name))
+        .domain(&name)
         .cloned()
         .ok_or_else(ApiErr::not_found)?;
     ok(json!({ "domain": render_domain(&d) }))
@@ -1468,11 +1466,7 @@ async fn delete_domain(AxState(s): Shr, Path(name): Path<String>) -> ApiResult {
 async fn records(AxState(s): Shr, Path(name): Path<String>, Query(q): Q) -> ApiResult {
     let items = {
         let st = lock(&s.state);
-        let d = st
-            .domains
-            .iter()
-            .find(|d| d.name.eq_ignore_ascii_case(&name))
-            .ok_or_else(ApiErr::not_found)?;
+        let d = st.domain(&name).ok_or_else(ApiErr::not_found)?;
         d.records
             .iter()
             .filter(|r| q.get("type").is_none_or(|t| r["type"] == t.as_str()))
@@ -1504,11 +1498,7 @@ async fn record(AxState(s): Shr, Path((name, rid)): Path<(String, String)>) -> A
     let rid: u64 = rid.parse().map_err(|_| ApiErr::not_found())?;
     let r = {
         let st = lock(&s.state);
-        let d = st
-            .domains
-            .iter()
-            .find(|d| d.name.eq_ignore_ascii_case(&name))
-            .ok_or_else(ApiErr::not_found)?;
+        let d = st.domain(&name).ok_or_else(ApiErr::not_found)?;
         d.records
             .iter()
             .find(|r| r["id"].as_u64() == Some(rid))
@@ -1612,11 +1602,7 @@ async fn update_record(
     let body = parse_object(&body)?;
     let rendered = {
         let mut st = lock(&s.state);
-        let d = st
-            .domains
-            .iter_mut()
-            .find(|d| d.name.eq_ignore_ascii_case(&name))
-            .ok_or_else(ApiErr::not_found)?;
+        let d = st.domain_mut(&name).ok_or_else(ApiErr::not_found)?;
         let r = d
             .records
             .iter_mut()
@@ -1635,11 +1621,7 @@ async fn delete_record(AxState(s): Shr, Path((name, rid)): Path<(String, String)
     let rid: u64 = rid.parse().map_err(|_| ApiErr::not_found())?;
     {
         let mut st = lock(&s.state);
-        let d = st
-            .domains
-            .iter_mut()
-            .find(|d| d.name.eq_ignore_ascii_case(&name))
-            .ok_or_else(ApiErr::not_found)?;
+        let d = st.domain_mut(&name).ok_or_else(ApiErr::not_found)?;
         let i = d
             .records
             .iter()

@@ -179,6 +179,19 @@ pub fn lb_ip(n: u32) -> Ipv4Addr {
 }
 
 impl State {
+    /// The domain called `name` (DigitalOcean matches domain names whatever their case).
+    pub fn domain(&self, name: &str) -> Option<&DomainEntry> {
+        self.domains
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn domain_mut(&mut self, name: &str) -> Option<&mut DomainEntry> {
+        self.domains
+            .iter_mut()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
+    }
+
     pub fn region(&self, slug: &str) -> Option<&Value> {
         self.regions.iter().find(|r| r["slug"] == slug)
     }
