@@ -217,32 +217,46 @@ async fn main() -> Result<()> {
     );
     j.finish().await?;
 
-    // The floor: WebKitGTK's own MiniBrowser showing an empty page, measured the same way on the
-    // same display, so the app's own share can be read off side by side.
+    // The floor: WebKitGTK's own MiniBrowser, measured the same way on the same display, showing
+    // an empty page and then a static page with text and form controls (fonts, text shaping and
+    // widgets have their own cost), so the app's own share can be read off side by side.
     let minibrowser = std::env::var("CUTOVER_BENCH_MINIBROWSER")
         .unwrap_or_else(|_| "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser".into());
-    match std::process::Command::new(&minibrowser)
-        .arg("about:blank")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-    {
-        Ok(mut child) => {
-            tokio::time::sleep(Duration::from_secs(idle)).await;
-            let mut tree = descendants(child.id());
-            if let Some(me) = processes().into_iter().find(|p| p.pid == child.id()) {
-                tree.insert(0, me);
+    let pages = [
+        ("an empty page", "about:blank"),
+        (
+            "a static page with a heading, text, a table, a button and an input",
+            "data:text/html,<h1 style='font-family:system-ui'>Load balancers</h1><p>Some text</p>\
+             <table><tr><td>shop-passthrough</td><td>active</td></tr></table>\
+             <button>Refresh</button><input placeholder='search'>",
+        ),
+    ];
+    for (what, url) in pages {
+        let mut child = match std::process::Command::new(&minibrowser)
+            .arg(url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(err) => {
+                println!("baseline skipped: {minibrowser}: {err}");
+                break;
             }
-            println!("baseline: WebKitGTK's MiniBrowser on about:blank after {idle} s:");
-            let floor = print_tree_memory(&tree);
-            println!(
-                "  → the app's footprint is {:.1} MB above this floor",
-                footprint - floor
-            );
-            let _ = child.kill();
-            let _ = child.wait();
+        };
+        tokio::time::sleep(Duration::from_secs(idle)).await;
+        let mut tree = descendants(child.id());
+        if let Some(me) = processes().into_iter().find(|p| p.pid == child.id()) {
+            tree.insert(0, me);
         }
-        Err(err) => println!("baseline skipped: {minibrowser}: {err}"),
+        println!("baseline: WebKitGTK's MiniBrowser showing {what}, after {idle} s:");
+        let floor = print_tree_memory(&tree);
+        println!(
+            "  → the app's footprint is {:.1} MB above this",
+            footprint - floor
+        );
+        let _ = child.kill();
+        let _ = child.wait();
     }
     Ok(())
 }
