@@ -11,14 +11,32 @@ use cutover_e2e::{lb_by_name, sandbox_api, Journey, Result};
 use cutover_sandbox::{DOMAIN, WEB_3};
 use fantoccini::Locator;
 
-/// The data of the apex A records, as the API has them.
-async fn apex_a(client: &Client) -> Result<Vec<String>> {
+/// The apex A records as the API has them: (address, TTL).
+async fn apex_a_records(client: &Client) -> Result<Vec<(String, u32)>> {
     Ok(client
         .list_domain_records(DOMAIN)
         .await?
         .into_iter()
         .filter(|r| r.kind == "A" && r.name == "@")
-        .map(|r| r.data)
+        .map(|r| (r.data, r.ttl))
+        .collect())
+}
+
+/// The addresses of the apex A records.
+async fn apex_a(client: &Client) -> Result<Vec<String>> {
+    Ok(apex_a_records(client)
+        .await?
+        .into_iter()
+        .map(|(data, _)| data)
+        .collect())
+}
+
+/// The TTLs of the apex A records.
+async fn apex_ttls(client: &Client) -> Result<Vec<u32>> {
+    Ok(apex_a_records(client)
+        .await?
+        .into_iter()
+        .map(|(_, ttl)| ttl)
         .collect())
 }
 
@@ -194,13 +212,7 @@ async fn cut_over_verify_and_roll_back() -> Result<()> {
     .await?;
     j.screenshot("6-rolled-back").await?;
     assert_eq!(apex_a(&client).await?, ["127.0.0.11"]);
-    let ttl: Vec<u32> = client
-        .list_domain_records(DOMAIN)
-        .await?
-        .into_iter()
-        .filter(|r| r.kind == "A" && r.name == "@")
-        .map(|r| r.ttl)
-        .collect();
+    let ttl = apex_ttls(&client).await?;
     assert_eq!(ttl, [3600], "the TTL is restored too");
 
     j.finish().await?;
@@ -312,13 +324,7 @@ async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
         "{ttl_item}"
     );
     j.wait_for("[data-testid='dns-rollback']").await?;
-    let apex: Vec<(String, u32)> = client
-        .list_domain_records(DOMAIN)
-        .await?
-        .into_iter()
-        .filter(|r| r.kind == "A" && r.name == "@")
-        .map(|r| (r.data, r.ttl))
-        .collect();
+    let apex = apex_a_records(&client).await?;
     assert_eq!(apex, [("127.0.0.11".to_string(), 300)]);
     j.screenshot("9-ttl-lowered").await?;
     j.click("[data-testid='dns-rollback']").await?;
@@ -329,13 +335,7 @@ async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
         "Restored the saved records",
     )
     .await?;
-    let ttl: Vec<u32> = client
-        .list_domain_records(DOMAIN)
-        .await?
-        .into_iter()
-        .filter(|r| r.kind == "A" && r.name == "@")
-        .map(|r| r.ttl)
-        .collect();
+    let ttl = apex_ttls(&client).await?;
     assert_eq!(ttl, [3600]);
 
     j.finish().await?;
