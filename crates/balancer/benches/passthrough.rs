@@ -21,7 +21,9 @@ const BULK_CONNS: usize = 4;
 /// round (6 = each target in each position twice); a ratio is the median of the per-round
 /// ratios (each pair measured within a second of each other).
 const ROUNDS: usize = 6;
-const BULK_BYTES: u64 = 64 * 1024 * 1024; // per connection and round
+// Per connection and round: 1 GiB a round, ~0.4–0.7 s per target here, long enough that the
+// connections' ramp-up and the 10 ms resolution of the CPU-time counters do not dominate.
+const BULK_BYTES: u64 = 256 * 1024 * 1024;
 const RATE_CONCURRENCY: usize = 32;
 const RATE_MILLIS: u64 = 1000; // per round
 /// Latency: blocks × pings per target, the targets' pings interleaved one by one.
@@ -444,6 +446,14 @@ async fn ping(tls: &mut Tls) -> f64 {
     t.elapsed().as_secs_f64() * 1e6
 }
 
+fn median_or_zero(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        median(&mut v.to_vec())
+    }
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -588,23 +598,42 @@ async fn run_all(nofile: u64) {
         None => eprintln!("haproxy not found or did not start: skipping the HAProxy column"),
     }
     let mut figures = vec![Figures::default(); targets.len()];
+    // `CUTOVER_BENCH_ONLY=bulk` or `=latency` runs one part (for iterating on the relay).
+    let only = std::env::var("CUTOVER_BENCH_ONLY").ok();
+    let (run_bulk, run_rate, run_latency, run_idle) = match only.as_deref() {
+        Some("bulk") => (true, false, false, false),
+        Some("latency") => (false, false, true, false),
+        _ => (true, true, true, true),
+    };
     let n = targets.len();
     let mut bulk_rounds: Vec<Vec<f64>> = vec![Vec::new(); n];
     let mut rate_rounds: Vec<Vec<f64>> = vec![Vec::new(); n];
-    // The proxy process's CPU seconds spent on the bulk rounds (less sensitive to the machine's
-    // load than throughput: it is the work the proxy does per byte).
-    let mut bulk_cpu: Vec<f64> = vec![0.0; n];
-    for r in 0..ROUNDS {
+    // CPU seconds spent on the bulk rounds, per target, by [backend, client (this process),
+    // proxy]: less sensitive to the machine's load than throughput. With every core busy,
+    // throughput is 2 cores ÷ the sum of the three, so this shows where the time goes.
+    let mut bulk_cpu: Vec<[f64; 3]> = vec![[0.0; 3]; n];
+    let rounds = if run_bulk || run_rate { ROUNDS } else { 0 };
+    let backend_pid = backend.child.id();
+    for r in 0..rounds {
         eprintln!("round {}/{ROUNDS}: bulk and new TLS connections…", r + 1);
         for k in 0..n {
+            if !run_bulk {
+                break;
+            }
             let t = (r + k) % n;
-            let cpu0 = targets[t].2.and_then(cpu_seconds);
+            let pids = [Some(backend_pid), Some(std::process::id()), targets[t].2];
+            let cpu0 = pids.map(|p| p.and_then(cpu_seconds));
             bulk_rounds[t].push(bulk(&connector, targets[t].1).await);
-            if let (Some(a), Some(b)) = (cpu0, targets[t].2.and_then(cpu_seconds)) {
-                bulk_cpu[t] += b - a;
+            for (i, p) in pids.iter().enumerate() {
+                if let (Some(a), Some(b)) = (cpu0[i], p.and_then(cpu_seconds)) {
+                    bulk_cpu[t][i] += b - a;
+                }
             }
         }
         for k in 0..n {
+            if !run_rate {
+                break;
+            }
             let t = (r + k) % n;
             rate_rounds[t].push(conn_rate(&connector, targets[t].1).await);
             // Let closes settle between targets.
@@ -612,12 +641,12 @@ async fn run_all(nofile: u64) {
         }
     }
     for (i, f) in figures.iter_mut().enumerate() {
-        f.bulk_gbit = median(&mut bulk_rounds[i].clone());
-        f.conns_per_s = median(&mut rate_rounds[i].clone());
+        f.bulk_gbit = median_or_zero(&bulk_rounds[i]);
+        f.conns_per_s = median_or_zero(&rate_rounds[i]);
     }
     // Median of the per-round ratios a/b, with the rounds' ratios for the spread.
     let ratio = |rounds: &[Vec<f64>], a: usize, b: usize| -> (f64, String) {
-        let mut per: Vec<f64> = rounds[a]
+        let per: Vec<f64> = rounds[a]
             .iter()
             .zip(&rounds[b])
             .map(|(x, y)| x / y)
@@ -627,17 +656,25 @@ async fn run_all(nofile: u64) {
             .map(|v| format!("{v:.2}"))
             .collect::<Vec<_>>()
             .join(" ");
-        (median(&mut per), spread)
+        (median_or_zero(&per), spread)
     };
-    eprintln!("latency (interleaved)…");
-    let addrs: Vec<SocketAddr> = targets.iter().map(|t| t.1).collect();
-    let lat = latencies(&connector, &addrs).await;
+    let lat = if run_latency {
+        eprintln!("latency (interleaved)…");
+        let addrs: Vec<SocketAddr> = targets.iter().map(|t| t.1).collect();
+        latencies(&connector, &addrs).await
+    } else {
+        Latency {
+            rtt_us: vec![0.0; n],
+            added_us: vec![0.0; n],
+            added_blocks_us: vec![Vec::new(); n],
+        }
+    };
     for (i, f) in figures.iter_mut().enumerate() {
         f.rtt_median_us = lat.rtt_us[i];
         f.added_us = lat.added_us[i];
     }
     for (i, (label, addr, pid)) in targets.iter().enumerate() {
-        if let Some(pid) = pid {
+        if let (true, Some(pid)) = (run_idle, pid) {
             eprintln!("{label}: {idle_n} idle connections…");
             figures[i].idle_kib_per_conn = idle_memory(&connector, *addr, *pid, idle_n).await;
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -681,17 +718,30 @@ async fn run_all(nofile: u64) {
         "bulk throughput  cutover/direct  = {r:.2} (target ≥ 0.70)  rounds [{spread}]"
     );
     let gib = (ROUNDS * BULK_CONNS) as f64 * BULK_BYTES as f64 / f64::from(1u32 << 30);
-    let cpu_per_gib = |i: usize| format!("{:.0} ms", bulk_cpu[i] * 1000.0 / gib);
+    let cpu_per_gib = |t: usize, who: usize| format!("{:.0}", bulk_cpu[t][who] * 1000.0 / gib);
     let _ = writeln!(
         out,
-        "proxy CPU per GiB relayed (bulk): cutover {}{}",
-        cpu_per_gib(1),
+        "proxy CPU per GiB relayed (bulk): cutover {} ms{}",
+        cpu_per_gib(1, 2),
         if n > 2 {
-            format!(", haproxy {}", cpu_per_gib(2))
+            format!(", haproxy {} ms", cpu_per_gib(2, 2))
         } else {
             String::new()
         }
     );
+    for (t, (label, _, _)) in targets.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  CPU ms per GiB, {label:<8} backend {:>4}  client {:>4}  proxy {:>4}",
+            cpu_per_gib(t, 0),
+            cpu_per_gib(t, 1),
+            if t == 0 {
+                "-".into()
+            } else {
+                cpu_per_gib(t, 2)
+            }
+        );
+    }
     let added_ours = ours.added_us;
     let blocks = |i: usize| {
         lat.added_blocks_us[i]

@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Algorithm, BalancerConfig, DomainSet};
 use crate::hello::{read_client_hello, HelloOutcome};
-use crate::relay::{relay, write_all, Counters, RelayEnd};
+use crate::relay::{relay, tune_client_socket, write_all, Counters, RelayEnd};
 use crate::stats::{
     millis_since, now_rfc3339, BackendHealth, BackendState, BalancerEvent, ConnectionRecord,
     Outcome, StatsSnapshot, Totals, PASSIVE_FAIL_TIMEOUT,
@@ -452,7 +452,7 @@ async fn serve(
     state: &ConnState,
 ) -> Outcome {
     let config = &shared.config;
-    let _ = stream.set_nodelay(true);
+    tune_client_socket(stream, peer);
     let (hello, mut prefix) = read_client_hello(stream, config.client_hello_timeout()).await;
     match hello {
         HelloOutcome::Sni(name) => {
