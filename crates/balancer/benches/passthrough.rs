@@ -392,7 +392,8 @@ async fn bulk(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> f64 {
     total as f64 * 8.0 / started.elapsed().as_secs_f64() / 1e9
 }
 
-async fn conn_rate(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> f64 {
+/// New TLS connections per second, and how many were made.
+async fn conn_rate(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> (f64, u64) {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -433,7 +434,8 @@ async fn conn_rate(connector: &tokio_rustls::TlsConnector, addr: SocketAddr) -> 
     if f > 0 {
         eprintln!("  ({f} connections failed)");
     }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let done = done.load(Ordering::Relaxed);
+    (done as f64 / started.elapsed().as_secs_f64(), done)
 }
 
 async fn ping(tls: &mut Tls) -> f64 {
@@ -598,10 +600,11 @@ async fn run_all(nofile: u64) {
         None => eprintln!("haproxy not found or did not start: skipping the HAProxy column"),
     }
     let mut figures = vec![Figures::default(); targets.len()];
-    // `CUTOVER_BENCH_ONLY=bulk` or `=latency` runs one part (for iterating on the relay).
+    // `CUTOVER_BENCH_ONLY=bulk`, `=rate` or `=latency` runs one part (for iterating on the relay).
     let only = std::env::var("CUTOVER_BENCH_ONLY").ok();
     let (run_bulk, run_rate, run_latency, run_idle) = match only.as_deref() {
         Some("bulk") => (true, false, false, false),
+        Some("rate") => (false, true, false, false),
         Some("latency") => (false, false, true, false),
         _ => (true, true, true, true),
     };
@@ -612,6 +615,9 @@ async fn run_all(nofile: u64) {
     // proxy]: less sensitive to the machine's load than throughput. With every core busy,
     // throughput is 2 cores ÷ the sum of the three, so this shows where the time goes.
     let mut bulk_cpu: Vec<[f64; 3]> = vec![[0.0; 3]; n];
+    // The same for the connection-rate rounds, per connection made.
+    let mut rate_cpu: Vec<[f64; 3]> = vec![[0.0; 3]; n];
+    let mut rate_conns: Vec<u64> = vec![0; n];
     let rounds = if run_bulk || run_rate { ROUNDS } else { 0 };
     let backend_pid = backend.child.id();
     for r in 0..rounds {
@@ -635,7 +641,16 @@ async fn run_all(nofile: u64) {
                 break;
             }
             let t = (r + k) % n;
-            rate_rounds[t].push(conn_rate(&connector, targets[t].1).await);
+            let pids = [Some(backend_pid), Some(std::process::id()), targets[t].2];
+            let cpu0 = pids.map(|p| p.and_then(cpu_seconds));
+            let (rate, made) = conn_rate(&connector, targets[t].1).await;
+            rate_rounds[t].push(rate);
+            rate_conns[t] += made;
+            for (i, p) in pids.iter().enumerate() {
+                if let (Some(a), Some(b)) = (cpu0[i], p.and_then(cpu_seconds)) {
+                    rate_cpu[t][i] += b - a;
+                }
+            }
             // Let closes settle between targets.
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
@@ -730,6 +745,9 @@ async fn run_all(nofile: u64) {
         }
     );
     for (t, (label, _, _)) in targets.iter().enumerate() {
+        if bulk_rounds[t].is_empty() {
+            continue;
+        }
         let _ = writeln!(
             out,
             "  CPU ms per GiB, {label:<8} backend {:>4}  client {:>4}  proxy {:>4}",
@@ -761,6 +779,24 @@ async fn run_all(nofile: u64) {
             out,
             "new TLS conn/s   cutover/haproxy = {r:.2} (target ≥ 1.00)  rounds [{spread}]"
         );
+        for (t, (label, _, _)) in targets.iter().enumerate() {
+            if rate_conns[t] == 0 {
+                continue;
+            }
+            let per_k = |who: usize| {
+                format!(
+                    "{:.0}",
+                    rate_cpu[t][who] * 1e6 / rate_conns[t].max(1) as f64
+                )
+            };
+            let _ = writeln!(
+                out,
+                "  CPU ms per 1,000 conns, {label:<8} backend {:>4}  client {:>4}  proxy {:>4}",
+                per_k(0),
+                per_k(1),
+                if t == 0 { "-".into() } else { per_k(2) }
+            );
+        }
         let _ = writeln!(
             out,
             "added median RTT cutover {:.1} µs vs haproxy {:.1} µs (target: cutover ≤ haproxy)",

@@ -19,6 +19,11 @@ use std::net::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use std::pin::Pin;
+use std::task::Poll;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 
 /// The buffer a busy direction starts with (large buffers buy ~20–30 % throughput, anchors §1.6).
@@ -115,18 +120,20 @@ pub(crate) enum RelayEnd {
 
 /// Relays until both directions are closed, one fails, or nothing moved for `idle`.
 pub(crate) async fn relay(
-    client: &TcpStream,
-    backend: &TcpStream,
+    client: &mut TcpStream,
+    backend: &mut TcpStream,
     up: Counters<'_>,
     down: Counters<'_>,
     idle: Duration,
 ) -> RelayEnd {
     let epoch = Instant::now();
     let last_activity = AtomicU64::new(0);
+    let (client_read, client_write) = client.split();
+    let (backend_read, backend_write) = backend.split();
     let both = async {
         tokio::try_join!(
-            pump(client, backend, &up, &last_activity, epoch),
-            pump(backend, client, &down, &last_activity, epoch),
+            pump(client_read, backend_write, &up, &last_activity, epoch),
+            pump(backend_read, client_write, &down, &last_activity, epoch),
         )
     };
     let idle_watch = async {
@@ -149,9 +156,15 @@ pub(crate) async fn relay(
 }
 
 /// One direction: `from` → `to`, until EOF on `from` (then half-close `to`).
+///
+/// Reads and writes go through tokio's `AsyncRead`/`AsyncWrite` on the split halves rather than
+/// `try_read`/`try_write`: with epoll, a read that leaves the buffer partly empty (or a write
+/// that is partly taken) already shows the socket is drained (or full), and tokio then waits for
+/// the next readiness event instead of confirming with a system call that fails with EAGAIN.
+/// That is one system call less per message each way on a request/response connection.
 async fn pump(
-    from: &TcpStream,
-    to: &TcpStream,
+    mut from: ReadHalf<'_>,
+    mut to: WriteHalf<'_>,
     counters: &Counters<'_>,
     last_activity: &AtomicU64,
     epoch: Instant,
@@ -160,7 +173,7 @@ async fn pump(
         // Idle: no buffer held.
         from.readable().await?;
         let mut buf = take_buffer(RELAY_BUFFER);
-        let burst = relay_burst(from, to, &mut buf, counters, last_activity, epoch).await;
+        let burst = relay_burst(&mut from, &mut to, &mut buf, counters, last_activity, epoch).await;
         // Given back on every path (drained, EOF, error), so a failing connection cannot keep one.
         give_back(buf);
         match burst? {
@@ -180,8 +193,8 @@ enum Burst {
 /// Relays what `from` has queued until it would block, growing `buf` to [`BULK_BUFFER`] once a
 /// read fills it.
 async fn relay_burst(
-    from: &TcpStream,
-    to: &TcpStream,
+    from: &mut ReadHalf<'_>,
+    to: &mut WriteHalf<'_>,
     buf: &mut Vec<u8>,
     counters: &Counters<'_>,
     last_activity: &AtomicU64,
@@ -189,17 +202,29 @@ async fn relay_burst(
 ) -> io::Result<Burst> {
     loop {
         buf.clear();
-        match from.try_read_buf(buf) {
+        // One poll: `None` when tokio knows the socket is drained, so the buffer is given back
+        // instead of being held while waiting.
+        let read = std::future::poll_fn(|cx| {
+            match tokio_util::io::poll_read_buf(Pin::new(&mut *from), cx, buf) {
+                Poll::Pending => Poll::Ready(None),
+                Poll::Ready(result) => Poll::Ready(Some(result)),
+            }
+        })
+        .await;
+        let Some(read) = read else {
+            return Ok(Burst::Drained);
+        };
+        match read {
             Ok(0) => {
                 // EOF: pass the half-close on; the other direction may still be talking.
-                return match socket2::SockRef::from(to).shutdown(Shutdown::Write) {
+                return match socket2::SockRef::from(to.as_ref()).shutdown(Shutdown::Write) {
                     Ok(()) => Ok(Burst::Eof),
                     Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(Burst::Eof),
                     Err(e) => Err(e),
                 };
             }
             Ok(n) => {
-                write_all(to, &buf[..n]).await?;
+                to.write_all(&buf[..n]).await?;
                 counters.add(n);
                 let now = u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
                 last_activity.store(now, Ordering::Relaxed);
@@ -207,7 +232,6 @@ async fn relay_burst(
                     give_back(std::mem::replace(buf, take_buffer(BULK_BUFFER)));
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Burst::Drained),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -287,8 +311,8 @@ mod tests {
     #[tokio::test]
     async fn a_bulk_burst_moves_to_the_large_buffer_and_arrives_intact() {
         // backend_peer → [backend ⇄ relay ⇄ client] → client_peer
-        let (mut client_peer, client) = pair().await;
-        let (mut backend_peer, backend) = pair().await;
+        let (mut client_peer, mut client) = pair().await;
+        let (mut backend_peer, mut backend) = pair().await;
         let zero = || AtomicU64::new(0);
         let (up_conn, up_b, up_t, down_conn, down_b, down_t) =
             (zero(), zero(), zero(), zero(), zero(), zero());
@@ -304,8 +328,8 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let relayed = async {
             let end = relay(
-                &client,
-                &backend,
+                &mut client,
+                &mut backend,
                 Counters {
                     conn: &up_conn,
                     backend: &up_b,
@@ -341,5 +365,66 @@ mod tests {
             spare_counts()
         );
         drop(writer.await.expect("writer"));
+    }
+
+    #[tokio::test]
+    async fn small_messages_each_way_are_relayed_one_by_one() {
+        // A request/response exchange: every message must go through on its own, without the
+        // relay waiting for more bytes (a drained socket must not be mistaken for a busy one).
+        let (mut client_peer, mut client) = pair().await;
+        let (mut backend_peer, mut backend) = pair().await;
+        let echo = tokio::spawn(async move {
+            let mut msg = [0u8; 64];
+            while backend_peer.read_exact(&mut msg).await.is_ok() {
+                msg.reverse();
+                if backend_peer.write_all(&msg).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let zero = || AtomicU64::new(0);
+        let (a, b, c, d, e, f) = (zero(), zero(), zero(), zero(), zero(), zero());
+        let relayed = relay(
+            &mut client,
+            &mut backend,
+            Counters {
+                conn: &a,
+                backend: &b,
+                total: &c,
+            },
+            Counters {
+                conn: &d,
+                backend: &e,
+                total: &f,
+            },
+            Duration::from_secs(10),
+        );
+        let exchange = async {
+            for i in 0..2_000u32 {
+                let mut msg = [0u8; 64];
+                msg[..4].copy_from_slice(&i.to_le_bytes());
+                client_peer.write_all(&msg).await.expect("send");
+                let mut back = [0u8; 64];
+                client_peer.read_exact(&mut back).await.expect("answer");
+                msg.reverse();
+                assert_eq!(back, msg, "answer {i}");
+            }
+            client_peer.shutdown().await.expect("half-close");
+            let mut rest = Vec::new();
+            client_peer
+                .read_to_end(&mut rest)
+                .await
+                .expect("EOF passed on");
+            rest
+        };
+        let both = async { tokio::join!(relayed, exchange) };
+        let (end, rest) = tokio::time::timeout(Duration::from_secs(20), both)
+            .await
+            .expect("the exchange stalled");
+        assert_eq!(end, RelayEnd::Closed);
+        assert!(rest.is_empty());
+        assert_eq!(a.load(Ordering::Relaxed), 2_000 * 64);
+        assert_eq!(d.load(Ordering::Relaxed), 2_000 * 64);
+        echo.await.expect("echo");
     }
 }

@@ -484,7 +484,7 @@ async fn serve(
         let backend = &shared.backends[idx];
         let addr = backend.config.addr;
         let t0 = Instant::now();
-        let upstream =
+        let mut upstream =
             match tokio::time::timeout(config.connect_timeout(), TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -532,7 +532,7 @@ async fn serve(
             backend: &backend.bytes_out,
             total: &shared.totals.bytes_out,
         };
-        return match relay(stream, &upstream, up, down, config.idle_timeout()).await {
+        return match relay(stream, &mut upstream, up, down, config.idle_timeout()).await {
             RelayEnd::Closed => Outcome::Relayed,
             RelayEnd::Error => Outcome::RelayError,
             RelayEnd::IdleTimeout => Outcome::IdleTimeout,
