@@ -6,21 +6,22 @@
 //! data flows, and gives it back as soon as the socket is drained. Half-close is passed through
 //! (EOF on one side → `shutdown(Write)` on the other), and both directions share one idle clock.
 //!
-//! Buffers come from a small per-thread stock ([`take_buffer`]): a ping-pong connection drains
-//! its socket on every message, and allocating and freeing 64 KiB per message is measurable at
-//! the microsecond scale of a loopback round trip. A direction starts each burst with a
-//! [`RELAY_BUFFER`] and moves to a [`BULK_BUFFER`] once a read fills it, so bulk transfers make
-//! a quarter of the system calls (the proxy's CPU per GiB relayed fell from ~410 to ~340 ms in
-//! the bench, BENCH.md) while the many small exchanges keep the small buffer.
+//! Buffers are lent by [`RelayBuf`]: from a small per-thread stock, because a ping-pong
+//! connection drains its socket on every message and allocating and freeing 64 KiB per message
+//! shows at the microsecond scale of a loopback round trip. A direction starts each burst with a
+//! [`RELAY_BUFFER`] and moves to a [`BULK_BUFFER`] once a read fills it, so a bulk transfer makes
+//! an eighth of the system calls while the many small exchanges keep the small buffer. Bulk
+//! buffers are limited across the whole process ([`BULK_BUFFERS_MAX`]), so memory under load
+//! stays bounded however many connections are busy: 64 KiB per busy direction plus 64 MiB.
 
 use std::cell::RefCell;
 use std::io;
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{ReadHalf, WriteHalf};
@@ -29,11 +30,16 @@ use tokio::net::TcpStream;
 /// The buffer a busy direction starts with (large buffers buy ~20–30 % throughput, anchors §1.6).
 pub const RELAY_BUFFER: usize = 64 * 1024;
 
-/// The buffer a direction moves to once a read has filled a [`RELAY_BUFFER`].
-pub const BULK_BUFFER: usize = 256 * 1024;
+/// The buffer a direction moves to once a read has filled a [`RELAY_BUFFER`] (BENCH.md has the
+/// sizes tried: 128 KiB to 1 MiB).
+pub const BULK_BUFFER: usize = 512 * 1024;
+
+/// How many bulk buffers may be lent at once in the whole process (64 MiB). Past that a busy
+/// direction keeps its small buffer: slower, never out of memory.
+pub const BULK_BUFFERS_MAX: usize = 128;
 
 /// How many spare buffers of each size a thread keeps. Bounded so that memory given back after
-/// a burst is freed, not hoarded: at most `SPARE_PER_SIZE` × (64 + 256) KiB per worker thread.
+/// a burst is freed, not hoarded: at most `SPARE_PER_SIZE` × (64 + 512) KiB per worker thread.
 const SPARE_PER_SIZE: usize = 4;
 
 thread_local! {
@@ -41,38 +47,105 @@ thread_local! {
     static SPARE: RefCell<[Vec<Vec<u8>>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
 }
 
-fn size_class(capacity: usize) -> Option<usize> {
-    match capacity {
-        RELAY_BUFFER => Some(0),
-        BULK_BUFFER => Some(1),
-        _ => None,
+/// Counts what is lent against a maximum.
+pub(crate) struct Budget {
+    lent: AtomicUsize,
+    max: usize,
+}
+
+impl Budget {
+    pub(crate) const fn new(max: usize) -> Self {
+        Self {
+            lent: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    fn try_lend(&'static self) -> bool {
+        self.lent
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self) {
+        self.lent.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-/// An empty buffer of exactly `size` bytes' capacity ([`RELAY_BUFFER`] or [`BULK_BUFFER`]),
-/// from this thread's stock when it has one.
-pub(crate) fn take_buffer(size: usize) -> Vec<u8> {
-    let spare =
-        size_class(size).and_then(|class| SPARE.with(|spare| spare.borrow_mut()[class].pop()));
-    spare.unwrap_or_else(|| Vec::with_capacity(size))
+static BULK_BUDGET: Budget = Budget::new(BULK_BUFFERS_MAX);
+
+/// An empty buffer on loan; it goes back to this thread's stock (or is freed) when dropped, on
+/// every path: drained, EOF, error, or the relay cancelled by its idle timeout.
+pub(crate) struct RelayBuf {
+    vec: Vec<u8>,
+    class: usize,
+    budget: Option<&'static Budget>,
 }
 
-/// Gives a buffer back to this thread's stock, or frees it when the stock is full.
-pub(crate) fn give_back(mut buf: Vec<u8>) {
-    let Some(class) = size_class(buf.capacity()) else {
-        return;
-    };
-    buf.clear();
-    SPARE.with(|spare| {
-        let mut spare = spare.borrow_mut();
-        if spare[class].len() < SPARE_PER_SIZE {
-            spare[class].push(buf);
+impl RelayBuf {
+    /// A [`RELAY_BUFFER`].
+    pub(crate) fn small() -> Self {
+        Self::take(0, RELAY_BUFFER, None)
+    }
+
+    /// A [`BULK_BUFFER`], unless [`BULK_BUFFERS_MAX`] are already lent.
+    pub(crate) fn bulk() -> Option<Self> {
+        Self::bulk_from(&BULK_BUDGET)
+    }
+
+    fn bulk_from(budget: &'static Budget) -> Option<Self> {
+        budget
+            .try_lend()
+            .then(|| Self::take(1, BULK_BUFFER, Some(budget)))
+    }
+
+    fn take(class: usize, size: usize, budget: Option<&'static Budget>) -> Self {
+        let spare = SPARE
+            .try_with(|spare| spare.borrow_mut()[class].pop())
+            .ok()
+            .flatten();
+        Self {
+            vec: spare.unwrap_or_else(|| Vec::with_capacity(size)),
+            class,
+            budget,
         }
-    });
+    }
 }
 
-/// The send buffer of the socket toward a client on this machine. Linux doubles the figure for
-/// its bookkeeping, so the socket holds two [`BULK_BUFFER`] writes.
+impl Deref for RelayBuf {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.vec
+    }
+}
+
+impl DerefMut for RelayBuf {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.vec
+    }
+}
+
+impl Drop for RelayBuf {
+    fn drop(&mut self) {
+        if let Some(budget) = self.budget {
+            budget.give_back();
+        }
+        let mut vec = std::mem::take(&mut self.vec);
+        vec.clear();
+        // `try_with`: a buffer dropped while the thread's locals are torn down is just freed.
+        let _ = SPARE.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare[self.class].len() < SPARE_PER_SIZE {
+                spare[self.class].push(vec);
+            }
+        });
+    }
+}
+
+/// The send buffer of the socket toward a client on this machine (Linux doubles the figure for
+/// its bookkeeping).
 pub const LOOPBACK_CLIENT_SEND_BUFFER: usize = BULK_BUFFER;
 
 /// Socket options for the client's side of a relay.
@@ -82,10 +155,9 @@ pub const LOOPBACK_CLIENT_SEND_BUFFER: usize = BULK_BUFFER;
 /// A client on this machine (the browser or curl a user tests with) gets a capped send buffer
 /// instead of the kernel's autotuned one (up to 4 MiB): its round trip is microseconds, so a
 /// small buffer costs no throughput, and bytes the client reads soon after the relay wrote them
-/// are still in cache. Measured in the bench (BENCH.md): the whole machine's CPU per GiB relayed
-/// fell ~6 % (the client's own receive work by ~25 %), bulk throughput rose ~5 %. 64 KiB was
-/// too small (the relay blocks on every write), 512 KiB no better. Remote clients keep
-/// autotuning, which a long round trip needs.
+/// are still in cache. In the bench (BENCH.md) the client's own receive work fell by ~25 % and
+/// bulk throughput rose 5–10 %; 64–128 KiB were too small (the relay blocks on every write).
+/// Remote clients keep autotuning, which a long round trip needs.
 pub(crate) fn tune_client_socket(stream: &TcpStream, peer: std::net::SocketAddr) {
     let _ = stream.set_nodelay(true);
     if peer.ip().to_canonical().is_loopback() {
@@ -172,11 +244,8 @@ async fn pump(
     loop {
         // Idle: no buffer held.
         from.readable().await?;
-        let mut buf = take_buffer(RELAY_BUFFER);
-        let burst = relay_burst(&mut from, &mut to, &mut buf, counters, last_activity, epoch).await;
-        // Given back on every path (drained, EOF, error), so a failing connection cannot keep one.
-        give_back(buf);
-        match burst? {
+        let buf = RelayBuf::small();
+        match relay_burst(&mut from, &mut to, buf, counters, last_activity, epoch).await? {
             Burst::Drained => {}
             Burst::Eof => return Ok(()),
         }
@@ -190,12 +259,12 @@ enum Burst {
     Eof,
 }
 
-/// Relays what `from` has queued until it would block, growing `buf` to [`BULK_BUFFER`] once a
-/// read fills it.
+/// Relays what `from` has queued until it is drained, moving to a [`BULK_BUFFER`] once a read
+/// fills the small one.
 async fn relay_burst(
     from: &mut ReadHalf<'_>,
     to: &mut WriteHalf<'_>,
-    buf: &mut Vec<u8>,
+    mut buf: RelayBuf,
     counters: &Counters<'_>,
     last_activity: &AtomicU64,
     epoch: Instant,
@@ -205,7 +274,7 @@ async fn relay_burst(
         // One poll: `None` when tokio knows the socket is drained, so the buffer is given back
         // instead of being held while waiting.
         let read = std::future::poll_fn(|cx| {
-            match tokio_util::io::poll_read_buf(Pin::new(&mut *from), cx, buf) {
+            match tokio_util::io::poll_read_buf(Pin::new(&mut *from), cx, &mut *buf) {
                 Poll::Pending => Poll::Ready(None),
                 Poll::Ready(result) => Poll::Ready(Some(result)),
             }
@@ -228,8 +297,10 @@ async fn relay_burst(
                 counters.add(n);
                 let now = u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
                 last_activity.store(now, Ordering::Relaxed);
-                if n == buf.capacity() && buf.capacity() < BULK_BUFFER {
-                    give_back(std::mem::replace(buf, take_buffer(BULK_BUFFER)));
+                if n == RELAY_BUFFER && buf.class == 0 {
+                    if let Some(bulk) = RelayBuf::bulk() {
+                        buf = bulk;
+                    }
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -266,20 +337,35 @@ mod tests {
 
     #[test]
     fn the_stock_keeps_a_bounded_number_of_empty_buffers_per_size() {
-        let mut small = take_buffer(RELAY_BUFFER);
+        let mut small = RelayBuf::small();
         assert_eq!(small.capacity(), RELAY_BUFFER);
         small.extend_from_slice(b"left over");
-        give_back(small);
-        let again = take_buffer(RELAY_BUFFER);
+        drop(small);
+        assert_eq!(spare_counts(), [1, 0]);
+        let again = RelayBuf::small();
         assert!(again.is_empty(), "a buffer comes back empty");
-        assert_eq!(spare_counts(), [0, 0], "the spare one was handed out again");
+        assert_eq!(spare_counts(), [0, 0], "the spare one was lent again");
 
-        for _ in 0..SPARE_PER_SIZE + 3 {
-            give_back(Vec::with_capacity(BULK_BUFFER));
-        }
-        give_back(Vec::with_capacity(1234)); // not a relay size: freed, never stocked
-        assert_eq!(spare_counts(), [0, SPARE_PER_SIZE]);
-        assert_eq!(take_buffer(BULK_BUFFER).capacity(), BULK_BUFFER);
+        static ROOMY: Budget = Budget::new(100);
+        let many: Vec<RelayBuf> = (0..SPARE_PER_SIZE + 3)
+            .map(|_| RelayBuf::bulk_from(&ROOMY).expect("within budget"))
+            .collect();
+        assert!(many.iter().all(|b| b.capacity() == BULK_BUFFER));
+        drop(many);
+        assert_eq!(spare_counts(), [0, SPARE_PER_SIZE], "the rest were freed");
+        assert_eq!(ROOMY.lent.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn bulk_buffers_are_limited_across_connections_and_come_back_on_drop() {
+        static TIGHT: Budget = Budget::new(3);
+        let lent: Vec<RelayBuf> = (0..3)
+            .map(|_| RelayBuf::bulk_from(&TIGHT).expect("within budget"))
+            .collect();
+        assert!(RelayBuf::bulk_from(&TIGHT).is_none(), "a fourth is refused");
+        drop(lent);
+        assert_eq!(TIGHT.lent.load(Ordering::Relaxed), 0);
+        assert!(RelayBuf::bulk_from(&TIGHT).is_some());
     }
 
     async fn pair() -> (TcpStream, TcpStream) {
