@@ -42,6 +42,9 @@ pub const BULK_BUFFERS_MAX: usize = 128;
 /// a burst is freed, not hoarded: at most `SPARE_PER_SIZE` × (64 + 512) KiB per worker thread.
 const SPARE_PER_SIZE: usize = 4;
 
+/// The capacity of each size class: `[small, bulk]`.
+const CLASS_SIZE: [usize; 2] = [RELAY_BUFFER, BULK_BUFFER];
+
 thread_local! {
     /// Spare (empty) buffers of this thread: `[small, bulk]`.
     static SPARE: RefCell<[Vec<Vec<u8>>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
@@ -87,7 +90,7 @@ pub(crate) struct RelayBuf {
 impl RelayBuf {
     /// A [`RELAY_BUFFER`].
     pub(crate) fn small() -> Self {
-        Self::take(0, RELAY_BUFFER, None)
+        Self::take(0, None)
     }
 
     /// A [`BULK_BUFFER`], unless [`BULK_BUFFERS_MAX`] are already lent.
@@ -96,18 +99,16 @@ impl RelayBuf {
     }
 
     fn bulk_from(budget: &'static Budget) -> Option<Self> {
-        budget
-            .try_lend()
-            .then(|| Self::take(1, BULK_BUFFER, Some(budget)))
+        budget.try_lend().then(|| Self::take(1, Some(budget)))
     }
 
-    fn take(class: usize, size: usize, budget: Option<&'static Budget>) -> Self {
+    fn take(class: usize, budget: Option<&'static Budget>) -> Self {
         let spare = SPARE
             .try_with(|spare| spare.borrow_mut()[class].pop())
             .ok()
             .flatten();
         Self {
-            vec: spare.unwrap_or_else(|| Vec::with_capacity(size)),
+            vec: spare.unwrap_or_else(|| Vec::with_capacity(CLASS_SIZE[class])),
             class,
             budget,
         }
@@ -133,6 +134,9 @@ impl Drop for RelayBuf {
             budget.give_back();
         }
         let mut vec = std::mem::take(&mut self.vec);
+        if vec.capacity() != CLASS_SIZE[self.class] {
+            return; // grown past its size by someone: not a stock buffer any more
+        }
         vec.clear();
         // `try_with`: a buffer dropped while the thread's locals are torn down is just freed.
         let _ = SPARE.try_with(|spare| {
@@ -345,6 +349,14 @@ mod tests {
         let again = RelayBuf::small();
         assert!(again.is_empty(), "a buffer comes back empty");
         assert_eq!(spare_counts(), [0, 0], "the spare one was lent again");
+        let mut grown = RelayBuf::small();
+        grown.resize(RELAY_BUFFER + 1, 0);
+        drop(grown);
+        assert_eq!(
+            spare_counts(),
+            [0, 0],
+            "a grown buffer is freed, not stocked"
+        );
 
         static ROOMY: Budget = Budget::new(100);
         let many: Vec<RelayBuf> = (0..SPARE_PER_SIZE + 3)
