@@ -448,6 +448,35 @@ async fn ping(tls: &mut Tls) -> f64 {
     t.elapsed().as_secs_f64() * 1e6
 }
 
+/// Runs `work`, adding to `cpu` the CPU seconds each of `pids` ([backend, client, proxy]) used
+/// meanwhile.
+async fn add_cpu_time<T>(
+    pids: [Option<u32>; 3],
+    cpu: &mut [f64; 3],
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let before = pids.map(|p| p.and_then(cpu_seconds));
+    let out = work.await;
+    for (i, p) in pids.iter().enumerate() {
+        if let (Some(a), Some(b)) = (before[i], p.and_then(cpu_seconds)) {
+            cpu[i] += b - a;
+        }
+    }
+    out
+}
+
+/// "backend … client … proxy …" in ms: CPU seconds × `per` (per GiB, per 1,000 connections);
+/// the direct path has no proxy.
+fn cpu_row(cpu: [f64; 3], per: f64, direct: bool) -> String {
+    let ms = |who: usize| format!("{:.0}", cpu[who] * 1000.0 * per);
+    let proxy = if direct { "-".to_string() } else { ms(2) };
+    format!(
+        "backend {:>4}  client {:>4}  proxy {proxy:>4}",
+        ms(0),
+        ms(1)
+    )
+}
+
 fn median_or_zero(v: &[f64]) -> f64 {
     if v.is_empty() {
         0.0
@@ -622,35 +651,20 @@ async fn run_all(nofile: u64) {
     let backend_pid = backend.child.id();
     for r in 0..rounds {
         eprintln!("round {}/{ROUNDS}: bulk and new TLS connections…", r + 1);
-        for k in 0..n {
-            if !run_bulk {
-                break;
-            }
-            let t = (r + k) % n;
-            let pids = [Some(backend_pid), Some(std::process::id()), targets[t].2];
-            let cpu0 = pids.map(|p| p.and_then(cpu_seconds));
-            bulk_rounds[t].push(bulk(&connector, targets[t].1).await);
-            for (i, p) in pids.iter().enumerate() {
-                if let (Some(a), Some(b)) = (cpu0[i], p.and_then(cpu_seconds)) {
-                    bulk_cpu[t][i] += b - a;
-                }
-            }
+        let pids = |t: usize| [Some(backend_pid), Some(std::process::id()), targets[t].2];
+        for t in (0..n).map(|k| (r + k) % n).filter(|_| run_bulk) {
+            let gbit = add_cpu_time(pids(t), &mut bulk_cpu[t], bulk(&connector, targets[t].1));
+            bulk_rounds[t].push(gbit.await);
         }
-        for k in 0..n {
-            if !run_rate {
-                break;
-            }
-            let t = (r + k) % n;
-            let pids = [Some(backend_pid), Some(std::process::id()), targets[t].2];
-            let cpu0 = pids.map(|p| p.and_then(cpu_seconds));
-            let (rate, made) = conn_rate(&connector, targets[t].1).await;
+        for t in (0..n).map(|k| (r + k) % n).filter(|_| run_rate) {
+            let rate = add_cpu_time(
+                pids(t),
+                &mut rate_cpu[t],
+                conn_rate(&connector, targets[t].1),
+            );
+            let (rate, made) = rate.await;
             rate_rounds[t].push(rate);
             rate_conns[t] += made;
-            for (i, p) in pids.iter().enumerate() {
-                if let (Some(a), Some(b)) = (cpu0[i], p.and_then(cpu_seconds)) {
-                    rate_cpu[t][i] += b - a;
-                }
-            }
             // Let closes settle between targets.
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
@@ -745,20 +759,10 @@ async fn run_all(nofile: u64) {
         }
     );
     for (t, (label, _, _)) in targets.iter().enumerate() {
-        if bulk_rounds[t].is_empty() {
-            continue;
+        if !bulk_rounds[t].is_empty() {
+            let row = cpu_row(bulk_cpu[t], 1.0 / gib, t == 0);
+            let _ = writeln!(out, "  CPU ms per GiB, {label:<8} {row}");
         }
-        let _ = writeln!(
-            out,
-            "  CPU ms per GiB, {label:<8} backend {:>4}  client {:>4}  proxy {:>4}",
-            cpu_per_gib(t, 0),
-            cpu_per_gib(t, 1),
-            if t == 0 {
-                "-".into()
-            } else {
-                cpu_per_gib(t, 2)
-            }
-        );
     }
     let added_ours = ours.added_us;
     let blocks = |i: usize| {
@@ -780,22 +784,10 @@ async fn run_all(nofile: u64) {
             "new TLS conn/s   cutover/haproxy = {r:.2} (target ≥ 1.00)  rounds [{spread}]"
         );
         for (t, (label, _, _)) in targets.iter().enumerate() {
-            if rate_conns[t] == 0 {
-                continue;
+            if rate_conns[t] > 0 {
+                let row = cpu_row(rate_cpu[t], 1000.0 / rate_conns[t] as f64, t == 0);
+                let _ = writeln!(out, "  CPU ms per 1,000 conns, {label:<8} {row}");
             }
-            let per_k = |who: usize| {
-                format!(
-                    "{:.0}",
-                    rate_cpu[t][who] * 1e6 / rate_conns[t].max(1) as f64
-                )
-            };
-            let _ = writeln!(
-                out,
-                "  CPU ms per 1,000 conns, {label:<8} backend {:>4}  client {:>4}  proxy {:>4}",
-                per_k(0),
-                per_k(1),
-                if t == 0 { "-".into() } else { per_k(2) }
-            );
         }
         let _ = writeln!(
             out,
