@@ -102,38 +102,53 @@ pub async fn raw_backend(name: &str) -> Backend {
 
 pub async fn raw_backend_on(name: &str, addr: SocketAddr) -> Backend {
     let listener = TcpListener::bind(addr).await.unwrap();
+    let received: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let (r2, n2) = (received.clone(), name.to_string());
+    spawn_backend(name, listener, received, move |mut s| {
+        let (r3, n3) = (r2.clone(), n2.clone());
+        async move {
+            let mut buf = Vec::new();
+            loop {
+                let body = strip_proxy_header(&buf);
+                if let Some(body) = body {
+                    if matches!(inspect(body), Inspect::Done(_)) {
+                        break;
+                    }
+                }
+                match s.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+            r3.lock().unwrap().push(buf);
+            if s.write_all(format!("{n3}\n").as_bytes()).await.is_err() {
+                return;
+            }
+            let (mut r, mut w) = s.split();
+            let _ = tokio::io::copy(&mut r, &mut w).await;
+            let _ = w.shutdown().await;
+        }
+    })
+}
+
+/// Accepts on `listener` until killed and serves each connection with `serve`; the connections'
+/// handles are kept so that `kill` ends them too.
+fn spawn_backend<F, Fut>(
+    name: &str,
+    listener: TcpListener,
+    received_prefixes: Arc<Mutex<Vec<Vec<u8>>>>,
+    serve: F,
+) -> Backend
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let addr = listener.local_addr().unwrap();
     let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-    let received: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let (c2, r2, n2) = (conns.clone(), received.clone(), name.to_string());
+    let c2 = conns.clone();
     let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                return;
-            };
-            let (r3, n3) = (r2.clone(), n2.clone());
-            let h = tokio::spawn(async move {
-                let mut buf = Vec::new();
-                loop {
-                    let body = strip_proxy_header(&buf);
-                    if let Some(body) = body {
-                        if matches!(inspect(body), Inspect::Done(_)) {
-                            break;
-                        }
-                    }
-                    match s.read_buf(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(_) => {}
-                    }
-                }
-                r3.lock().unwrap().push(buf);
-                if s.write_all(format!("{n3}\n").as_bytes()).await.is_err() {
-                    return;
-                }
-                let (mut r, mut w) = s.split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-                let _ = w.shutdown().await;
-            });
+        while let Ok((s, _)) = listener.accept().await {
+            let h = tokio::spawn(serve(s));
             c2.lock().unwrap().push(h);
         }
     });
@@ -142,7 +157,7 @@ pub async fn raw_backend_on(name: &str, addr: SocketAddr) -> Backend {
         name: name.to_string(),
         task,
         conns,
-        received_prefixes: received,
+        received_prefixes,
     }
 }
 
@@ -166,39 +181,23 @@ pub fn strip_proxy_header(buf: &[u8]) -> Option<&[u8]> {
 /// A TLS backend (rustls): after the handshake writes `name\n`, then echoes.
 pub async fn tls_backend(name: &str, cert: &TestCert) -> Backend {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(server_config(cert));
-    let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-    let c2 = conns.clone();
     let n2 = name.to_string();
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((s, _)) = listener.accept().await else {
+    spawn_backend(name, listener, Arc::default(), move |s| {
+        let (acceptor, n3) = (acceptor.clone(), n2.clone());
+        async move {
+            let Ok(tls) = acceptor.accept(s).await else {
                 return;
             };
-            let (acceptor, n3) = (acceptor.clone(), n2.clone());
-            let h = tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(s).await else {
-                    return;
-                };
-                let (mut r, mut w) = tokio::io::split(tls);
-                if w.write_all(format!("{n3}\n").as_bytes()).await.is_err() {
-                    return;
-                }
-                let _ = w.flush().await;
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-                let _ = w.shutdown().await;
-            });
-            c2.lock().unwrap().push(h);
+            let (mut r, mut w) = tokio::io::split(tls);
+            if w.write_all(format!("{n3}\n").as_bytes()).await.is_err() {
+                return;
+            }
+            let _ = w.flush().await;
+            let _ = tokio::io::copy(&mut r, &mut w).await;
+            let _ = w.shutdown().await;
         }
-    });
-    Backend {
-        addr,
-        name: name.to_string(),
-        task,
-        conns,
-        received_prefixes: Arc::default(),
-    }
+    })
 }
 
 /// The exact ClientHello a rustls client sends for `server_name` (captured on a local socket).
