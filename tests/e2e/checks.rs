@@ -191,6 +191,14 @@ async fn certificate_check_highlights_the_odd_droplet() -> Result<()> {
         )
         .await?;
     j.screenshot("4-termination").await?;
+    // The comparison is kept while the view comes and goes; Recheck probes the droplets again.
+    j.wait_for_text("[data-testid='cert-termination-checked']", "Checked at")
+        .await?;
+    j.click("[data-testid='cert-termination-recheck']").await?;
+    j.wait_for_text("[data-testid='cert-termination-checked']", "Checked at")
+        .await?;
+    j.wait_for_text(reencrypt, "web-3 serves another one")
+        .await?;
 
     // api-1 insists on PROXY protocol: by hand without the header it fails, with v1 it passes.
     click_centered(&j, "[data-testid='cert-source-backends']").await?;
@@ -271,6 +279,41 @@ async fn rehearsal_serves_the_domain_through_the_local_balancer() -> Result<()> 
             .is_enabled()
             .await?
     );
+
+    // Edit as JSON: the form's config as JSON; broken JSON keeps the editor open and says why;
+    // an edit that parses comes back into the form.
+    j.click("[data-testid='reh-json-toggle']").await?;
+    let json_text = j
+        .wait_for("textarea[data-testid='reh-config']")
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    let mut config: serde_json::Value = serde_json::from_str(&json_text)?;
+    assert_eq!(config["domains"], serde_json::json!(["sandbox-shop.test"]));
+    assert_eq!(config["backends"].as_array().map(Vec::len), Some(3));
+    assert_eq!(config["algorithm"], "round_robin");
+    j.fill("[data-testid='reh-config']", "{\"domains\": [")
+        .await?;
+    j.click("[data-testid='reh-json-toggle']").await?;
+    j.wait_for_text("[data-testid='reh-error']", "does not parse")
+        .await?;
+    j.wait_for("textarea[data-testid='reh-config']").await?;
+    config["algorithm"] = "least_connections".into();
+    j.fill("[data-testid='reh-config']", &config.to_string())
+        .await?;
+    j.click("[data-testid='reh-json-toggle']").await?;
+    let algorithm = j
+        .wait_for("select[data-testid='reh-algorithm']")
+        .await?
+        .prop("value")
+        .await?;
+    assert_eq!(algorithm.as_deref(), Some("least_connections"));
+    let rows = j
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid='reh-backend-row']"))
+        .await?;
+    assert_eq!(rows.len(), 3);
     j.screenshot("1-config").await?;
 
     j.click("[data-testid='reh-start']").await?;
