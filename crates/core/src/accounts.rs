@@ -95,28 +95,19 @@ impl SettingsStore {
     }
 
     pub fn save(&self, settings: &Settings) -> Result<(), ApiError> {
-        let io_err = |err: std::io::Error| {
-            ApiError::new(
-                ErrorCode::Io,
-                format!(
-                    "Could not save the settings to {}: {err}. Nothing was changed.",
-                    self.path.display()
-                ),
-            )
-        };
-        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io_err)?;
         let json = serde_json::to_vec_pretty(settings)
             .map_err(|err| ApiError::internal(format!("could not encode settings: {err}")))?;
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, &json).map_err(|err| {
-            let _ = std::fs::remove_file(&tmp);
-            io_err(err)
-        })?;
-        std::fs::rename(&tmp, &self.path).map_err(|err| {
-            let _ = std::fs::remove_file(&tmp);
-            io_err(err)
-        })
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|err| crate::files::write_error(&self.path, &err))
+            .and_then(|()| crate::files::write_atomic(&self.path, &json))
+            .map_err(|err| ApiError {
+                message: format!(
+                    "Could not save the settings: {}. Nothing was changed.",
+                    err.message
+                ),
+                ..err
+            })
     }
 }
 
@@ -271,7 +262,28 @@ mod tests {
         };
         store.save(&settings).unwrap();
         assert_eq!(store.load().unwrap(), settings);
-        assert!(!dir.path().join("settings.json.tmp").exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left beside settings.json"
+        );
+    }
+
+    #[test]
+    fn settings_that_cannot_be_saved_say_why_and_that_nothing_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        // Its folder cannot be made, whoever runs the test (root ignores permissions).
+        std::fs::write(dir.path().join("taken"), b"a file, not a folder").unwrap();
+        let store = SettingsStore::new(dir.path().join("taken").join("settings.json"));
+        let err = store.save(&Settings::default()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Io);
+        assert!(
+            err.message.starts_with("Could not save the settings:")
+                && err.message.contains("taken")
+                && err.message.ends_with("Nothing was changed."),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

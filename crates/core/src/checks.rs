@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::certs::{CertInfo, FleetReport};
 use crate::context::Connection;
+use crate::files::write_atomic;
 use crate::rehearse::{
     rehearse, start_balancer, BalancerConfig, BalancerEvent, BalancerHandle, RehearseOptions,
     StatsSnapshot,
@@ -618,95 +619,6 @@ pub fn save_report_to(
     Ok(path)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ApiError> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut tmp = None;
-    for n in 0..100u32 {
-        let candidate = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&candidate)
-        {
-            Ok(file) => {
-                tmp = Some((candidate, file));
-                break;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(write_error(path, &e)),
-        }
-    }
-    let (tmp_path, mut file) = tmp.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Io,
-            format!("could not create a temporary file in {}", dir.display()),
-        )
-    })?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            std::fs::rename(&tmp_path, path)
-        });
-    if let Err(e) = written {
-        // Best effort: the temporary file may already be gone with its folder.
-        let _ = std::fs::remove_file(&tmp_path);
-        return Err(write_error(path, &e));
-    }
-    Ok(())
-}
-
-/// Why a write failed, in words the user can act on; `details.reason` is stable.
-pub fn write_error(path: &Path, e: &std::io::Error) -> ApiError {
-    use std::io::ErrorKind;
-    let dir = path
-        .parent()
-        .map(|d| d.display().to_string())
-        .unwrap_or_else(|| ".".into());
-    // The kinds cover ENOSPC / EDQUOT and Windows' ERROR_DISK_FULL; the raw codes are the same
-    // errors as seen by a standard library that does not map them yet.
-    const DISK_FULL_CODES: &[i32] = if cfg!(windows) { &[39, 112] } else { &[28] };
-    let disk_full = e.kind() == ErrorKind::StorageFull
-        || e.kind() == ErrorKind::QuotaExceeded
-        || e.raw_os_error()
-            .is_some_and(|c| DISK_FULL_CODES.contains(&c));
-    let (reason, message) =
-        if e.kind() == ErrorKind::PermissionDenied || e.kind() == ErrorKind::ReadOnlyFilesystem {
-            (
-                "permission_denied",
-                format!("You may not write to {dir}: choose another folder. ({e})"),
-            )
-        } else if disk_full {
-            (
-                "disk_full",
-                format!(
-                    "The disk holding {dir} is full: free some space or choose another disk. ({e})"
-                ),
-            )
-        } else if e.kind() == ErrorKind::NotFound {
-            (
-                "directory_missing",
-                format!("The folder {dir} no longer exists: choose another one. ({e})"),
-            )
-        } else {
-            ("other", format!("Could not write {}: {e}", path.display()))
-        };
-    ApiError::new(ErrorCode::Io, message).with_details(serde_json::json!({
-        "path": path.display().to_string(),
-        "reason": reason,
-    }))
-}
-
 /// Writes the report into `dir` under a name made from the domain and the time, never
 /// overwriting a file; returns the path written. (What runs when the save dialog is skipped:
 /// the CLI, and the app under the end-to-end tests.)
@@ -1236,30 +1148,7 @@ mod tests {
     }
 
     #[test]
-    fn write_errors_name_the_cause() {
-        let path = Path::new("/data/reports/r.md");
-        let reason = |e: std::io::Error| {
-            let err = write_error(path, &e);
-            assert!(err.message.contains("/data/reports"), "{}", err.message);
-            err.details.unwrap()["reason"].as_str().unwrap().to_string()
-        };
-        use std::io::{Error, ErrorKind};
-        assert_eq!(
-            reason(Error::from(ErrorKind::PermissionDenied)),
-            "permission_denied"
-        );
-        assert_eq!(
-            reason(Error::from(ErrorKind::ReadOnlyFilesystem)),
-            "permission_denied"
-        );
-        assert_eq!(reason(Error::from(ErrorKind::StorageFull)), "disk_full");
-        #[cfg(unix)]
-        assert_eq!(reason(Error::from_raw_os_error(28)), "disk_full");
-        assert_eq!(
-            reason(Error::from(ErrorKind::NotFound)),
-            "directory_missing"
-        );
-        assert_eq!(reason(Error::other("boom")), "other");
+    fn report_file_names_are_safe() {
         assert_eq!(
             report_file_name("*.shop.test", ReportFormat::Json),
             "cutover-certs-_.shop.test.json"

@@ -918,24 +918,11 @@ pub fn rollback_path(dir: &Path, domain: &str) -> PathBuf {
 }
 
 fn save_rollback(dir: &Path, set: &RollbackSet) -> Result<PathBuf, ApiError> {
-    use std::io::Write;
-    std::fs::create_dir_all(dir)?;
     let path = rollback_path(dir, &set.domain);
-    let tmp = dir.join(format!(
-        ".dns-rollback-{}.{}.tmp",
-        set.domain,
-        std::process::id()
-    ));
     let bytes = serde_json::to_vec_pretty(set)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("rollback set: {e}")))?;
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, &path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })?;
+    std::fs::create_dir_all(dir).map_err(|e| crate::files::write_error(&path, &e))?;
+    crate::files::write_atomic(&path, &bytes)?;
     Ok(path)
 }
 
@@ -962,8 +949,9 @@ fn request_for(name: &str, v: &RecordValue) -> DomainRecordRequest {
 }
 
 /// `fresh`: the rollback set was started by this apply (no earlier cutover of the domain left
-/// one); when a refused change leaves nothing changed, its file is removed again, so the app
-/// offers no rollback of a cutover that did not happen.
+/// one); when a failure leaves nothing changed, its file is removed again, so the app offers no
+/// rollback of a cutover that did not happen. `save` writes the rollback file after each change
+/// ([`save_rollback`]; a seam for tests).
 async fn apply_changes(
     conn: &Connection,
     domain: &str,
@@ -971,6 +959,7 @@ async fn apply_changes(
     set: &mut RollbackSet,
     dir: &Path,
     fresh: bool,
+    mut save: impl FnMut(&Path, &RollbackSet) -> Result<PathBuf, ApiError>,
 ) -> Result<Vec<RecordChange>, ApiError> {
     let mut applied = Vec::new();
     for change in changes {
@@ -997,43 +986,52 @@ async fn apply_changes(
                 ))
             }
         };
-        match done {
+        let (err, what) = match done {
             Ok(()) => {
                 applied.push(change.clone());
-                // Keep the file in step: a crash now still knows what to delete.
-                save_rollback(dir, set)?;
+                // Keep the file in step: a crash now still knows what to delete. A cutover whose
+                // file cannot keep up (a full disk) is undone while this run still knows how.
+                match save(dir, set) {
+                    Ok(_) => continue,
+                    Err(err) => {
+                        let what = format!("could not update the rollback file ({})", err.message);
+                        (err, what)
+                    }
+                }
             }
             Err(e) => {
                 let err = ApiError::from(e);
-                let undone = if applied.is_empty() {
-                    Ok(())
-                } else {
-                    rollback(conn, set).await.map(|_| ())
-                };
-                if undone.is_ok() && fresh {
-                    let _ = std::fs::remove_file(rollback_path(dir, domain));
-                }
-                let tail = match undone {
-                    Ok(()) if applied.is_empty() => "nothing was changed".to_string(),
-                    Ok(()) => format!("the {} earlier change(s) were rolled back", applied.len()),
-                    Err(r) => format!(
-                        "rolling back the {} earlier change(s) failed too ({}); the saved records are in {}",
-                        applied.len(),
-                        r.message,
-                        rollback_path(dir, domain).display()
-                    ),
-                };
-                return Err(ApiError {
-                    message: format!(
-                        "the API refused the {:?} of {} ({}): {tail}",
-                        change.action,
-                        fqdn(&change.name, domain),
-                        err.message
-                    ),
-                    ..err
-                });
+                let what = format!(
+                    "the API refused the {:?} of {} ({})",
+                    change.action,
+                    fqdn(&change.name, domain),
+                    err.message
+                );
+                (err, what)
             }
+        };
+        let undone = if applied.is_empty() {
+            Ok(())
+        } else {
+            rollback(conn, set).await.map(|_| ())
+        };
+        if undone.is_ok() && fresh {
+            let _ = std::fs::remove_file(rollback_path(dir, domain));
         }
+        let tail = match undone {
+            Ok(()) if applied.is_empty() => "nothing was changed".to_string(),
+            Ok(()) => format!("the {} earlier change(s) were rolled back", applied.len()),
+            Err(r) => format!(
+                "rolling back the {} earlier change(s) failed too ({}); the saved records are in {}",
+                applied.len(),
+                r.message,
+                rollback_path(dir, domain).display()
+            ),
+        };
+        return Err(ApiError {
+            message: format!("{what}: {tail}"),
+            ..err
+        });
     }
     Ok(applied)
 }
@@ -1056,7 +1054,16 @@ pub async fn apply(conn: &Connection, plan: &DnsPlan, dir: &Path) -> Result<Appl
     let fresh = existing.is_none();
     let mut set = existing.unwrap_or_else(|| new_set(plan));
     let path = save_rollback(dir, &set)?;
-    let applied = apply_changes(conn, &plan.domain, &plan.changes, &mut set, dir, fresh).await?;
+    let applied = apply_changes(
+        conn,
+        &plan.domain,
+        &plan.changes,
+        &mut set,
+        dir,
+        fresh,
+        save_rollback,
+    )
+    .await?;
     Ok(ApplyResult {
         applied,
         rollback_file: path.display().to_string(),
@@ -1082,7 +1089,16 @@ pub async fn apply_ttl_step(
         step.wait_secs,
     ));
     let path = save_rollback(dir, &set)?;
-    let applied = apply_changes(conn, &plan.domain, &step.changes, &mut set, dir, fresh).await?;
+    let applied = apply_changes(
+        conn,
+        &plan.domain,
+        &step.changes,
+        &mut set,
+        dir,
+        fresh,
+        save_rollback,
+    )
+    .await?;
     Ok(ApplyResult {
         applied,
         rollback_file: path.display().to_string(),
@@ -1597,5 +1613,85 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    /// A full disk in the middle of a cutover: the rollback file cannot record the change just
+    /// made, so the run undoes it while it still knows how, and says why.
+    #[tokio::test]
+    async fn a_rollback_file_that_cannot_be_updated_undoes_the_cutover() {
+        use cutover_sandbox::{Sandbox, SandboxOptions, DOMAIN, LB_SHOP_ID};
+        let sb = Sandbox::start(SandboxOptions {
+            activation_delay: std::time::Duration::ZERO,
+            busy_window: std::time::Duration::ZERO,
+            ..SandboxOptions::default()
+        })
+        .await
+        .unwrap();
+        let conn = Connection::for_sandbox(&sb).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let records_before = conn.client.list_domain_records(DOMAIN).await.unwrap();
+        let mut plan = plan_for(&conn, DOMAIN, LB_SHOP_ID, &[], Some(60))
+            .await
+            .unwrap();
+        assert!(!plan.changes.is_empty());
+        // A second change, never reached: the first one's save already fails.
+        plan.changes.push(RecordChange {
+            name: "extra".into(),
+            action: ChangeAction::Create,
+            record_id: None,
+            before: None,
+            after: Some(RecordValue {
+                kind: "A".into(),
+                data: "127.0.0.99".into(),
+                ttl: 60,
+            }),
+        });
+        let mut set = new_set(&plan);
+        save_rollback(dir.path(), &set).unwrap();
+        let disk_full = |_: &Path, _: &RollbackSet| -> Result<PathBuf, ApiError> {
+            let e = std::io::Error::from(std::io::ErrorKind::StorageFull);
+            Err(crate::files::write_error(&dir.path().join("x.json"), &e))
+        };
+        let err = apply_changes(
+            &conn,
+            DOMAIN,
+            &plan.changes,
+            &mut set,
+            dir.path(),
+            true,
+            disk_full,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Io);
+        assert_eq!(err.details.as_ref().unwrap()["reason"], "disk_full");
+        assert!(
+            err.message
+                .starts_with("could not update the rollback file"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("is full"), "{}", err.message);
+        assert!(
+            err.message
+                .ends_with("the 1 earlier change(s) were rolled back"),
+            "{}",
+            err.message
+        );
+        let mut after = conn.client.list_domain_records(DOMAIN).await.unwrap();
+        let mut before = records_before;
+        let key = |r: &DomainRecord| (r.kind.clone(), r.name.clone(), r.data.clone(), r.ttl);
+        after.sort_by_key(key);
+        before.sort_by_key(key);
+        assert_eq!(
+            after.iter().map(key).collect::<Vec<_>>(),
+            before.iter().map(key).collect::<Vec<_>>(),
+            "the records are as before the cutover"
+        );
+        assert!(
+            load_rollback(dir.path(), DOMAIN).unwrap().is_none(),
+            "nothing to roll back later"
+        );
+        sb.shutdown().await;
     }
 }

@@ -10,6 +10,7 @@ pub mod connect;
 pub mod context;
 pub mod dns;
 pub mod error;
+pub mod files;
 pub mod lb;
 pub mod logging;
 pub mod manage;
