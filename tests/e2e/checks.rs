@@ -283,12 +283,7 @@ async fn rehearsal_serves_the_domain_through_the_local_balancer() -> Result<()> 
     // Edit as JSON: the form's config as JSON; broken JSON keeps the editor open and says why;
     // an edit that parses comes back into the form.
     j.click("[data-testid='reh-json-toggle']").await?;
-    let json_text = j
-        .wait_for("textarea[data-testid='reh-config']")
-        .await?
-        .prop("value")
-        .await?
-        .unwrap_or_default();
+    let json_text = j.value("textarea[data-testid='reh-config']").await?;
     let mut config: serde_json::Value = serde_json::from_str(&json_text)?;
     assert_eq!(config["domains"], serde_json::json!(["sandbox-shop.test"]));
     assert_eq!(config["backends"].as_array().map(Vec::len), Some(3));
@@ -303,12 +298,8 @@ async fn rehearsal_serves_the_domain_through_the_local_balancer() -> Result<()> 
     j.fill("[data-testid='reh-config']", &config.to_string())
         .await?;
     j.click("[data-testid='reh-json-toggle']").await?;
-    let algorithm = j
-        .wait_for("select[data-testid='reh-algorithm']")
-        .await?
-        .prop("value")
-        .await?;
-    assert_eq!(algorithm.as_deref(), Some("least_connections"));
+    let algorithm = j.value("select[data-testid='reh-algorithm']").await?;
+    assert_eq!(algorithm, "least_connections");
     let rows = j
         .client
         .find_all(fantoccini::Locator::Css("[data-testid='reh-backend-row']"))

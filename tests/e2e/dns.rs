@@ -77,12 +77,7 @@ async fn cut_over_verify_and_roll_back() -> Result<()> {
         .await?;
     j.click("[data-testid='cut-over-dns']").await?;
     j.wait_for("main[data-view='dns']").await?;
-    let domain = j
-        .wait_for("[data-testid='dns-domain']")
-        .await?
-        .prop("value")
-        .await?
-        .unwrap_or_default();
+    let domain = j.value("[data-testid='dns-domain']").await?;
     assert_eq!(domain, DOMAIN);
 
     // Where it points now: hosted at DigitalOcean (the Sandbox), the apex at web-1, not the LB.
@@ -252,12 +247,7 @@ async fn a_refused_change_is_rolled_back_and_reported() -> Result<()> {
     .await?
     .click()
     .await?;
-    let domain = j
-        .wait_for("[data-testid='dns-domain']")
-        .await?
-        .prop("value")
-        .await?
-        .unwrap_or_default();
+    let domain = j.value("[data-testid='dns-domain']").await?;
     assert_eq!(domain, DOMAIN);
     j.fill("[data-testid='dns-names']", "@, bad!name").await?;
     j.click("[data-testid='dns-load']").await?;

@@ -136,16 +136,8 @@ async fn edit_review_apply_and_conflict() -> Result<()> {
     j.click("[data-testid='conflict-reload']").await?;
     j.wait_for_text("[data-testid='lb-editor']", "Edit blog-https")
         .await?;
-    let idle = j
-        .wait_for("[data-testid='edit-idle']")
-        .await?
-        .prop("value")
-        .await?;
-    assert_eq!(
-        idle.as_deref(),
-        Some("120"),
-        "the reload shows the new idle timeout"
-    );
+    let idle = j.value("[data-testid='edit-idle']").await?;
+    assert_eq!(idle, "120", "the reload shows the new idle timeout");
     j.click("[data-testid='review']").await?;
     j.wait_for("[data-testid='diff'] tr[data-path='redirect_http_to_https']")
         .await?;

@@ -171,6 +171,17 @@ impl Journey {
         Ok(())
     }
 
+    /// The current value of an input, select or textarea (what the user typed, not the
+    /// `value` attribute it was rendered with).
+    pub async fn value(&self, css: &str) -> Result<String> {
+        Ok(self
+            .wait_for(css)
+            .await?
+            .prop("value")
+            .await?
+            .unwrap_or_default())
+    }
+
     pub async fn text(&self, css: &str) -> Result<String> {
         Ok(self.wait_for(css).await?.text().await?)
     }
