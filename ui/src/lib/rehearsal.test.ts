@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appendBounded, atBottom, filterLog, formatBytes, parseListen, throughput, type LogRecord } from "./rehearsal";
+import { appendBounded, atBottom, filterLog, formatBytes, http3Offer, parseListen, throughput, type LogRecord } from "./rehearsal";
 
 const rec = (id: number, over: Partial<LogRecord> = {}): LogRecord => ({
   id,
@@ -183,5 +183,21 @@ describe("rehearsal form ↔ config", () => {
     expect(commonPort([{ name: "a", host: "", port: "443" }, { name: "b", host: "", port: "8443" }])).toBeNull();
     expect(domainError("*.shop.test")).toBeNull();
     expect(domainError("*.*.shop.test")).not.toBeNull();
+  });
+});
+
+describe("http3Offer", () => {
+  it("finds h3 and its drafts in Alt-Svc, whatever the header's case", () => {
+    expect(http3Offer([["alt-svc", 'h3=":443"; ma=86400']])).toBe('h3=":443"; ma=86400');
+    expect(http3Offer([["Alt-Svc", 'h2=":8443", h3-29=":443"']])).toBe('h2=":8443", h3-29=":443"');
+    expect(http3Offer([["content-type", "text/html"], ["ALT-SVC", ' h3=":443"']])).toBe(' h3=":443"');
+  });
+
+  it("ignores other alternatives, clear, and look-alike names", () => {
+    expect(http3Offer([])).toBeNull();
+    expect(http3Offer([["alt-svc", "clear"]])).toBeNull();
+    expect(http3Offer([["alt-svc", 'h2=":443"']])).toBeNull();
+    expect(http3Offer([["alt-svc", 'h3x=":443"']])).toBeNull();
+    expect(http3Offer([["x-alt-svc", 'h3=":443"']])).toBeNull();
   });
 });

@@ -331,3 +331,18 @@ export function emptyConfig(): BalancerConfig_Serialize {
     idleTimeoutMs: 60_000,
   };
 }
+
+/**
+ * The `Alt-Svc` value when the site offers HTTP/3 (`h3`, or a draft such as `h3-29`), else null.
+ * A browser that sees it may try QUIC, over UDP, which a TCP passthrough balancer never carries:
+ * it gets no answer and falls back to TCP, so the rehearsal should say so rather than look slow.
+ */
+export function http3Offer(headers: [string, string][]): string | null {
+  for (const [name, value] of headers) {
+    if (name.toLowerCase() !== "alt-svc") continue;
+    // Alternatives are comma-separated `protocol-id="authority"; params`; "clear" offers none.
+    const offersH3 = value.split(",").some((alt) => /^h3(-\w+)?=/.test(alt.trim().toLowerCase()));
+    if (offersH3) return value;
+  }
+  return null;
+}
