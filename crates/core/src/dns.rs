@@ -1020,9 +1020,9 @@ async fn apply_changes(
         }
         let tail = match undone {
             Ok(()) if applied.is_empty() => "nothing was changed".to_string(),
-            Ok(()) => format!("the {} earlier change(s) were rolled back", applied.len()),
+            Ok(()) => format!("the {} change(s) already made were rolled back", applied.len()),
             Err(r) => format!(
-                "rolling back the {} earlier change(s) failed too ({}); the saved records are in {}",
+                "rolling back the {} change(s) already made failed too ({}); the saved records are in {}",
                 applied.len(),
                 r.message,
                 rollback_path(dir, domain).display()
@@ -1674,7 +1674,7 @@ mod tests {
         assert!(err.message.contains("is full"), "{}", err.message);
         assert!(
             err.message
-                .ends_with("the 1 earlier change(s) were rolled back"),
+                .ends_with("the 1 change(s) already made were rolled back"),
             "{}",
             err.message
         );
