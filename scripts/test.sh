@@ -13,11 +13,12 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-# A full run writes about 6 GiB (target/ plus the fuzzer's build); on a fuller disk it would
-# die half-way with "No space left on device", so say so up front.
+# A full run writes about 5 GiB (target/ plus the fuzzer's build, measured on a clean clone),
+# more on a fresh machine (cargo's downloads); on a fuller disk it would die half-way with
+# "No space left on device", so say so up front.
 free_kib=$(df -Pk . | awk 'NR == 2 { print $4 }')
 if [ "${free_kib:-0}" -lt $((8 * 1024 * 1024)) ]; then
-  printf 'Warning: only %s MiB free on this disk; a full run writes about 6 GiB (target/ and the fuzzer build) and may fail with "No space left on device".\n' \
+  printf 'Warning: only %s MiB free on this disk; a full run writes about 5 GiB (target/ and the fuzzer build) and may fail with "No space left on device".\n' \
     "$((free_kib / 1024))" >&2
 fi
 
