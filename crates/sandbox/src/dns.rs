@@ -237,23 +237,18 @@ impl RequestHandler for Handler {
     }
 }
 
-/// Binds UDP on 127.0.0.1 (a free port) and TCP on the same port when it is free too, serves
-/// until `shutdown`, and returns the address.
+/// Binds UDP on 127.0.0.1 (a free port) and TCP on the same port, serves until `shutdown`, and
+/// returns the address.
 pub(crate) async fn start(
     shared: Arc<Shared>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 ) -> Result<SocketAddr, SandboxError> {
-    let want = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let udp = tokio::net::UdpSocket::bind(want)
-        .await
-        .map_err(|source| SandboxError::Bind { addr: want, source })?;
+    let (udp, tcp) = bind_udp_and_tcp().await?;
     let addr = udp.local_addr().map_err(SandboxError::Io)?;
     let mut server = ServerFuture::new(Handler { shared });
     server.register_socket(udp);
-    // TCP is for big answers and for tools that prefer it; the port may be taken over TCP by
-    // someone else, in which case UDP alone still serves everything the Sandbox holds.
-    match tcp_listener(addr) {
+    match tcp {
         Ok(tcp) => server.register_listener(tcp, Duration::from_secs(5)),
         Err(err) => tracing::warn!("sandbox DNS serves UDP only: TCP {addr}: {err}"),
     }
@@ -267,11 +262,45 @@ pub(crate) async fn start(
     Ok(addr)
 }
 
+/// How many free UDP ports to try before settling for UDP alone.
+const TCP_PORT_ATTEMPTS: usize = 16;
+
+/// A free UDP port and a TCP listener on the same port number. The system picks the UDP port
+/// without looking at TCP, where the number may be in use (another program's connection uses
+/// it as its local port): then another UDP port is tried. Only when every attempt collides does
+/// the Sandbox serve UDP alone — still everything it holds, as its answers are small.
+async fn bind_udp_and_tcp() -> Result<
+    (
+        tokio::net::UdpSocket,
+        std::io::Result<tokio::net::TcpListener>,
+    ),
+    SandboxError,
+> {
+    let want = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let mut attempt = 1;
+    loop {
+        let udp = tokio::net::UdpSocket::bind(want)
+            .await
+            .map_err(|source| SandboxError::Bind { addr: want, source })?;
+        let addr = udp.local_addr().map_err(SandboxError::Io)?;
+        match tcp_listener(addr) {
+            Ok(tcp) => return Ok((udp, Ok(tcp))),
+            Err(err) if attempt >= TCP_PORT_ATTEMPTS => return Ok((udp, Err(err))),
+            Err(_) => attempt += 1,
+        }
+    }
+}
+
 /// A TCP listener whose accepted connections have TCP_NODELAY (Linux and macOS copy it from the
 /// listening socket): hickory-server writes the length prefix and the message separately, and
-/// with Nagle plus delayed ACKs each TCP answer would wait ~40 ms.
+/// with Nagle plus delayed ACKs each TCP answer would wait ~40 ms. SO_REUSEADDR, as every server
+/// sets it: a connection of an earlier run lingering in TIME_WAIT on this port number must not
+/// keep the listener out (what `TcpListener::bind` does for us, and `TcpSocket` does not).
 fn tcp_listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = tokio::net::TcpSocket::new_v4()?;
+    // On Windows SO_REUSEADDR would allow stealing a port in use: off there, as in the balancer.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
     socket.set_nodelay(true)?;
     socket.bind(addr)?;
     socket.listen(128)
