@@ -140,7 +140,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_write_keeps_the_old_file() {
+    fn a_failed_rename_leaves_what_was_there_and_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
         // A folder where the file should go: the rename fails (also for root, unlike a
         // read-only folder), after the temporary file was written.
