@@ -38,6 +38,15 @@ async fn start(name: &str, sandbox: &cutover_sandbox::SandboxHandle) -> Result<J
     Ok(j)
 }
 
+/// Opens the Certificates view and returns its "Checked at …" line once the comparison of the
+/// TLS-terminating load balancers is there.
+async fn termination_checked_at(j: &Journey) -> Result<String> {
+    j.click("button[data-nav='certificates']").await?;
+    let line = "[data-testid='cert-termination-checked']";
+    j.wait_for_text(line, "Checked at").await?;
+    j.text(line).await
+}
+
 async fn open_detail(j: &Journey, name: &str) -> Result<()> {
     j.click(&format!("tr[data-lb='{name}'] button.link"))
         .await?;
@@ -60,6 +69,16 @@ async fn edit_review_apply_and_conflict() -> Result<()> {
     j.wait_for_text("tr[data-lb='shop-passthrough']", "SSL passthrough")
         .await?;
     j.screenshot("1-list").await?;
+
+    // The Certificates view keeps its comparison of terminating load balancers: a second visit
+    // shows the same result, not a new probe (it changes after the edits below).
+    let first_check = termination_checked_at(&j).await?;
+    j.click("button[data-nav='load-balancers']").await?;
+    // Past the next second, so that a new probe would show another time.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(termination_checked_at(&j).await?, first_check);
+    j.click("button[data-nav='load-balancers']").await?;
+    j.wait_for("tr[data-lb='blog-https']").await?;
 
     // Search narrows the list.
     j.fill("[data-testid='lb-search']", "blog").await?;
@@ -154,6 +173,19 @@ async fn edit_review_apply_and_conflict() -> Result<()> {
         "the other change survived"
     );
     j.screenshot("6-reapplied").await?;
+
+    // A load balancer changed in the app: the Certificates view compares again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let now_checked = termination_checked_at(&j).await?;
+        if now_checked != first_check {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("the comparison was not redone: still {now_checked:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     j.finish().await?;
     sandbox.shutdown().await;
