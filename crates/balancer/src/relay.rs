@@ -313,19 +313,6 @@ async fn relay_burst(
     }
 }
 
-pub(crate) async fn write_all(to: &TcpStream, mut data: &[u8]) -> io::Result<()> {
-    while !data.is_empty() {
-        match to.try_write(data) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => to.writable().await?,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +367,33 @@ mod tests {
         assert!(RelayBuf::bulk_from(&TIGHT).is_some());
     }
 
+    /// The six counters a relay adds to, from zero: `[conn, backend, total]` each way.
+    #[derive(Default)]
+    struct TestCounters {
+        up: [AtomicU64; 3],
+        down: [AtomicU64; 3],
+    }
+
+    impl TestCounters {
+        fn up(&self) -> Counters<'_> {
+            let [conn, backend, total] = &self.up;
+            Counters {
+                conn,
+                backend,
+                total,
+            }
+        }
+
+        fn down(&self) -> Counters<'_> {
+            let [conn, backend, total] = &self.down;
+            Counters {
+                conn,
+                backend,
+                total,
+            }
+        }
+    }
+
     async fn pair() -> (TcpStream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -411,9 +425,7 @@ mod tests {
         // backend_peer → [backend ⇄ relay ⇄ client] → client_peer
         let (mut client_peer, mut client) = pair().await;
         let (mut backend_peer, mut backend) = pair().await;
-        let zero = || AtomicU64::new(0);
-        let (up_conn, up_b, up_t, down_conn, down_b, down_t) =
-            (zero(), zero(), zero(), zero(), zero(), zero());
+        let counters = TestCounters::default();
         let payload: Vec<u8> = (0..4 * BULK_BUFFER).map(|i| (i * 31 % 251) as u8).collect();
         let sent = payload.clone();
         let writer = tokio::spawn(async move {
@@ -428,16 +440,8 @@ mod tests {
             let end = relay(
                 &mut client,
                 &mut backend,
-                Counters {
-                    conn: &up_conn,
-                    backend: &up_b,
-                    total: &up_t,
-                },
-                Counters {
-                    conn: &down_conn,
-                    backend: &down_b,
-                    total: &down_t,
-                },
+                counters.up(),
+                counters.down(),
                 Duration::from_secs(10),
             )
             .await;
@@ -453,8 +457,11 @@ mod tests {
         let (end, got) = tokio::join!(relayed, reader);
         assert_eq!(end, RelayEnd::Closed);
         assert!(got == payload, "relayed bytes differ ({} bytes)", got.len());
-        assert_eq!(down_conn.load(Ordering::Relaxed), payload.len() as u64);
-        assert_eq!(up_conn.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            counters.down[0].load(Ordering::Relaxed),
+            payload.len() as u64
+        );
+        assert_eq!(counters.up[0].load(Ordering::Relaxed), 0);
         // Everything is given back on this (current-thread) runtime's thread: a 1 MiB burst
         // filled the small buffer at least once, so a bulk buffer was taken and returned.
         assert!(
@@ -480,21 +487,12 @@ mod tests {
                 }
             }
         });
-        let zero = || AtomicU64::new(0);
-        let (a, b, c, d, e, f) = (zero(), zero(), zero(), zero(), zero(), zero());
+        let counters = TestCounters::default();
         let relayed = relay(
             &mut client,
             &mut backend,
-            Counters {
-                conn: &a,
-                backend: &b,
-                total: &c,
-            },
-            Counters {
-                conn: &d,
-                backend: &e,
-                total: &f,
-            },
+            counters.up(),
+            counters.down(),
             Duration::from_secs(10),
         );
         let exchange = async {
@@ -521,8 +519,8 @@ mod tests {
             .expect("the exchange stalled");
         assert_eq!(end, RelayEnd::Closed);
         assert!(rest.is_empty());
-        assert_eq!(a.load(Ordering::Relaxed), 2_000 * 64);
-        assert_eq!(d.load(Ordering::Relaxed), 2_000 * 64);
+        assert_eq!(counters.up[0].load(Ordering::Relaxed), 2_000 * 64);
+        assert_eq!(counters.down[0].load(Ordering::Relaxed), 2_000 * 64);
         echo.await.expect("echo");
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -15,7 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Algorithm, BalancerConfig, DomainSet};
 use crate::hello::{read_client_hello, HelloOutcome};
-use crate::relay::{relay, tune_client_socket, write_all, Counters, RelayEnd};
+use crate::relay::{relay, tune_client_socket, Counters, RelayEnd};
 use crate::stats::{
     millis_since, now_rfc3339, BackendHealth, BackendState, BalancerEvent, ConnectionRecord,
     Outcome, StatsSnapshot, Totals, PASSIVE_FAIL_TIMEOUT,
@@ -505,7 +506,7 @@ async fn serve(
         backend.record_latency(t0.elapsed());
         let _ = upstream.set_nodelay(true);
         // Nothing has gone back to the client yet, so a failure here can still be retried.
-        if let Err(e) = write_all(&upstream, &prefix).await {
+        if let Err(e) = upstream.write_all(&prefix).await {
             shared.mark_failing(idx, format!("writing to {addr} failed: {e}"));
             continue;
         }
