@@ -124,32 +124,43 @@ impl Journey {
     }
 
     pub async fn wait_for_within(&self, css: &str, timeout: Duration) -> Result<Element> {
-        Ok(self
+        let found = self
             .client
             .wait()
             .at_most(timeout)
             .every(Duration::from_millis(100))
             .for_element(Locator::Css(css))
-            .await
-            .map_err(|err| format!("{}: no element `{css}`: {err}", self.name))?)
+            .await;
+        match found {
+            Ok(el) => Ok(el),
+            Err(err) => {
+                let seen = self.what_went_wrong().await;
+                Err(format!("{}: no element `{css}`: {err}{seen}", self.name).into())
+            }
+        }
     }
 
     /// Waits until the element matching `css` contains `text`.
     pub async fn wait_for_text(&self, css: &str, text: &str) -> Result<Element> {
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut last = String::new();
+        let mut last = None;
         loop {
             if let Ok(el) = self.client.find(Locator::Css(css)).await {
                 if let Ok(t) = el.text().await {
                     if t.contains(text) {
                         return Ok(el);
                     }
-                    last = t;
+                    last = Some(t);
                 }
             }
             if Instant::now() > deadline {
+                let last = match last {
+                    Some(t) => format!("last text: {t:?}"),
+                    None => "the element never appeared".to_string(),
+                };
+                let seen = self.what_went_wrong().await;
                 return Err(format!(
-                    "{}: `{css}` never contained {text:?}; last text: {last:?}",
+                    "{}: `{css}` never contained {text:?}; {last}{seen}",
                     self.name
                 )
                 .into());
@@ -184,6 +195,26 @@ impl Journey {
 
     pub async fn text(&self, css: &str) -> Result<String> {
         Ok(self.wait_for(css).await?.text().await?)
+    }
+
+    /// For a failed wait: the error messages on screen (a journey that waits for a result
+    /// usually fails because the app showed an error instead), and a `failed` screenshot.
+    async fn what_went_wrong(&self) -> String {
+        let mut seen = String::new();
+        let errors = self
+            .client
+            .find_all(Locator::Css(".error-box, [role='alert']"))
+            .await
+            .unwrap_or_default();
+        for el in errors {
+            if let Ok(t) = el.text().await {
+                seen.push_str(&format!("; on screen: {:?}", t.trim()));
+            }
+        }
+        if let Ok(path) = self.screenshot("failed").await {
+            seen.push_str(&format!("; screenshot {}", path.display()));
+        }
+        seen
     }
 
     /// Saves `target/e2e/<journey>-<step>.png`, after two animation frames so it is not stale.
