@@ -10,6 +10,7 @@ import type {
   RecordValue,
   VerifyProgress,
 } from "./bindings";
+import { normDomain } from "./domain";
 
 /** What each readiness item checks, as a label. */
 export const READINESS_LABELS: Record<string, string> = {
@@ -29,18 +30,14 @@ export function fqdn(name: string, domain: string): string {
   return name === "@" || name === "" ? domain : `${name}.${domain}`;
 }
 
-function norm(d: string): string {
-  return d.trim().replace(/\.$/, "").toLowerCase();
-}
-
 /**
  * The domain to preselect for a load balancer: one of its own domains that the account hosts,
  * else the hosted zone that contains one of them, else its first domain; a load balancer with no
  * domains of its own (SSL passthrough) gets the account's only domain, or the first one.
  */
 export function suggestDomain(choice: LbChoice | undefined, hosted: string[]): string {
-  const zones = hosted.map(norm);
-  const own = (choice?.domains ?? []).map(norm).filter((d) => d && !d.startsWith("*."));
+  const zones = hosted.map(normDomain);
+  const own = (choice?.domains ?? []).map(normDomain).filter((d) => d && !d.startsWith("*."));
   const exact = own.find((d) => zones.includes(d));
   if (exact) return exact;
   for (const d of own) {
@@ -53,7 +50,7 @@ export function suggestDomain(choice: LbChoice | undefined, hosted: string[]): s
 
 /** Every domain worth offering in the input's list: the LB's own and the account's. */
 export function domainOptions(choice: LbChoice | undefined, hosted: string[]): string[] {
-  const all = [...(choice?.domains ?? []), ...hosted].map(norm).filter((d) => d && !d.startsWith("*."));
+  const all = [...(choice?.domains ?? []), ...hosted].map(normDomain).filter((d) => d && !d.startsWith("*."));
   return [...new Set(all)].sort();
 }
 
@@ -251,11 +248,11 @@ export interface RehearsalResult {
  * made to one of those names; null when none was made (the item is then optional).
  */
 export function rehearsalFor(results: Record<string, RehearsalResult>, domain: string, names: string[]): boolean | null {
-  const d = norm(domain);
-  const wanted = new Set((names.length ? names : ["@", "www"]).map((n) => fqdn(norm(n), d)));
+  const d = normDomain(domain);
+  const wanted = new Set((names.length ? names : ["@", "www"]).map((n) => fqdn(normDomain(n), d)));
   let latest: RehearsalResult | null = null;
   for (const [name, r] of Object.entries(results)) {
-    if (wanted.has(norm(name)) && (!latest || r.at > latest.at)) latest = r;
+    if (wanted.has(normDomain(name)) && (!latest || r.at > latest.at)) latest = r;
   }
   return latest ? latest.ok : null;
 }

@@ -2,6 +2,7 @@
 // throughput from two stats snapshots.
 
 import type { Algorithm, BalancerConfig_Deserialize, BalancerConfig_Serialize, HealthCheckProtocol } from "./bindings";
+import { normDomain } from "./domain";
 
 export interface LogRecord {
   id: number;
@@ -172,7 +173,7 @@ function portError(text: string, allowZero: boolean): string | null {
 
 /** A domain the balancer accepts: a name, or `*.` and a name (one label deep). */
 export function domainError(d: string): string | null {
-  const name = d.trim().replace(/\.$/, "").toLowerCase();
+  const name = normDomain(d);
   if (!name) return "Give a domain, or remove the row.";
   const bare = name.startsWith("*.") ? name.slice(2) : name;
   const ok =
