@@ -340,13 +340,17 @@ pub(crate) fn build_report_at(domain: &str, backends: Vec<BackendReport>, now: i
 
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let verdict = verdict(domain, &backends, &groups, &findings, now);
-    FleetReport {
+    let mut report = FleetReport {
         domain: domain.to_string(),
         backends,
         groups,
         findings,
         verdict,
-    }
+        remedy: None,
+        recheck: None,
+    };
+    report.remedy = crate::remedy::remedy_at(&report, now, None);
+    report
 }
 
 fn leaf_state(leaf: &CertInfo, domain: &str, now: i64) -> String {

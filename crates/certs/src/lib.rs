@@ -8,7 +8,10 @@
 //!   refuses, hangs or speaks something else is an observation too).
 //! - [`backend_report`]: a [`ProbeResult`] judged → [`BackendReport`] with [`Finding`]s.
 //! - [`probe_all`]: many backends, bounded concurrency, each report streamed as it finishes.
-//! - [`build_report`]: the fleet comparison and verdict → [`FleetReport`].
+//! - [`build_report`]: the fleet comparison and verdict → [`FleetReport`], with the [`Remedy`] when
+//!   backends disagree (the certificate to keep, the steps per droplet to change).
+//! - [`recheck_targets`] + [`merge_recheck`]: probe only the changed droplets again and compare
+//!   them with the rest of an earlier report ([`FleetReport::recheck`]).
 //!
 //! Finding codes and severities follow `shared/research/anchors.md` §2.3:
 //!
@@ -52,6 +55,7 @@ mod fleet;
 mod model;
 mod probe;
 pub mod proxy;
+mod remedy;
 mod x509;
 
 pub use checks::{check_backend, name_matches};
@@ -60,6 +64,10 @@ pub use fleet::{
 };
 pub use model::*;
 pub use probe::{parse_pem_certs, probe};
+pub use remedy::{
+    detect_server, is_lets_encrypt, merge_recheck, recheck_targets, remedy, DropletFix, FixStep,
+    Recheck, RecheckError, Remedy, WebServer, LETS_ENCRYPT_BEHIND_LB, SSH_USER,
+};
 pub use x509::cert_info;
 
 /// What can go wrong before any probing starts (bad input).
@@ -102,12 +110,14 @@ mod specta_tests {
             .register::<FleetReport>()
             .register::<BackendReport>()
             .register::<ProbeTarget>()
-            .register::<ProxyVersion>();
+            .register::<ProxyVersion>()
+            .register::<Remedy>();
         let ts = specta_typescript::Typescript::default()
             .export(&types, specta_serde::PhasesFormat)
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(ts.contains("FleetReport"), "{ts}");
         assert!(ts.contains("\"backend.unreachable\""), "{ts}");
         assert!(!ts.contains("bigint"), "{ts}");
+        assert!(ts.contains("chosen_sha256"), "{ts}");
     }
 }

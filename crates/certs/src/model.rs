@@ -391,4 +391,10 @@ pub struct FleetReport {
     pub groups: Vec<CertGroup>,
     pub findings: Vec<Finding>,
     pub verdict: Verdict,
+    /// When backends disagree: the certificate to keep and how to put it on the others.
+    #[serde(default)]
+    pub remedy: Option<crate::remedy::Remedy>,
+    /// Set on a report made by rechecking some backends of an earlier one.
+    #[serde(default)]
+    pub recheck: Option<crate::remedy::Recheck>,
 }
