@@ -77,7 +77,7 @@ pub fn check_backend(result: &ProbeResult, now: i64) -> Vec<Finding> {
         );
     }
     check_dates(&host, leaf, now, &mut out);
-    check_trust(&host, result, &mut out);
+    check_trust(&host, result, now, &mut out);
     check_order(&host, &result.chain, result.chain_sent, &mut out);
     check_strength(&host, &result.chain, &mut out);
     check_default(&host, result, leaf, &mut out);
@@ -226,7 +226,7 @@ pub(crate) fn issued_by(cert: &CertInfo, issuer: &CertInfo) -> bool {
     }
 }
 
-fn check_trust(host: &str, result: &ProbeResult, out: &mut Vec<Finding>) {
+fn check_trust(host: &str, result: &ProbeResult, now: i64, out: &mut Vec<Finding>) {
     let Some(leaf) = result.leaf() else { return };
     if result.trust.is_empty() {
         return;
@@ -266,7 +266,34 @@ fn check_trust(host: &str, result: &ProbeResult, out: &mut Vec<Finding>) {
         out.push(f);
         return;
     }
+    let out_of_dates = now > leaf.not_after_unix || now < leaf.not_before_unix;
     if !trusted_by.is_empty() {
+        // An expired leaf is `cert.expired` alone — unless a certificate sent with it has expired
+        // by now too: a second, real cause (the chain file on the server is old as well).
+        if out_of_dates {
+            if let Some((i, c)) = result
+                .chain
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find(|(_, c)| c.parse_error.is_none() && now > c.not_after_unix)
+            {
+                out.push(
+                    Finding::new(
+                        FindingCode::ChainUntrusted,
+                        Severity::Critical,
+                        format!(
+                            "{host}: chain certificate #{} ({}) has expired too ({}), so a renewed certificate served with this chain would still fail. Deploy the CA's current intermediate with it.",
+                            i + 1,
+                            c.subject,
+                            c.not_after
+                        ),
+                    )
+                    .with("subject", c.subject.clone())
+                    .with("not_after", c.not_after.clone()),
+                );
+            }
+        }
         return;
     }
     let problems: Vec<String> = result
@@ -304,25 +331,68 @@ fn check_trust(host: &str, result: &ProbeResult, out: &mut Vec<Finding>) {
         );
         return;
     }
-    // The leaf is within its dates (else it was checked at its midpoint), so a store that
-    // finds a date problem has found an intermediate outside its validity: that store knows the
-    // root, so its answer is the one that explains the failure.
-    let dated = result.trust.iter().any(|t| {
-        !t.checked_at_leaf_midpoint
-            && matches!(
-                t.problem,
-                Some(TrustProblem::Expired | TrustProblem::NotValidYet)
+    // The most telling answer: a specific problem over "unknown issuer" (that store got past the
+    // root), and the CA file's over the others (it holds the root the user means).
+    let ca_given = result.trust.iter().any(|t| t.store == TrustStore::ExtraCa);
+    let telling = result
+        .trust
+        .iter()
+        .filter(|t| t.problem != Some(TrustProblem::StoreUnavailable))
+        .max_by_key(|t| {
+            (
+                t.problem != Some(TrustProblem::UnknownIssuer),
+                t.store == TrustStore::ExtraCa,
             )
-    });
-    let message = if dated {
-        format!(
+        });
+    let problem = telling.and_then(|t| t.problem);
+    let message = match problem {
+        Some(TrustProblem::Expired | TrustProblem::NotValidYet) if out_of_dates => format!(
+            "{host}: a certificate in the chain was not valid at any time the certificate itself was (expired or not yet valid), so the chain is not trusted. Deploy the current chain from the CA."
+        ),
+        // Checked now with the leaf in its dates: the date problem is an intermediate's.
+        Some(TrustProblem::Expired | TrustProblem::NotValidYet) => format!(
             "{host}: an intermediate certificate in the chain has expired (or is not valid yet), so the chain is not trusted. Deploy the current chain from the CA."
-        )
-    } else {
-        format!(
+        ),
+        Some(TrustProblem::PathTooLong) => format!(
+            "{host}: the chain is longer than clients accept ({} certificates sent), or breaks an intermediate's path length limit. Serve the leaf with only the intermediates of the CA's chain file.",
+            result.chain_sent
+        ),
+        Some(TrustProblem::UnsupportedAlgorithm) => {
+            let weak = result
+                .chain
+                .iter()
+                .enumerate()
+                .find(|(i, c)| !(c.self_signed && *i > 0) && is_weak_signature(&c.signature_algorithm));
+            match weak {
+                Some((0, c)) => format!(
+                    "{host}: the certificate is signed with {}, which clients refuse, so the chain is not trusted. Get it reissued with SHA-256.",
+                    c.signature_algorithm
+                ),
+                Some((i, c)) => format!(
+                    "{host}: chain certificate #{} ({}) is signed with {}, which clients refuse, so the chain is not trusted. Deploy the CA's current chain.",
+                    i + 1,
+                    c.subject,
+                    c.signature_algorithm
+                ),
+                None => format!(
+                    "{host}: the chain uses a signature algorithm the verifier does not support, so it is not trusted."
+                ),
+            }
+        }
+        Some(TrustProblem::BadSignature) => format!(
+            "{host}: a certificate in the chain is not signed by the certificate it names as its issuer (a mismatched or re-keyed intermediate). Deploy the intermediate that issued it."
+        ),
+        Some(TrustProblem::InvalidPurpose) => format!(
+            "{host}: the certificate or an intermediate is not meant for TLS servers (its extended key usage), so the chain is not accepted. Get a server certificate."
+        ),
+        _ if ca_given => format!(
+            "{host}: the certificate chain leads neither to a public or system root nor to the CA file you gave (issuer {}). Check that the CA file holds the root this chain was issued under.",
+            leaf.issuer
+        ),
+        _ => format!(
             "{host}: the certificate chain does not lead to a trusted root (issuer {}). Give the private CA with --ca-file if this is expected.",
             leaf.issuer
-        )
+        ),
     };
     out.push(
         Finding::new(FindingCode::ChainUntrusted, Severity::Critical, message)

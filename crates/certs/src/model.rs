@@ -274,6 +274,8 @@ pub enum TrustStore {
 #[serde(rename_all = "snake_case")]
 pub enum TrustProblem {
     UnknownIssuer,
+    /// The chain is longer than verifiers accept, or breaks a CA's path length constraint.
+    PathTooLong,
     Expired,
     NotValidYet,
     BadSignature,
@@ -294,8 +296,9 @@ pub struct TrustCheck {
     pub trusted: bool,
     pub problem: Option<TrustProblem>,
     pub detail: Option<String>,
-    /// True when the leaf was outside its validity period now, so the chain was checked at the
-    /// middle of the leaf's lifetime to tell "untrusted" apart from "expired".
+    /// True when the leaf was outside its validity period now, so the chain was checked within
+    /// the leaf's lifetime (its last — or first — second, then its middle) to tell "untrusted"
+    /// apart from "expired".
     pub checked_at_leaf_midpoint: bool,
 }
 

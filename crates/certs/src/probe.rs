@@ -588,18 +588,24 @@ fn verify_all(
         .as_deref()
         .and_then(|s| ServerName::try_from(s.to_string()).ok())
         .unwrap_or_else(|| ServerName::IpAddress(target.addr.ip().into()));
-    // An expired (or not yet valid) leaf makes webpki stop at the date; to still learn whether
-    // the chain is trusted, verify at the middle of the leaf's lifetime.
+    // An expired (or not yet valid) leaf makes webpki stop at the date. To still learn whether
+    // the chain is trusted, verify at instants within the leaf's lifetime: first the one closest
+    // to now (its last or first second: the issuers that matter are the current ones), then its
+    // middle. A private CA issued or re-issued after the leaf's middle is not "untrusted" for
+    // that, so the first instant that trusts the chain wins.
     let now = now_unix();
-    let (at, midpoint) = match leaf {
-        Some(l)
-            if l.parse_error.is_none() && (now > l.not_after_unix || now < l.not_before_unix) =>
-        {
-            (l.not_before_unix / 2 + l.not_after_unix / 2, true)
-        }
-        _ => (now, false),
+    let instants: Vec<i64> = match leaf {
+        Some(l) if l.parse_error.is_none() && now > l.not_after_unix => vec![
+            l.not_after_unix - 1,
+            l.not_before_unix / 2 + l.not_after_unix / 2,
+        ],
+        Some(l) if l.parse_error.is_none() && now < l.not_before_unix => vec![
+            l.not_before_unix + 1,
+            l.not_before_unix / 2 + l.not_after_unix / 2,
+        ],
+        _ => vec![now],
     };
-    let at = UnixTime::since_unix_epoch(Duration::from_secs(at.max(0) as u64));
+    let midpoint = instants.first() != Some(&now);
     ctx.verifiers
         .iter()
         .map(|(store, verifier)| match verifier {
@@ -611,16 +617,27 @@ fn verify_all(
                 checked_at_leaf_midpoint: false,
             },
             Ok(v) => {
-                let res =
-                    v.verify_server_cert(end_entity, intermediates, &name, &captured.ocsp, at);
-                let (trusted, problem, detail) = match res {
-                    Ok(_) => (true, None, None),
-                    Err(rustls::Error::InvalidCertificate(ce)) => match trust_problem(&ce) {
-                        None => (true, None, None),
-                        Some(p) => (false, Some(p), Some(ce.to_string())),
-                    },
-                    Err(other) => (false, Some(TrustProblem::Other), Some(other.to_string())),
-                };
+                let mut first = None;
+                for at in &instants {
+                    let at = UnixTime::since_unix_epoch(Duration::from_secs((*at).max(0) as u64));
+                    let res =
+                        v.verify_server_cert(end_entity, intermediates, &name, &captured.ocsp, at);
+                    let outcome = match res {
+                        Ok(_) => (true, None, None),
+                        Err(rustls::Error::InvalidCertificate(ce)) => match trust_problem(&ce) {
+                            None => (true, None, None),
+                            Some(p) => (false, Some(p), Some(ce.to_string())),
+                        },
+                        Err(other) => (false, Some(TrustProblem::Other), Some(other.to_string())),
+                    };
+                    if outcome.0 {
+                        first = Some(outcome);
+                        break;
+                    }
+                    // The answer closest to now explains a failure best.
+                    first.get_or_insert(outcome);
+                }
+                let (trusted, problem, detail) = first.unwrap_or((false, None, None));
                 TrustCheck {
                     store: *store,
                     trusted,
@@ -657,6 +674,14 @@ fn trust_problem(err: &CertificateError) -> Option<TrustProblem> {
             TrustProblem::InvalidPurpose
         }
         CertificateError::BadEncoding => TrustProblem::BadEncoding,
+        // rustls passes webpki's depth errors through as `Other`; only their name tells them.
+        CertificateError::Other(other)
+            if ["MaximumPathDepthExceeded", "PathLenConstraintViolated"]
+                .iter()
+                .any(|n| format!("{other:?}").contains(n)) =>
+        {
+            TrustProblem::PathTooLong
+        }
         _ => TrustProblem::Other,
     })
 }

@@ -238,6 +238,41 @@ async fn an_expired_certificate() {
     assert!(r.probe.trust.iter().any(|t| t.checked_at_leaf_midpoint));
 }
 
+/// A private CA whose intermediate was issued (or re-issued) after the middle of an expired
+/// leaf's life: the chain is fine, so the expiry is the one cause named — no `chain.untrusted`
+/// sending the user after a CA file they already gave.
+#[tokio::test]
+async fn an_expired_certificate_from_a_recent_private_ca_is_only_expired() {
+    let pki = Pki::with_intermediate_days("Recent", -20, 3650);
+    let leaf = pki.leaf(&[DOMAIN], -100, -10);
+    let addr = tls_server(TlsSpec::new(pki.full_chain(&leaf), &leaf.key)).await;
+    let r = check(addr, &opts_with(&pki)).await;
+    assert_eq!(
+        codes(&r),
+        vec![FindingCode::CertExpired],
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// An intermediate that expired too is a second, real cause, named as such.
+#[tokio::test]
+async fn an_expired_certificate_under_an_expired_intermediate_names_both() {
+    let pki = Pki::with_intermediate_days("BothOld", -400, -30);
+    let leaf = pki.leaf(&[DOMAIN], -100, -10);
+    let addr = tls_server(TlsSpec::new(pki.full_chain(&leaf), &leaf.key)).await;
+    let r = check(addr, &opts_with(&pki)).await;
+    assert_eq!(
+        codes(&r),
+        vec![FindingCode::CertExpired, FindingCode::ChainUntrusted],
+        "{:#?}",
+        r.findings
+    );
+    let f = finding(&r, FindingCode::ChainUntrusted);
+    assert!(f.message.contains("intermediate"), "{}", f.message);
+    assert!(!f.message.contains("--ca-file"), "{}", f.message);
+}
+
 #[tokio::test]
 async fn a_not_yet_valid_certificate() {
     let pki = Pki::new("Future");
