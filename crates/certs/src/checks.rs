@@ -57,7 +57,11 @@ pub fn check_backend(result: &ProbeResult, now: i64) -> Vec<Finding> {
                     ),
                 )
                 .with("domain", domain)
-                .with("sans", leaf.sans.join(", "))
+                // The full list is in the leaf's details.
+                .with(
+                    "sans",
+                    summarise_names(&leaf.sans.iter().map(String::as_str).collect::<Vec<_>>()),
+                )
                 .with("subject", leaf.subject.clone()),
             );
         }
@@ -96,13 +100,28 @@ pub(crate) fn describe(t: &ProbeTarget) -> String {
     }
 }
 
+/// How many names a message lists before it counts the rest.
+const NAMES_SHOWN: usize = 10;
+
+/// "a, b, c" — or the first few and "and 990 more" (a certificate may carry thousands).
+fn summarise_names(names: &[&str]) -> String {
+    if names.len() <= NAMES_SHOWN {
+        return names.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        names[..NAMES_SHOWN].join(", "),
+        names.len() - NAMES_SHOWN
+    )
+}
+
 fn covered_names(leaf: &CertInfo) -> String {
     let mut names: Vec<&str> = leaf.sans.iter().map(String::as_str).collect();
     names.extend(leaf.ip_sans.iter().map(String::as_str));
     if names.is_empty() {
         "no names at all (no subjectAltName; the subject CN is not used by browsers)".to_string()
     } else {
-        names.join(", ")
+        summarise_names(&names)
     }
 }
 
@@ -307,10 +326,19 @@ fn check_trust(host: &str, result: &ProbeResult, now: i64, out: &mut Vec<Finding
             )
         })
         .collect();
-    let unknown_issuer = result
-        .trust
-        .iter()
-        .any(|t| t.problem == Some(TrustProblem::UnknownIssuer));
+    // A store with a more specific problem found the issuer (e.g. the CA file holds the root
+    // that signed the leaf directly), so the chain is not incomplete.
+    let specific = result.trust.iter().any(|t| {
+        !matches!(
+            t.problem,
+            None | Some(TrustProblem::UnknownIssuer | TrustProblem::StoreUnavailable)
+        )
+    });
+    let unknown_issuer = !specific
+        && result
+            .trust
+            .iter()
+            .any(|t| t.problem == Some(TrustProblem::UnknownIssuer));
     // Incomplete chain heuristic (no AIA fetching, which would mean traffic beyond the backend):
     // webpki could not find an issuer, and the leaf's issuer is not among the certificates the
     // server sent. That is what a server that sends only its leaf looks like. A chain whose
@@ -566,7 +594,16 @@ fn check_default(host: &str, result: &ProbeResult, leaf: &CertInfo, out: &mut Ve
             ),
         )
         .with("default_sha256", default_leaf.sha256.clone())
-        .with("default_sans", default_leaf.sans.join(", ")),
+        .with(
+            "default_sans",
+            summarise_names(
+                &default_leaf
+                    .sans
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            ),
+        ),
     );
 }
 

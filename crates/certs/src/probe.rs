@@ -539,6 +539,11 @@ fn classify(err: &std::io::Error, seen: &[u8], opts: &ProbeOptions) -> ProbeFail
         Some(rustls::Error::AlertReceived(alert)) => {
             format!("the server refused the TLS handshake with the alert {alert:?}")
         }
+        // A chain over the 64 KB a handshake message may hold: well-formed, only too large.
+        Some(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::HandshakePayloadTooLarge
+            | rustls::InvalidMessage::MessageTooLarge,
+        )) => "the server's handshake is too large: its certificate chain is over the 64 KB a TLS handshake message may hold, so every client refuses it. Serve the certificate with only its intermediates".to_string(),
         Some(rustls::Error::InvalidMessage(why)) => {
             format!("the server sent a malformed TLS message ({why:?})")
         }

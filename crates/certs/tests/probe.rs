@@ -394,6 +394,75 @@ async fn a_sha1_signature() {
     );
 }
 
+/// With the CA file that issued it, a SHA-1 certificate is untrusted for its algorithm, and the
+/// finding says so instead of sending the user after a CA file they gave.
+#[tokio::test]
+async fn a_sha1_signature_with_its_ca_names_the_algorithm() {
+    let leaf = sha1_leaf(&[DOMAIN]);
+    let addr = tls_server(TlsSpec::new(vec![leaf.der.clone()], &leaf.key)).await;
+    let opts = ProbeOptions {
+        extra_roots_pem: Some(sha1_ca_pem()),
+        ..ProbeOptions::default()
+    };
+    let r = check(addr, &opts).await;
+    let f = finding(&r, FindingCode::ChainUntrusted);
+    assert!(f.message.contains("sha1WithRSAEncryption"), "{}", f.message);
+    assert!(!f.message.contains("--ca-file"), "{}", f.message);
+}
+
+/// Eight intermediates are more than webpki follows: the finding says the chain is too long.
+#[tokio::test]
+async fn a_chain_too_deep_says_so() {
+    let (root, chain, key) = deep_chain(8, &[DOMAIN]);
+    let addr = tls_server(TlsSpec::new(chain, &key)).await;
+    let opts = ProbeOptions {
+        extra_roots_pem: Some(root),
+        ..ProbeOptions::default()
+    };
+    let r = check(addr, &opts).await;
+    let f = finding(&r, FindingCode::ChainUntrusted);
+    assert!(
+        f.message.contains("longer than clients accept"),
+        "{:#?}",
+        r.probe.trust
+    );
+    assert!(!f.message.contains("--ca-file"), "{}", f.message);
+}
+
+/// A chain over TLS's 64 KB handshake message limit is "too large", not "malformed".
+#[tokio::test]
+async fn a_chain_over_64_kb_is_too_large() {
+    let pki = Pki::new("Large");
+    let leaf = pki.leaf(&[DOMAIN], -1, 89);
+    let mut chain = pki.full_chain(&leaf);
+    let one = pki.intermediate.der().len();
+    while chain.iter().map(|c| c.len()).sum::<usize>() < 130 * 1024 {
+        chain.push(pki.intermediate.der());
+    }
+    assert!(chain.len() * one >= 130 * 1024 - one);
+    let addr = tls_server(TlsSpec::new(chain, &leaf.key)).await;
+    let r = check(addr, &opts_with(&pki)).await;
+    let f = finding(&r, FindingCode::BackendHandshakeFailed);
+    assert!(f.message.contains("too large"), "{}", f.message);
+    assert!(!f.message.contains("malformed"), "{}", f.message);
+}
+
+/// A certificate for 1,000 other names: the mismatch names a few and counts the rest.
+#[tokio::test]
+async fn a_thousand_name_mismatch_is_summarised() {
+    let pki = Pki::new("Many");
+    let names: Vec<String> = (0..1000).map(|i| format!("host{i}.other.test")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let leaf = pki.leaf(&refs, -1, 89);
+    let addr = tls_server(TlsSpec::new(pki.full_chain(&leaf), &leaf.key)).await;
+    let r = check(addr, &opts_with(&pki)).await;
+    let f = finding(&r, FindingCode::CertNameMismatch);
+    assert!(f.message.contains("host0.other.test"), "{}", f.message);
+    assert!(f.message.contains("and 990 more"), "{}", f.message);
+    assert!(f.message.len() < 1_000, "{} bytes", f.message.len());
+    assert!(f.evidence.values().all(|v| v.len() < 2_000));
+}
+
 #[tokio::test]
 async fn a_different_default_certificate() {
     let pki = Pki::new("Default");

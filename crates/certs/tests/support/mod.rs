@@ -173,6 +173,38 @@ pub fn leaf_with_wrong_key(pki: &Pki, sans: &[&str]) -> Leaf {
     }
 }
 
+/// The CA `sha1_leaf` is issued under, as PEM (the same key every time, so it verifies them).
+pub fn sha1_ca_pem() -> String {
+    let ca_key =
+        KeyPair::from_pem_and_sign_algo(RSA2048_CA_KEY_PEM, &rcgen::PKCS_RSA_SHA256).unwrap();
+    ca_params("RSA Test CA").self_signed(&ca_key).unwrap().pem()
+}
+
+/// A root and `depth` intermediates, each signing the next; the leaf under the last one.
+/// Returns (root PEM, [leaf, intermediates nearest first], leaf key).
+pub fn deep_chain(depth: usize, sans: &[&str]) -> (String, Vec<CertificateDer<'static>>, Vec<u8>) {
+    let root_key = KeyPair::generate().unwrap();
+    let root = ca_params("Deep Root CA").self_signed(&root_key).unwrap();
+    let root_pem = root.pem();
+    let mut issuer = (root, root_key);
+    let mut intermediates = Vec::new();
+    for i in 0..depth {
+        let key = KeyPair::generate().unwrap();
+        let cert = ca_params(&format!("Deep Intermediate {i}"))
+            .signed_by(&key, &issuer.0, &issuer.1)
+            .unwrap();
+        intermediates.push(cert.der().clone());
+        issuer = (cert, key);
+    }
+    let key = KeyPair::generate().unwrap();
+    let leaf = leaf_params(sans, -1, 89)
+        .signed_by(&key, &issuer.0, &issuer.1)
+        .unwrap();
+    let mut chain = vec![leaf.der().clone()];
+    chain.extend(intermediates.into_iter().rev());
+    (root_pem, chain, key.serialize_der())
+}
+
 /// A leaf whose signature algorithm claims sha1WithRSAEncryption (issued by an RSA CA with
 /// SHA-256, then the algorithm OID patched from ...01 01 0B to ...01 01 05; the signature no
 /// longer verifies, which is fine: the check reads the algorithm).
