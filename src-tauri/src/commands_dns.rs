@@ -3,11 +3,9 @@
 //! The rollback files live in the app's data directory. Writes (apply, rollback) on a protected
 //! account need the domain name typed, checked here as well as in the dialog.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cutover_core::context::Connection;
 use cutover_core::dns::{
     self, ApplyResult, DnsPlan, DnsStatus, ReadinessItem, RollbackSet, VerifyOptions,
     VerifyProgress, VerifyResult,
@@ -36,45 +34,6 @@ fn rollback_dir(app: &AppHandle) -> Result<PathBuf, ApiError> {
         })
 }
 
-async fn lb_ip(conn: &Connection, lb_id: &str) -> Result<IpAddr, ApiError> {
-    let lb = conn.client.get_load_balancer(lb_id).await?;
-    lb.ip.parse().map_err(|_| {
-        ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "load balancer {} has no IP address yet: wait until it is active",
-                lb.name
-            ),
-        )
-    })
-}
-
-/// Whether a write may go ahead: on a protected account `confirm` must be the domain, typed
-/// exactly (case and a final dot aside, as the domain itself is normalised).
-fn typed_ok(protected: bool, domain: &str, confirm: Option<&str>) -> bool {
-    let norm = |d: &str| d.trim().trim_end_matches('.').to_ascii_lowercase();
-    !protected
-        || confirm.is_some_and(|typed| !typed.trim().is_empty() && norm(typed) == norm(domain))
-}
-
-/// On a protected account the domain must be typed (as in the confirmation dialog).
-async fn check_typed(
-    state: &AppState,
-    domain: &str,
-    confirm: Option<&str>,
-) -> Result<(), ApiError> {
-    let active = state.workspace.overview().await?.active;
-    if typed_ok(active.protected, domain, confirm) {
-        return Ok(());
-    }
-    Err(ApiError::invalid_input(format!(
-        "\"{}\" is a protected account: type {} to confirm",
-        active.name,
-        domain.trim().trim_end_matches('.').to_ascii_lowercase()
-    ))
-    .with_details(serde_json::json!({ "field": "confirm" })))
-}
-
 /// Where `domain` points now (apex and `www`), next to the load balancer's IP when one is given.
 #[tauri::command]
 #[specta::specta]
@@ -85,7 +44,7 @@ pub async fn dns_status(
 ) -> Result<DnsStatus, ApiError> {
     let conn = state.workspace.connection().await?;
     let ip = match lb_id.as_deref().filter(|s| !s.is_empty()) {
-        Some(id) => Some(lb_ip(&conn, id).await?),
+        Some(id) => Some(dns::lb_address(&conn, id).await?),
         None => None,
     };
     dns::status(&conn, &domain, ip, None).await
@@ -122,10 +81,11 @@ pub async fn dns_plan(
     dns::plan_for(&conn, &domain, &lb_id, &names, ttl).await
 }
 
-/// Applies the reviewed plan (or only its TTL step). Refuses when the records changed since the
-/// review: the user must see the diff that is applied.
+/// Applies the reviewed plan (or only its TTL step) through core's one guarded apply: the
+/// typed domain on a protected account, no stale plan, no red readiness unless `force`.
 #[tauri::command]
 #[specta::specta]
+#[allow(clippy::too_many_arguments)] // the view's inputs, one each
 pub async fn dns_apply(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -133,25 +93,19 @@ pub async fn dns_apply(
     plan: DnsPlan,
     ttl_step_only: bool,
     confirm: Option<String>,
+    force: bool,
+    rehearsal_ok: Option<bool>,
 ) -> Result<ApplyResult, ApiError> {
-    check_typed(&state, &plan.domain, confirm.as_deref()).await?;
-    let conn = state.workspace.connection().await?;
-    let fresh = dns::plan_for(&conn, &plan.domain, &lb_id, &plan.names, Some(plan.ttl)).await?;
-    if fresh.changes != plan.changes || fresh.ttl_step != plan.ttl_step {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "the records of {} changed since the plan was made: review the new plan; nothing was changed",
-                plan.domain
-            ),
-        ));
-    }
+    let session = state.workspace.session().await?;
     let dir = rollback_dir(&app)?;
-    if ttl_step_only {
-        dns::apply_ttl_step(&conn, &fresh, &dir).await
-    } else {
-        dns::apply(&conn, &fresh, &dir).await
-    }
+    let guard = dns::ApplyGuard {
+        ttl_step_only,
+        force,
+        confirm,
+        rehearsal_ok,
+        readiness: None,
+    };
+    dns::apply_reviewed(&session, &lb_id, &plan, &guard, &dir).await
 }
 
 /// Polls the authoritative nameservers until the plan's names answer the load balancer's IP,
@@ -197,10 +151,9 @@ pub async fn dns_rollback(
     domain: String,
     confirm: Option<String>,
 ) -> Result<u32, ApiError> {
-    check_typed(&state, &domain, confirm.as_deref()).await?;
-    let conn = state.workspace.connection().await?;
+    let session = state.workspace.session().await?;
     let dir = rollback_dir(&app)?;
-    dns::rollback_from_dir(&conn, &domain, &dir).await
+    dns::rollback_confirmed(&session, &domain, confirm.as_deref(), &dir).await
 }
 
 /// The saved rollback set of `domain`, if a cutover left one (the Roll back button shows then).
@@ -233,20 +186,4 @@ pub async fn dns_domains(state: State<'_, AppState>) -> Result<Vec<String>, ApiE
         .collect();
     names.sort();
     Ok(names)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::typed_ok;
-
-    #[test]
-    fn protected_accounts_need_the_domain_typed() {
-        assert!(typed_ok(false, "example.com", None));
-        assert!(!typed_ok(true, "example.com", None));
-        assert!(!typed_ok(true, "example.com", Some("")));
-        assert!(!typed_ok(true, "example.com", Some("example")));
-        assert!(!typed_ok(true, "example.com", Some("www.example.com")));
-        assert!(typed_ok(true, "example.com", Some("example.com")));
-        assert!(typed_ok(true, "Example.com.", Some(" example.com ")));
-    }
 }

@@ -128,9 +128,15 @@ pub async fn create_load_balancer(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_load_balancer(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
-    let conn = state.workspace.connection().await?;
-    lb::delete(&conn, &state.lb_sessions, &id).await
+pub async fn delete_load_balancer(
+    state: State<'_, AppState>,
+    id: String,
+    confirm: Option<String>,
+) -> Result<(), ApiError> {
+    let session = state.workspace.session().await?;
+    lb::delete(&session, Some(&state.lb_sessions), &id, confirm.as_deref())
+        .await
+        .map(drop)
 }
 
 #[tauri::command]
@@ -142,7 +148,7 @@ pub async fn add_lb_droplets(
 ) -> Result<(), ApiError> {
     let ids = droplet_ids(&droplets)?;
     let conn = state.workspace.connection().await?;
-    lb::add_droplets(&conn, &id, &ids).await
+    lb::add_droplets(&conn, &id, &ids).await.map(drop)
 }
 
 #[tauri::command]
@@ -154,5 +160,5 @@ pub async fn remove_lb_droplets(
 ) -> Result<(), ApiError> {
     let ids = droplet_ids(&droplets)?;
     let conn = state.workspace.connection().await?;
-    lb::remove_droplets(&conn, &id, &ids).await
+    lb::remove_droplets(&conn, &id, &ids).await.map(drop)
 }

@@ -80,7 +80,7 @@ async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiErro
         concurrency: Some(args.concurrency),
     };
     if let Some(id) = &args.lb {
-        let session = crate::lb::open_session(global).await?;
+        let session = crate::session::open(global).await?;
         let progress = !global.json && !global.quiet;
         let mut done = 0usize;
         let report = cutover_core::certs::check_load_balancer(

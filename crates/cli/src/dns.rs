@@ -8,13 +8,12 @@
 //! Exit codes: 0 ok; 1 when `apply` was refused by the readiness checklist or verify did not
 //! see the new address (the change is kept); 2 when the command could not run.
 
-use std::io::{BufRead, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cutover_core::connect::{self, ConnectOptions};
 use cutover_core::context::Connection;
 use cutover_core::dns::{self, ChangeAction, DnsPlan, ReadinessItem, RecordChange, VerifyOptions};
 use cutover_core::{ApiError, ErrorCode};
@@ -75,9 +74,13 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub plan: PlanArgs,
-    /// Do not ask to type the domain name to confirm.
+    /// Do not ask to type the domain name to confirm (not on a protected account: there,
+    /// `--confirm DOMAIN` is the only way without a prompt).
     #[arg(long)]
     pub yes: bool,
+    /// The domain, typed: what a protected account requires (as the app's dialog does).
+    #[arg(long, value_name = "DOMAIN")]
+    pub confirm: Option<String>,
     /// Apply even when readiness items are red.
     #[arg(long)]
     pub force: bool,
@@ -99,86 +102,65 @@ pub struct RollbackArgs {
     /// Keep the cutover: delete the saved records instead of restoring them.
     #[arg(long)]
     pub forget: bool,
+    /// The domain, typed: what a protected account requires to roll back.
+    #[arg(long, value_name = "DOMAIN")]
+    pub confirm: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }
 
-/// The connection and what keeps it alive: a `core::connect` session (keychain account, token,
-/// or an explicit API base), or this module's own in-process Sandbox.
+/// The session, and the nameserver to ask for the authoritative view (a Sandbox's own).
 struct Session {
+    inner: cutover_core::session::Session,
     conn: Connection,
     nameserver: Option<SocketAddr>,
-    sandbox: Option<cutover_core::sandbox::SandboxHandle>,
-    connected: Option<connect::Session>,
 }
 
 impl Session {
     async fn close(self) {
-        if let Some(sb) = self.sandbox {
-            sb.shutdown().await;
-        }
-        if let Some(s) = self.connected {
-            s.close().await;
-        }
+        self.inner.close().await;
     }
 }
 
+/// `--state-dir`, else the OS state folder (`$XDG_STATE_HOME/cutover`, `%LOCALAPPDATA%\cutover`).
 fn state_dir(common: &Common) -> PathBuf {
     if let Some(d) = &common.state_dir {
         return d.clone();
     }
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("LOCALAPPDATA").map(PathBuf::from))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("cutover")
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("cutover")
 }
 
 async fn open(global: &GlobalArgs, common: &Common) -> Result<Session, ApiError> {
-    let env_token = connect::env_token();
-    if global.context.is_some() || env_token.is_some() || global.api_base.is_some() {
-        let connected = connect::connect(ConnectOptions {
-            api_base: global.api_base.clone(),
-            context: global.context.clone(),
-            env_token,
-        })
-        .await?;
-        let conn = connected.connection.clone();
-        // A Sandbox (standalone or in-process) says where its DNS server is.
-        let nameserver = match common.nameserver {
-            Some(ns) => Some(ns),
-            None => dns::sandbox_nameserver(&conn).await,
-        };
-        return Ok(Session {
-            conn,
-            nameserver,
-            sandbox: None,
-            connected: Some(connected),
-        });
-    }
-    // No account at all: an in-process Sandbox whose state lives in the state directory, so a
-    // later `cutover dns rollback` finds the records an `apply` changed.
+    // With no account at all the Sandbox keeps its state in the state directory, so a later
+    // `cutover dns rollback` finds the records an `apply` changed.
+    let choice = crate::session::choice(global);
     let dir = state_dir(common);
-    std::fs::create_dir_all(&dir)?;
-    if !global.quiet {
-        eprintln!(
-            "cutover: no DIGITALOCEAN_ACCESS_TOKEN: using an in-process Sandbox (state in {})",
-            dir.display()
-        );
-    }
-    let sb = cutover_core::sandbox::start(cutover_core::sandbox::SandboxOptions {
+    let sandbox = cutover_core::sandbox::SandboxOptions {
         state_file: Some(dir.join("dns-sandbox-state.json")),
         activation_delay: Duration::ZERO,
         ..cutover_core::sandbox::SandboxOptions::default()
-    })
-    .await?;
-    let conn = Connection::for_sandbox(&sb)?;
+    };
+    if matches!(
+        cutover_core::session::Target::from_cli(&choice, sandbox.clone())?,
+        cutover_core::session::Target::Sandbox(_)
+    ) {
+        std::fs::create_dir_all(&dir).map_err(|err| cutover_core::files::write_error(&dir, &err))?;
+    }
+    let inner = crate::session::open_with(global, sandbox).await?;
+    let conn = inner.connection.clone();
+    // A Sandbox (standalone or in-process) says where its DNS server is.
+    let nameserver = match (common.nameserver, inner.sandbox()) {
+        (Some(ns), _) => Some(ns),
+        (None, Some(sb)) => Some(sb.dns_addr()),
+        (None, None) => dns::sandbox_nameserver(&conn).await,
+    };
     Ok(Session {
+        inner,
         conn,
-        nameserver: Some(common.nameserver.unwrap_or(sb.dns_addr())),
-        sandbox: Some(sb),
-        connected: None,
+        nameserver,
     })
 }
 
@@ -197,7 +179,7 @@ async fn status(args: StatusArgs, global: &GlobalArgs) -> Result<ExitCode, ApiEr
     let session = open(global, &args.common).await?;
     let result = async {
         let lb_ip = match &args.lb {
-            Some(id) => Some(lb_ip(&session.conn, id).await?),
+            Some(id) => Some(dns::lb_address(&session.conn, id).await?),
             None => None,
         };
         dns::status(&session.conn, &args.domain, lb_ip, session.nameserver).await
@@ -251,16 +233,6 @@ async fn status(args: StatusArgs, global: &GlobalArgs) -> Result<ExitCode, ApiEr
         &rows,
     );
     Ok(ExitCode::SUCCESS)
-}
-
-async fn lb_ip(conn: &Connection, id: &str) -> Result<IpAddr, ApiError> {
-    let lb = conn.client.get_load_balancer(id).await?;
-    lb.ip.parse().map_err(|_| {
-        ApiError::new(
-            ErrorCode::Conflict,
-            format!("load balancer {} has no IP address yet", lb.name),
-        )
-    })
 }
 
 struct Planned {
@@ -362,15 +334,13 @@ async fn plan(args: PlanArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError>
     Ok(ExitCode::SUCCESS)
 }
 
-fn confirm(domain: &str) -> Result<bool, ApiError> {
+/// Asks for the domain on the terminal; what was typed.
+fn prompt_typed(domain: &str) -> Result<String, ApiError> {
     eprint!("Type the domain name ({domain}) to apply: ");
     std::io::stderr().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line
-        .trim()
-        .trim_end_matches('.')
-        .eq_ignore_ascii_case(domain))
+    Ok(line.trim().to_string())
 }
 
 async fn apply(args: ApplyArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
@@ -400,35 +370,47 @@ async fn apply_in(
             ),
         ));
     }
-    let red: Vec<&ReadinessItem> = p.readiness.iter().filter(|i| !i.ok).collect();
-    if !red.is_empty() && !args.force && !args.ttl_step {
-        if global.json {
-            print_json(&serde_json::json!({
-                "applied": false, "plan": p.plan, "readiness": p.readiness,
-            }));
-        } else {
-            eprintln!(
-                "cutover: not applied: {} readiness item(s) failed ({}); fix them or pass --force",
-                red.len(),
-                red.iter()
-                    .map(|i| i.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+    // The typed confirmation: `--confirm`, else a prompt (a protected account needs it even
+    // with --yes; core checks it either way).
+    let protected = session.inner.account.protected;
+    let typed = match &args.confirm {
+        Some(typed) => Some(typed.clone()),
+        None if protected || !args.yes => {
+            if global.json || !std::io::stdin().is_terminal() {
+                None
+            } else {
+                Some(prompt_typed(&p.plan.domain)?)
+            }
         }
-        return Ok(ExitCode::from(1));
-    }
-    if !args.yes && !confirm(&p.plan.domain)? {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            "the typed name did not match: nothing was changed",
-        ));
+        None => None,
+    };
+    if !protected && !args.yes && !cutover_core::session::typed_matches(&p.plan.domain, typed.as_deref()) {
+        return Err(ApiError::invalid_input(
+            "The typed name did not match (or --yes / --confirm DOMAIN was not given): nothing was changed.",
+        )
+        .with_details(serde_json::json!({ "field": "confirm" })));
     }
     let dir = state_dir(&args.plan.common);
-    let applied = if args.ttl_step {
-        dns::apply_ttl_step(conn, &p.plan, &dir).await?
-    } else {
-        dns::apply(conn, &p.plan, &dir).await?
+    let guard = dns::ApplyGuard {
+        ttl_step_only: args.ttl_step,
+        force: args.force,
+        confirm: typed,
+        rehearsal_ok: None,
+        readiness: Some(p.readiness.clone()),
+    };
+    let applied = match dns::apply_reviewed(&session.inner, &args.plan.lb, &p.plan, &guard, &dir).await {
+        Ok(applied) => applied,
+        Err(err) if err.code == ErrorCode::NotReady => {
+            if global.json {
+                print_json(&serde_json::json!({
+                    "applied": false, "plan": p.plan, "readiness": p.readiness, "error": err,
+                }));
+            } else {
+                eprintln!("cutover: {} (pass --force to apply anyway)", err.message);
+            }
+            return Ok(ExitCode::from(1));
+        }
+        Err(err) => return Err(err),
     };
     if !global.json {
         println!(
@@ -516,7 +498,8 @@ async fn rollback(args: RollbackArgs, global: &GlobalArgs) -> Result<ExitCode, A
     }
     let session = open(global, &args.common).await?;
     let dir = state_dir(&args.common);
-    let result = dns::rollback_from_dir(&session.conn, &args.domain, &dir).await;
+    let result =
+        dns::rollback_confirmed(&session.inner, &args.domain, args.confirm.as_deref(), &dir).await;
     session.close().await;
     let writes = result?;
     if global.json {

@@ -1,7 +1,7 @@
 //! `cutover lb …`, `cutover certificates list`, `cutover droplets list`, `cutover account`:
 //! managing load balancers from the command line, tables for people and `--json` for scripts.
 //!
-//! The account is chosen by `cutover_core::connect`: `--context NAME` (OS keychain),
+//! The account is chosen by `crate::session`: `--context NAME` (OS keychain),
 //! `DIGITALOCEAN_ACCESS_TOKEN`, or a Sandbox started for the run.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use cutover_core::connect::{self, ConnectOptions, Session};
-use cutover_core::manage::{
-    self, Certificate, Droplet, Finding, ForwardingRule, LbFirewall, LoadBalancer,
+use cutover_core::session::Session;
+use cutover_core::context::Connection;
+use cutover_core::lb::{
+    self, Certificate, Droplet, Finding, Follow, ForwardingRule, LbFirewall, LoadBalancer,
     LoadBalancerRequest, Severity, UpdatePlan,
 };
 use cutover_core::{ApiError, ErrorCode};
@@ -35,9 +36,13 @@ pub enum LbCommand {
     #[command(visible_alias = "rm")]
     Delete {
         lb: String,
-        /// Do not ask.
+        /// Do not ask (not on a protected account: there, `--confirm NAME` is the only way
+        /// without a prompt).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// The load balancer's name, typed: what a protected account requires.
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
     },
     /// Add or remove droplets (by id) behind a load balancer.
     Droplets {
@@ -207,42 +212,21 @@ pub enum DropletsListCommand {
 
 type Outcome = Result<ExitCode, ApiError>;
 
-/// The account every command that reads the API acts on, as `core::connect` chooses it
-/// (`--context`, `DIGITALOCEAN_ACCESS_TOKEN`, or a Sandbox for this run), said on stderr when it
-/// is a Sandbox started for the run. [`Session::close`] it when done.
-pub(crate) async fn open_session(global: &GlobalArgs) -> Result<Session, ApiError> {
-    let session = connect::connect(ConnectOptions {
-        api_base: global.api_base.clone(),
-        context: global.context.clone(),
-        env_token: connect::env_token(),
-    })
-    .await?;
-    if session.is_sandbox() && !global.quiet {
-        eprintln!("cutover: using {}", session.describe());
-    } else {
-        tracing::info!("using {}", session.describe());
-    }
-    Ok(session)
-}
-
 /// Connects, runs `job`, and always stops an in-process Sandbox afterwards.
 async fn with_session<F>(global: &GlobalArgs, job: F) -> Outcome
 where
     F: AsyncFnOnce(&Session) -> Outcome,
 {
-    let session = open_session(global).await?;
-    let outcome = job(&session).await;
-    session.close().await;
-    outcome
+    crate::session::with(global, job).await
 }
 
 pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
     let json = global.json;
     with_session(global, async move |session: &Session| {
-        let client = session.client();
+        let conn = &session.connection;
         match command {
             LbCommand::List => {
-                let lbs = manage::list(client).await?;
+                let lbs = lb::list(conn).await?.load_balancers;
                 if json {
                     print_json(&lbs);
                 } else {
@@ -251,7 +235,7 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                 Ok(ExitCode::SUCCESS)
             }
             LbCommand::Get { lb } => {
-                let lb = manage::get(client, &lb).await?;
+                let lb = lb::find(conn, &lb).await?;
                 if json {
                     print_json(&lb);
                 } else {
@@ -259,35 +243,36 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            LbCommand::Create(args) => create(client, *args, json).await,
-            LbCommand::Update(args) => update(client, *args, json).await,
-            LbCommand::Delete { lb, yes } => {
-                let lb = manage::get(client, &lb).await?;
-                if !yes && !confirm(&format!("Delete load balancer \"{}\" ({})?", lb.name, lb.id), json)? {
-                    return declined(json);
-                }
-                manage::delete(client, &lb.id).await?;
-                done(json, json!({"deleted": lb.id}), &format!("Deleted \"{}\".", lb.name));
+            LbCommand::Create(args) => create(conn, *args, json).await,
+            LbCommand::Update(args) => update(conn, *args, json).await,
+            LbCommand::Delete { lb: wanted, yes, confirm: typed } => {
+                let found = lb::find(conn, &wanted).await?;
+                let typed = match typed {
+                    Some(t) => Some(t),
+                    None if session.account.protected => {
+                        prompt_typed(&found.name, json)?
+                    }
+                    None => {
+                        if !yes && !confirm(&format!("Delete load balancer \"{}\" ({})?", found.name, found.id), json)? {
+                            return declined(json);
+                        }
+                        None
+                    }
+                };
+                let deleted = lb::delete(session, None, &found.id, typed.as_deref()).await?;
+                done(json, json!({"deleted": deleted.id}), &format!("Deleted \"{}\".", deleted.name));
                 Ok(ExitCode::SUCCESS)
             }
             LbCommand::Droplets { command } => {
-                let (lb, ids, add) = match command {
+                let (wanted, ids, add) = match command {
                     DropletsCommand::Add { lb, droplet_ids } => (lb, droplet_ids, true),
                     DropletsCommand::Remove { lb, droplet_ids } => (lb, droplet_ids, false),
                 };
-                let lb = manage::get(client, &lb).await?;
-                if lb.is_tag_based() {
-                    return Err(ApiError::invalid_input(format!(
-                        "\"{}\" chooses its droplets by the tag \"{}\": tag or untag the droplets instead (DigitalOcean refuses ids here).",
-                        lb.name, lb.tag
-                    ))
-                    .with_details(json!({"field": "droplet_ids"})));
-                }
-                if add {
-                    manage::add_droplets(client, &lb.id, &ids).await?;
+                let lb = if add {
+                    lb::add_droplets(conn, &wanted, &ids).await?
                 } else {
-                    manage::remove_droplets(client, &lb.id, &ids).await?;
-                }
+                    lb::remove_droplets(conn, &wanted, &ids).await?
+                };
                 let verb = if add { "Added" } else { "Removed" };
                 let key = if add { "added" } else { "removed" };
                 done(
@@ -298,35 +283,21 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                 Ok(ExitCode::SUCCESS)
             }
             LbCommand::Rules { command } => {
-                let (lb, specs, add) = match command {
+                let (wanted, specs, add) = match command {
                     RulesCommand::Add { lb, rules } => (lb, rules, true),
                     RulesCommand::Remove { lb, rules } => (lb, rules, false),
                 };
                 let rules = specs
                     .iter()
-                    .map(|s| manage::parse_rule(s))
+                    .map(|s| crate::lb_fields::parse_rule(s))
                     .collect::<Result<Vec<ForwardingRule>, _>>()?;
-                let lb = manage::get(client, &lb).await?;
-                if add {
-                    // Check the load balancer as it would be with the new rules.
-                    let mut after = lb.clone();
-                    after.forwarding_rules.extend(rules.iter().cloned());
-                    let findings = manage::check(&after.to_request(), Some(&lb));
+                let lb = if add {
+                    let (lb, findings) = lb::add_rules(conn, &wanted, &rules).await?;
                     report_findings(&findings, json);
-                    refuse_on_errors(&findings)?;
-                    manage::add_rules(client, &lb.id, &rules).await?;
+                    lb
                 } else {
-                    for rule in &rules {
-                        if !lb.forwarding_rules.iter().any(|r| r.same_rule(rule)) {
-                            return Err(ApiError::new(
-                                ErrorCode::NotFound,
-                                format!("\"{}\" has no rule {}.", lb.name, rule.describe()),
-                            )
-                            .with_details(json!({"field": "rule"})));
-                        }
-                    }
-                    manage::remove_rules(client, &lb.id, &rules).await?;
-                }
+                    lb::remove_rules(conn, &wanted, &rules).await?
+                };
                 let verb = if add { "Added" } else { "Removed" };
                 let key = if add { "added" } else { "removed" };
                 done(
@@ -345,7 +316,7 @@ pub async fn run_certificates(command: CertificatesCommand, global: &GlobalArgs)
     let json = global.json;
     with_session(global, async move |session: &Session| match command {
         CertificatesCommand::List => {
-            let certs = manage::list_certificates(session.client()).await?;
+            let certs = lb::list_certificates(&session.connection).await?;
             if json {
                 print_json(&certs);
             } else {
@@ -361,7 +332,7 @@ pub async fn run_droplets(command: DropletsListCommand, global: &GlobalArgs) -> 
     let json = global.json;
     with_session(global, async move |session: &Session| match command {
         DropletsListCommand::List { tag } => {
-            let droplets = manage::list_droplets(session.client(), tag.as_deref()).await?;
+            let droplets = lb::list_droplets(&session.connection, tag.as_deref()).await?;
             if json {
                 print_json(&droplets);
             } else {
@@ -376,9 +347,8 @@ pub async fn run_droplets(command: DropletsListCommand, global: &GlobalArgs) -> 
 pub async fn run_account(global: &GlobalArgs) -> Outcome {
     let json = global.json;
     with_session(global, async move |session: &Session| {
-        let client = session.client();
-        let account = manage::account(client).await?;
-        let rate = client.rate_limit();
+        let account = lb::account(&session.connection).await?;
+        let rate = session.client().rate_limit();
         if json {
             print_json(&json!({"account": account, "rate_limit": rate}));
         } else {
@@ -481,14 +451,14 @@ fn apply_fields(lb: &mut LoadBalancer, f: &LbFields) -> Result<(), ApiError> {
         lb.forwarding_rules = f
             .rules
             .iter()
-            .map(|s| manage::parse_rule(s))
+            .map(|s| crate::lb_fields::parse_rule(s))
             .collect::<Result<_, _>>()?;
     }
     if let Some(spec) = &f.health_check {
-        lb.health_check = Some(manage::parse_health_check(spec, lb.health_check.as_ref())?);
+        lb.health_check = Some(crate::lb_fields::parse_health_check(spec, lb.health_check.as_ref())?);
     }
     if let Some(spec) = &f.sticky_sessions {
-        lb.sticky_sessions = Some(manage::parse_sticky(spec)?);
+        lb.sticky_sessions = Some(crate::lb_fields::parse_sticky(spec)?);
     }
     if let Some(v) = f.redirect_http_to_https {
         lb.redirect_http_to_https = v;
@@ -537,7 +507,7 @@ fn apply_fields(lb: &mut LoadBalancer, f: &LbFields) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn create(client: &manage::Client, args: CreateArgs, json: bool) -> Outcome {
+async fn create(conn: &Connection, args: CreateArgs, json: bool) -> Outcome {
     let mut lb = LoadBalancer::default();
     apply_fields(&mut lb, &args.fields)?;
     if let Some(region) = &args.region {
@@ -567,11 +537,11 @@ async fn create(client: &manage::Client, args: CreateArgs, json: bool) -> Outcom
     }
     let mut request: LoadBalancerRequest = lb.to_request();
     request.validate_only = false;
-    let findings = manage::check(&request, None);
+    let findings = lb::check(&request, None);
     report_findings(&findings, json);
     refuse_on_errors(&findings)?;
     if args.dry_run {
-        manage::dry_run_create(client, &request).await?;
+        lb::dry_run_create(conn, &request).await?;
         done(
             json,
             json!({"dry_run": true, "accepted": true, "request": request, "findings": findings}),
@@ -579,9 +549,29 @@ async fn create(client: &manage::Client, args: CreateArgs, json: bool) -> Outcom
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let created = manage::create(client, &request).await?;
+    let created = lb::create_request(conn, &request).await?;
+    // Said before waiting: a wait that fails (a revoked token, a timeout, Ctrl-C) must never
+    // hide that the load balancer exists, or the user creates a second, billed one.
+    if args.wait {
+        if json {
+            print_json(&json!({"created": {"id": created.id, "name": created.name, "status": created.status}}));
+        } else {
+            eprintln!(
+                "Created \"{}\" ({}); waiting until it is active (Ctrl-C stops waiting, not the load balancer)…",
+                created.name, created.id
+            );
+        }
+    }
     let created = if args.wait {
-        wait(client, &created.id, args.wait_timeout, json).await?
+        crate::shutdown::interruptible(
+            wait(conn, &created.id, args.wait_timeout, json),
+            &format!(
+                "Stopped waiting. Load balancer \"{}\" ({}) was created and is still being set up: see `cutover lb get {}`.",
+                created.name, created.id, created.id
+            ),
+        )
+        .await?
+        .map_err(|err| lb::created_but(&created, err))?
     } else {
         created
     };
@@ -596,26 +586,21 @@ async fn create(client: &manage::Client, args: CreateArgs, json: bool) -> Outcom
     Ok(ExitCode::SUCCESS)
 }
 
-fn manage_region(slug: &str) -> manage::Region {
-    manage::Region {
+fn manage_region(slug: &str) -> lb::Region {
+    lb::Region {
         slug: slug.trim().to_string(),
         ..Default::default()
     }
 }
 
-async fn update(client: &manage::Client, args: UpdateArgs, json: bool) -> Outcome {
-    let current = manage::get(client, &args.lb).await?;
+async fn update(conn: &Connection, args: UpdateArgs, json: bool) -> Outcome {
+    let current = lb::find(conn, &args.lb).await?;
     let mut desired = current.clone();
     apply_fields(&mut desired, &args.fields)?;
-    let plan = manage::plan(&current, &desired);
-    let findings = manage::check(&plan.request, Some(&current));
+    let plan = lb::plan(&current, &desired);
+    let findings = lb::check(&plan.request, Some(&current));
     if plan.is_noop() {
-        done(
-            json,
-            json!({"id": plan.id, "changes": [], "applied": false}),
-            &format!("Nothing to change on \"{}\".", current.name),
-        );
-        return Ok(ExitCode::SUCCESS);
+        return Err(lb::nothing_to_change(&current));
     }
     if !json {
         print_plan(&current, &plan);
@@ -630,7 +615,7 @@ async fn update(client: &manage::Client, args: UpdateArgs, json: bool) -> Outcom
         return Err(err);
     }
     if args.dry_run {
-        manage::dry_run_update(client, &plan).await?;
+        lb::dry_run_update(conn, &plan).await?;
         done(
             json,
             json!({"id": plan.id, "changes": plan.changes, "findings": findings, "dry_run": true, "accepted": true, "request": plan.request}),
@@ -650,9 +635,23 @@ async fn update(client: &manage::Client, args: UpdateArgs, json: bool) -> Outcom
     {
         return declined(json);
     }
-    let updated = manage::apply_update(client, &plan).await?;
+    let updated = crate::shutdown::interruptible(
+        lb::apply_update(conn, &plan),
+        &format!(
+            "Interrupted while the change was being sent: it may or may not have been applied. Check with `cutover lb get {}` before trying again.",
+            plan.id
+        ),
+    )
+    .await??;
     let updated = if args.wait {
-        wait(client, &updated.id, args.wait_timeout, json).await?
+        crate::shutdown::interruptible(
+            wait(conn, &updated.id, args.wait_timeout, json),
+            &format!(
+                "Stopped waiting. The change to \"{}\" was accepted and is still being applied: see `cutover lb get {}`.",
+                updated.name, updated.id
+            ),
+        )
+        .await??
     } else {
         updated
     };
@@ -671,31 +670,39 @@ async fn update(client: &manage::Client, args: UpdateArgs, json: bool) -> Outcom
 }
 
 async fn wait(
-    client: &manage::Client,
+    conn: &Connection,
     id: &str,
     timeout_secs: u64,
     json: bool,
 ) -> Result<LoadBalancer, ApiError> {
     let started = Instant::now();
     let mut last = String::new();
-    manage::wait_active(
-        client,
-        id,
-        Duration::from_secs(2),
-        Duration::from_secs(timeout_secs),
-        |lb| {
-            if !json && lb.status != last {
-                eprintln!(
-                    "  {} is {} ({} s)",
-                    lb.name,
-                    status_word(lb),
-                    started.elapsed().as_secs()
-                );
-                last = lb.status.clone();
-            }
-        },
-    )
+    // Progress only for a person watching a terminal.
+    let show = !json && std::io::stderr().is_terminal();
+    let follow = Follow {
+        timeout: Duration::from_secs(timeout_secs),
+        ..Follow::default()
+    };
+    lb::follow_to_active(conn, id, follow, |p| {
+        if show && p.status != last {
+            eprintln!("  {} ({} s)", p.message, started.elapsed().as_secs());
+            last = p.status.clone();
+        }
+    })
     .await
+}
+
+/// Asks for the load balancer's name on a terminal (a protected account); `None` elsewhere,
+/// which core then refuses with the sentence that names `--confirm`.
+fn prompt_typed(name: &str, json: bool) -> Result<Option<String>, ApiError> {
+    if json || !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    eprint!("This is a protected account. Type the load balancer's name ({name}) to delete it: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(Some(line.trim().to_string()))
 }
 
 fn status_word(lb: &LoadBalancer) -> &str {
@@ -762,7 +769,7 @@ fn report_findings(findings: &[Finding], json: bool) {
 }
 
 fn refuse_on_errors(findings: &[Finding]) -> Result<(), ApiError> {
-    if let Some(message) = manage::rejection_message(findings) {
+    if let Some(message) = cutover_core::lb::rejection_message(findings) {
         let errors: Vec<&Finding> = findings.iter().filter(|f| f.is_error()).collect();
         return Err(
             ApiError::new(ErrorCode::Validation, format!("Not sent: {message}"))

@@ -9,8 +9,10 @@ mod balance;
 mod certs;
 mod dns;
 mod lb;
+mod lb_fields;
 mod output;
 mod sandbox;
+mod session;
 mod shutdown;
 
 /// Global options shared by every subcommand.

@@ -44,3 +44,20 @@ pub fn stop_signal() -> impl Future<Output = ()> {
         }
     }
 }
+
+/// Runs `job` until it ends or the user presses Ctrl-C (or SIGTERM). Interrupted, it says on
+/// stderr what was in flight and what to check (`in_flight`), then exits with 130 as shells
+/// expect: a write interrupted half-way is never left without a word.
+pub async fn interruptible<T>(
+    job: impl Future<Output = T>,
+    in_flight: &str,
+) -> Result<T, cutover_core::ApiError> {
+    let stop = stop_signal();
+    tokio::select! {
+        out = job => Ok(out),
+        () = stop => {
+            eprintln!("cutover: {in_flight}");
+            std::process::exit(130);
+        }
+    }
+}

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use cutover_core::manage::{Client, ForwardingRule, LoadBalancerRequest};
+use cutover_core::lb::{Client, ForwardingRule, LoadBalancerRequest};
 use cutover_digitalocean::ClientConfig;
 use cutover_sandbox::{Sandbox, SandboxOptions};
 use futures::StreamExt;

@@ -111,6 +111,194 @@ impl SettingsStore {
     }
 }
 
+/// An account as the front ends see it: never the token, only its last four characters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountSummary {
+    pub name: String,
+    pub kind: ConnectionKind,
+    pub colour: Option<String>,
+    pub protected: bool,
+    pub email: Option<String>,
+    pub team: Option<String>,
+    pub token_last4: Option<String>,
+    pub api_base: Option<String>,
+    /// The token lives in memory for this run only (the keychain was unavailable).
+    pub session_only: bool,
+    pub note: Option<String>,
+}
+
+/// The name the built-in simulated account goes by.
+pub const SANDBOX_NAME: &str = "Sandbox";
+
+impl AccountSummary {
+    pub fn of(record: &AccountRecord, session_only: bool) -> Self {
+        Self {
+            name: record.name.clone(),
+            // A loopback Sandbox added as an account shows as one (the status bar's SANDBOX).
+            kind: record.kind,
+            colour: record.colour.clone(),
+            protected: record.protected,
+            email: record.email.clone(),
+            team: record.team.clone(),
+            token_last4: Some(record.token_last4.clone()),
+            api_base: record.api_base.clone(),
+            session_only,
+            note: record.note.clone(),
+        }
+    }
+
+    /// The built-in Sandbox (in the app) or a Sandbox started for one CLI run.
+    pub fn sandbox() -> Self {
+        Self {
+            name: SANDBOX_NAME.to_string(),
+            kind: ConnectionKind::Sandbox,
+            colour: None,
+            protected: false,
+            email: Some("sandbox@cutover.test".to_string()),
+            team: None,
+            token_last4: None,
+            api_base: None,
+            session_only: false,
+            note: Some("A simulated DigitalOcean running inside Cutover.".to_string()),
+        }
+    }
+}
+
+/// Every account the user has: the settings file, the OS keychain, and the accounts kept for
+/// this run only. The app and the CLI read accounts through this one store, so `--context NAME`
+/// sees the same API base and protected flag as the app.
+pub struct AccountStore {
+    settings: SettingsStore,
+    keychain: Box<dyn SecretStore>,
+    /// Tokens (and accounts) the user chose to keep for this run only.
+    session_tokens: MemorySecrets,
+    session_accounts: Mutex<Vec<AccountRecord>>,
+}
+
+/// The environment variable that points the CLI at another settings folder (tests, portable
+/// setups); the app's own folder otherwise.
+pub const CONFIG_DIR_ENV: &str = "CUTOVER_CONFIG_DIR";
+
+/// The folder the desktop app keeps `settings.json` in: Tauri's app config dir, which is the
+/// OS config dir joined with the app's identifier (the same string as the keychain service).
+pub fn default_config_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(CONFIG_DIR_ENV).filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    dirs::config_dir().map(|d| d.join(KEYCHAIN_SERVICE))
+}
+
+impl AccountStore {
+    pub fn new(settings: SettingsStore, keychain: Box<dyn SecretStore>) -> Self {
+        Self {
+            settings,
+            keychain,
+            session_tokens: MemorySecrets::default(),
+            session_accounts: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The app's settings file and the OS keychain: what a headless run reads.
+    pub fn os() -> Self {
+        let dir = default_config_dir().unwrap_or_else(|| PathBuf::from("."));
+        Self::new(SettingsStore::in_dir(&dir), Box::new(OsKeychain))
+    }
+
+    pub fn settings(&self) -> &SettingsStore {
+        &self.settings
+    }
+
+    pub fn keychain(&self) -> &dyn SecretStore {
+        self.keychain.as_ref()
+    }
+
+    pub fn session_tokens(&self) -> &MemorySecrets {
+        &self.session_tokens
+    }
+
+    pub fn session_accounts(&self) -> std::sync::MutexGuard<'_, Vec<AccountRecord>> {
+        self.session_accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every account: stored ones, then this run's session-only ones (`true`).
+    pub fn all(&self) -> Result<Vec<(AccountRecord, bool)>, ApiError> {
+        let settings = self.settings.load()?;
+        let mut out: Vec<(AccountRecord, bool)> =
+            settings.accounts.into_iter().map(|r| (r, false)).collect();
+        out.extend(self.session_accounts().iter().cloned().map(|r| (r, true)));
+        Ok(out)
+    }
+
+    /// The account named `name`, and whether it is session-only.
+    pub fn find(&self, name: &str) -> Result<(AccountRecord, bool), ApiError> {
+        self.all()?
+            .into_iter()
+            .find(|(r, _)| r.name == name)
+            .ok_or_else(|| unknown_account(name))
+    }
+
+    /// [`AccountStore::find`], or — for a name with a keychain token but no settings entry (a
+    /// token stored by an older version, or settings from another machine) — a bare record:
+    /// not protected, DigitalOcean's API base.
+    pub fn find_or_keychain_only(&self, name: &str) -> Result<(AccountRecord, bool), ApiError> {
+        match self.find(name) {
+            Ok(found) => Ok(found),
+            Err(unknown) => match self.keychain.get(name)? {
+                Some(token) if !token.trim().is_empty() => Ok((
+                    AccountRecord {
+                        name: name.to_string(),
+                        colour: None,
+                        protected: false,
+                        email: None,
+                        team: None,
+                        token_last4: token_last4(&token),
+                        api_base: None,
+                        note: None,
+                        kind: ConnectionKind::DigitalOcean,
+                    },
+                    false,
+                )),
+                _ => Err(unknown),
+            },
+        }
+    }
+
+    /// The token of a known account. A record whose token is gone from the keychain is the same
+    /// failure, with the same sentence, in the app and the CLI.
+    pub fn token(&self, name: &str, session_only: bool) -> Result<String, ApiError> {
+        let token = if session_only {
+            self.session_tokens.get(name)?
+        } else {
+            self.keychain.get(name)?
+        };
+        token
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| missing_token(name))
+    }
+}
+
+/// No account of that name: the same sentence wherever an account is named.
+pub fn unknown_account(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("There is no account named \"{name}\"."),
+    )
+    .with_details(serde_json::json!({ "field": "account", "account": name }))
+}
+
+/// The account exists but its token is not in the keychain (deleted there, another machine's
+/// settings, a keyring that was reset).
+pub fn missing_token(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthorized,
+        format!("The token of the account \"{name}\" is missing from the OS keychain: replace the account's token."),
+    )
+    .with_details(serde_json::json!({ "field": "account", "account": name }))
+}
+
 /// Where tokens are kept.
 pub trait SecretStore: Send + Sync {
     fn set(&self, account: &str, token: &str) -> Result<(), ApiError>;

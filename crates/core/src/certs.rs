@@ -200,7 +200,7 @@ pub async fn check_load_balancer(
 ) -> Result<FleetReport, ApiError> {
     let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
     cutover_certs::validate_domain(&domain)?;
-    let lb = conn.client.get_load_balancer(lb_id).await?;
+    let lb = crate::lb::find(conn, lb_id).await?;
     let droplets = conn.client.list_droplets().await?;
     let backends = lb_backends(&lb, &droplets, |d, p| conn.resolve(d, p))?;
     let mut options = options.clone();

@@ -676,7 +676,7 @@ pub async fn rehearsal_config(
     lb_id: &str,
     options: &RehearseOptions,
 ) -> Result<BalancerConfig, ApiError> {
-    let lb = conn.client.get_load_balancer(lb_id).await?;
+    let lb = crate::lb::find(conn, lb_id).await?;
     let droplets = conn.client.list_droplets().await?;
     let mut options = options.clone();
     // The local redirect listener is optional; keep it off a fixed port that may well be taken.

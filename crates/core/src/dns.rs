@@ -381,7 +381,7 @@ pub async fn sandbox_https_addr(conn: &Connection, lb_id: &str) -> Option<Socket
     if !conn.is_sandbox() {
         return None;
     }
-    let lb = conn.client.get_load_balancer(lb_id).await.ok()?;
+    let lb = crate::lb::find(conn, lb_id).await.ok()?;
     let rule = lb.forwarding_rules.iter().find(|r| r.is_passthrough())?;
     let port = u16::try_from(rule.target_port).ok()?;
     let droplets = conn.client.list_droplets().await.ok()?;
@@ -681,7 +681,7 @@ pub async fn readiness(
     rollback_dir: Option<&Path>,
 ) -> Result<Vec<ReadinessItem>, ApiError> {
     let domain = normalize_domain(domain)?;
-    let lb = conn.client.get_load_balancer(lb_id).await?;
+    let lb = crate::lb::find(conn, lb_id).await?;
     let certificates = conn.client.list_certificates().await?;
     let backends_serve_tls = lb
         .forwarding_rules
@@ -891,7 +891,7 @@ pub async fn plan_for(
     ttl: Option<u32>,
 ) -> Result<DnsPlan, ApiError> {
     let domain = normalize_domain(domain)?;
-    let lb = conn.client.get_load_balancer(lb_id).await?;
+    let lb = crate::lb::find(conn, lb_id).await?;
     let ip: IpAddr = lb.ip.parse().map_err(|_| {
         ApiError::new(
             ErrorCode::Conflict,
@@ -1067,6 +1067,130 @@ pub async fn apply(conn: &Connection, plan: &DnsPlan, dir: &Path) -> Result<Appl
     Ok(ApplyResult {
         applied,
         rollback_file: path.display().to_string(),
+    })
+}
+
+/// What the user decided when applying a reviewed plan.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyGuard {
+    /// Only lower the TTL (the plan's first step). Exempt from the readiness gate: it points
+    /// nothing anywhere new.
+    pub ttl_step_only: bool,
+    /// Apply although readiness items are red.
+    pub force: bool,
+    /// On a protected account: the domain, as the user typed it.
+    pub confirm: Option<String>,
+    /// The outcome of a rehearsal test request, when one was made (a readiness item).
+    pub rehearsal_ok: Option<bool>,
+    /// Readiness this process computed just before (the CLI shows it with the plan); `None`
+    /// computes it here. Never taken from the webview: the app passes `None`.
+    pub readiness: Option<Vec<ReadinessItem>>,
+}
+
+/// The one way both front ends write DNS: applies `reviewed` (the plan the user saw) for load
+/// balancer `lb_id`. In order, it refuses
+/// - on a protected account, unless the domain was typed (`guard.confirm`);
+/// - when the records or the load balancer's address changed since the review (`conflict`:
+///   the user must see the diff that is applied);
+/// - while readiness items are red, unless forced (`not_ready`, the red ids in `details`);
+///
+/// then saves the rollback set and applies.
+pub async fn apply_reviewed(
+    session: &crate::session::Session,
+    lb_id: &str,
+    reviewed: &DnsPlan,
+    guard: &ApplyGuard,
+    dir: &Path,
+) -> Result<ApplyResult, ApiError> {
+    let conn = &session.connection;
+    session.require_typed(
+        &format!("the DNS change of {}", reviewed.domain),
+        &reviewed.domain,
+        guard.confirm.as_deref(),
+    )?;
+    let fresh = plan_for(
+        conn,
+        &reviewed.domain,
+        lb_id,
+        &reviewed.names,
+        Some(reviewed.ttl),
+    )
+    .await?;
+    if fresh.changes != reviewed.changes
+        || fresh.ttl_step != reviewed.ttl_step
+        || fresh.lb_ip != reviewed.lb_ip
+    {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "The records of {} changed since the plan was made: review the new plan; nothing was changed.",
+                reviewed.domain
+            ),
+        ));
+    }
+    if guard.ttl_step_only {
+        return apply_ttl_step(conn, &fresh, dir).await;
+    }
+    if fresh.changes.is_empty() {
+        return Err(ApiError::invalid_input(format!(
+            "Nothing to change: the names of {} already point at the load balancer.",
+            fresh.domain
+        )));
+    }
+    if !guard.force {
+        let items = match &guard.readiness {
+            Some(items) => items.clone(),
+            None => {
+                readiness(
+                    conn,
+                    &fresh.domain,
+                    lb_id,
+                    None,
+                    guard.rehearsal_ok,
+                    Some(dir),
+                )
+                .await?
+            }
+        };
+        let red: Vec<&ReadinessItem> = items.iter().filter(|i| !i.ok).collect();
+        if !red.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::NotReady,
+                format!(
+                    "Not applied: {} readiness item(s) are not green ({}); fix them, or apply anyway (force).",
+                    red.len(),
+                    red.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .with_details(serde_json::json!({ "readiness": items })));
+        }
+    }
+    apply(conn, &fresh, dir).await
+}
+
+/// Restores the saved records of `domain` (the one way both front ends roll back): on a
+/// protected account only with the domain typed. Returns the number of API writes.
+pub async fn rollback_confirmed(
+    session: &crate::session::Session,
+    domain: &str,
+    confirm: Option<&str>,
+    dir: &Path,
+) -> Result<u32, ApiError> {
+    session.require_typed(&format!("the rollback of {domain}"), domain, confirm)?;
+    rollback_from_dir(&session.connection, domain, dir).await
+}
+
+/// The address of load balancer `lb` (id or unique name), for status and plans.
+pub async fn lb_address(conn: &Connection, lb: &str) -> Result<IpAddr, ApiError> {
+    let lb = crate::lb::find(conn, lb).await?;
+    lb.ip.parse().map_err(|_| {
+        ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "Load balancer \"{}\" has no IP address yet: wait until it is active.",
+                lb.name
+            ),
+        )
     })
 }
 

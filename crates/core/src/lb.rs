@@ -9,24 +9,39 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use cutover_digitalocean::validate::rejection_message;
-/// Re-exported so the app's commands can name it without depending on the client crate.
-pub use cutover_digitalocean::LoadBalancer;
-use cutover_digitalocean::{
-    plan_update, validate_load_balancer, Droplet, FieldChange, ForwardingRule, HealthCheck,
-    LbFirewall, LoadBalancerRequest, Region, StickySessions, ValidationContext, Vpc,
+pub use cutover_digitalocean::validate::rejection_message;
+use cutover_digitalocean::{plan_update, validate_load_balancer, ValidationContext, Vpc};
+/// The models of a load balancer and what surrounds it, so the front ends name them through
+/// core without depending on the client crate.
+pub use cutover_digitalocean::{
+    Account, Certificate, Client, Droplet, FieldChange, Finding, ForwardingRule, HealthCheck, LbFirewall,
+    LoadBalancer, LoadBalancerRequest, Region, Severity, StickySessions, UpdatePlan,
 };
-use cutover_digitalocean::{Finding, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::context::Connection;
 use crate::error::{ApiError, ErrorCode};
 use crate::workspace::RateLimitInfo;
 
-/// How often a load balancer is polled while it is not yet `active`.
-const POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// DigitalOcean usually needs a minute or two; ten is well past "something is wrong".
-const ACTIVE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How a change is followed until the load balancer is `active` again: the same in the app and
+/// the CLI (`--wait-timeout` sets the timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Follow {
+    /// How often it is polled while not `active`.
+    pub poll: Duration,
+    /// DigitalOcean usually needs a minute or two; ten is well past "something is wrong".
+    pub timeout: Duration,
+}
+
+impl Default for Follow {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_secs(2),
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
 
 /// The list, plus the rate limit read from the same answer's headers.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
@@ -270,7 +285,7 @@ pub async fn list(conn: &Connection) -> Result<LbList, ApiError> {
 
 /// One load balancer with its droplets (by id, or by tag) resolved.
 pub async fn detail(conn: &Connection, id: &str) -> Result<LbDetail, ApiError> {
-    let lb = conn.client.get_load_balancer(check_id(id)?).await?;
+    let lb = find(conn, id).await?;
     let all = if lb.is_tag_based() {
         conn.client.list_droplets_by_tag(lb.tag.trim()).await?
     } else {
@@ -308,7 +323,7 @@ pub async fn begin_edit(
     sessions: &EditSessions,
     id: &str,
 ) -> Result<EditStart, ApiError> {
-    let lb = conn.client.get_load_balancer(check_id(id)?).await?;
+    let lb = find(conn, id).await?;
     sessions.put(lb.clone());
     Ok(EditStart {
         edit: LbEdit::from_lb(&lb),
@@ -378,39 +393,53 @@ pub async fn apply_edit(
     let desired = edit.apply_to(&loaded);
     let plan = plan_update(&loaded, &desired);
     if plan.is_noop() {
-        return Err(ApiError::invalid_input("Nothing would change."));
+        return Err(nothing_to_change(&loaded));
     }
     let applied = conn.client.apply(&plan).await?;
     // The new version is what a further edit in the same editor starts from.
     sessions.put(applied.clone());
-    let settled = follow_to_active(conn, &applied.id, progress).await?;
+    let settled = follow_to_active(conn, &applied.id, Follow::default(), progress).await?;
     sessions.put(settled.clone());
     Ok(settled)
 }
 
-/// Polls until `active` (or `errored`), reporting each state seen.
+/// Polls until `active` (or `errored`, an error), reporting each state seen.
 pub async fn follow_to_active(
     conn: &Connection,
     id: &str,
+    follow: Follow,
     mut progress: impl FnMut(LbProgress),
 ) -> Result<LoadBalancer, ApiError> {
-    crate::manage::wait_active(&conn.client, id, POLL_INTERVAL, ACTIVE_TIMEOUT, |lb| {
-        progress(LbProgress {
-            id: lb.id.clone(),
-            status: lb.status.clone(),
-            message: match lb.status.as_str() {
-                "active" => format!("{} is active.", lb.name),
-                "errored" => {
-                    format!("{} is errored: DigitalOcean could not apply it.", lb.name)
-                }
-                other => format!(
-                    "{} is {other}: DigitalOcean is applying the change…",
-                    lb.name
-                ),
-            },
+    let lb = conn
+        .client
+        .wait_until_active(id, follow.poll, follow.timeout, |lb| {
+            progress(LbProgress {
+                id: lb.id.clone(),
+                status: lb.status.clone(),
+                message: match lb.status.as_str() {
+                    "active" => format!("{} is active.", lb.name),
+                    "errored" => {
+                        format!("{} is errored: DigitalOcean could not apply it.", lb.name)
+                    }
+                    other => format!(
+                        "{} is {other}: DigitalOcean is applying the change…",
+                        lb.name
+                    ),
+                },
+            })
         })
-    })
-    .await
+        .await?;
+    if lb.is_errored() {
+        return Err(ApiError::new(
+            ErrorCode::Server,
+            format!(
+                "Load balancer \"{}\" ended up errored: DigitalOcean could not apply it.",
+                lb.name
+            ),
+        )
+        .with_details(serde_json::json!({"id": lb.id})));
+    }
+    Ok(lb)
 }
 
 /// What the create form sends.
@@ -515,47 +544,256 @@ pub async fn create(
     input: &CreateLbInput,
     progress: impl FnMut(LbProgress),
 ) -> Result<LoadBalancer, ApiError> {
-    let created = conn
-        .client
-        .create_load_balancer(&input.to_request())
-        .await?;
-    follow_to_active(conn, &created.id, progress).await
+    let created = create_request(conn, &input.to_request()).await?;
+    follow_to_active(conn, &created.id, Follow::default(), progress)
+        .await
+        .map_err(|err| created_but(&created, err))
 }
 
-pub async fn delete(conn: &Connection, sessions: &EditSessions, id: &str) -> Result<(), ApiError> {
-    let id = check_id(id)?;
-    conn.client.delete_load_balancer(id).await?;
-    sessions.forget(id);
-    Ok(())
+/// A wait that failed after a create succeeded: the error says the load balancer exists (and
+/// carries its id), so nobody creates a second, billed one.
+pub fn created_but(created: &LoadBalancer, err: ApiError) -> ApiError {
+    let mut details = match err.details {
+        Some(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    details.insert(
+        "created".into(),
+        serde_json::json!({ "id": created.id, "name": created.name }),
+    );
+    ApiError {
+        code: err.code,
+        message: format!(
+            "Load balancer \"{}\" ({}) was created; only following it to active failed: {}",
+            created.name, created.id, err.message
+        ),
+        details: Some(serde_json::Value::Object(details)),
+    }
 }
 
+/// Deletes load balancer `id_or_name`. On a protected account only with its name typed
+/// (`confirm`), in the app and the CLI alike. Returns what was deleted.
+pub async fn delete(
+    session: &crate::session::Session,
+    sessions: Option<&EditSessions>,
+    id_or_name: &str,
+    confirm: Option<&str>,
+) -> Result<LoadBalancer, ApiError> {
+    let conn = &session.connection;
+    let lb = find(conn, id_or_name).await?;
+    session.require_typed(
+        &format!("deleting load balancer \"{}\"", lb.name),
+        &lb.name,
+        confirm,
+    )?;
+    conn.client.delete_load_balancer(&lb.id).await?;
+    if let Some(sessions) = sessions {
+        sessions.forget(&lb.id);
+    }
+    Ok(lb)
+}
+
+/// Adds droplets (by id) to `id_or_name`; refused on a load balancer that picks its droplets
+/// by tag (DigitalOcean refuses ids there). Returns the load balancer as it was found.
 pub async fn add_droplets(
     conn: &Connection,
-    id: &str,
+    id_or_name: &str,
     droplet_ids: &[u64],
-) -> Result<(), ApiError> {
-    if droplet_ids.is_empty() {
-        return Err(ApiError::invalid_input(
-            "Choose at least one droplet to add.",
-        ));
-    }
-    Ok(conn.client.add_droplets(check_id(id)?, droplet_ids).await?)
+) -> Result<LoadBalancer, ApiError> {
+    change_droplets(conn, id_or_name, droplet_ids, true).await
 }
 
+/// Removes droplets (by id) from `id_or_name`; as [`add_droplets`].
 pub async fn remove_droplets(
     conn: &Connection,
-    id: &str,
+    id_or_name: &str,
     droplet_ids: &[u64],
-) -> Result<(), ApiError> {
+) -> Result<LoadBalancer, ApiError> {
+    change_droplets(conn, id_or_name, droplet_ids, false).await
+}
+
+async fn change_droplets(
+    conn: &Connection,
+    id_or_name: &str,
+    droplet_ids: &[u64],
+    add: bool,
+) -> Result<LoadBalancer, ApiError> {
     if droplet_ids.is_empty() {
-        return Err(ApiError::invalid_input(
-            "Choose at least one droplet to remove.",
-        ));
+        return Err(ApiError::invalid_input(if add {
+            "Choose at least one droplet to add."
+        } else {
+            "Choose at least one droplet to remove."
+        })
+        .with_details(serde_json::json!({"field": "droplet_ids"})));
     }
-    Ok(conn
-        .client
-        .remove_droplets(check_id(id)?, droplet_ids)
-        .await?)
+    let lb = find(conn, id_or_name).await?;
+    if lb.is_tag_based() {
+        return Err(ApiError::invalid_input(format!(
+            "\"{}\" chooses its droplets by the tag \"{}\": tag or untag the droplets instead (DigitalOcean refuses ids here).",
+            lb.name, lb.tag
+        ))
+        .with_details(serde_json::json!({"field": "droplet_ids"})));
+    }
+    if add {
+        conn.client.add_droplets(&lb.id, droplet_ids).await?;
+    } else {
+        conn.client.remove_droplets(&lb.id, droplet_ids).await?;
+    }
+    Ok(lb)
+}
+
+/// Adds forwarding rules to `id_or_name`, after checking the load balancer as it would be with
+/// them (refused on error findings; the warnings are returned).
+pub async fn add_rules(
+    conn: &Connection,
+    id_or_name: &str,
+    rules: &[ForwardingRule],
+) -> Result<(LoadBalancer, Vec<Finding>), ApiError> {
+    let lb = find(conn, id_or_name).await?;
+    let mut after = lb.clone();
+    after.forwarding_rules.extend(rules.iter().cloned());
+    let findings = check(&after.to_request(), Some(&lb));
+    if let Some(message) = rejection_message(&findings) {
+        return Err(not_sent(message, &findings));
+    }
+    conn.client.add_forwarding_rules(&lb.id, rules).await?;
+    Ok((lb, findings))
+}
+
+/// Removes forwarding rules from `id_or_name`; each must exist.
+pub async fn remove_rules(
+    conn: &Connection,
+    id_or_name: &str,
+    rules: &[ForwardingRule],
+) -> Result<LoadBalancer, ApiError> {
+    let lb = find(conn, id_or_name).await?;
+    for rule in rules {
+        if !lb.forwarding_rules.iter().any(|r| r.same_rule(rule)) {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("\"{}\" has no rule {}.", lb.name, rule.describe()),
+            )
+            .with_details(serde_json::json!({"field": "rule"})));
+        }
+    }
+    conn.client.remove_forwarding_rules(&lb.id, rules).await?;
+    Ok(lb)
+}
+
+/// The validator refused: the same sentence and `details.findings` wherever it happens.
+pub fn not_sent(message: String, findings: &[Finding]) -> ApiError {
+    ApiError::new(
+        ErrorCode::Validation,
+        format!("Not sent to DigitalOcean: {message}"),
+    )
+    .with_details(serde_json::json!({ "findings": findings }))
+}
+
+/// A no-op edit: the same failure, with the same sentence, in the app and the CLI.
+pub fn nothing_to_change(lb: &LoadBalancer) -> ApiError {
+    ApiError::invalid_input(format!(
+        "Nothing would change on \"{}\": the edit matches the load balancer as it is.",
+        lb.name
+    ))
+    .with_details(serde_json::json!({ "field": "edit", "nothing_to_change": true }))
+}
+
+/// Whether `s` looks like a load balancer id (a UUID).
+pub fn looks_like_id(s: &str) -> bool {
+    let s = s.trim();
+    s.len() == 36
+        && s.chars().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// A load balancer by id, or by name when the name is unique: how a load balancer is named
+/// everywhere, in the app and in every CLI command.
+pub async fn find(conn: &Connection, id_or_name: &str) -> Result<LoadBalancer, ApiError> {
+    let wanted = id_or_name.trim();
+    if wanted.is_empty() {
+        return Err(ApiError::invalid_input("No load balancer was named.")
+            .with_details(serde_json::json!({"field": "lb"})));
+    }
+    if looks_like_id(wanted) {
+        return Ok(conn.client.get_load_balancer(wanted).await?);
+    }
+    let all = conn.client.list_load_balancers().await?;
+    let mut matches = all
+        .into_iter()
+        .filter(|lb| lb.name == wanted || lb.id == wanted);
+    match (matches.next(), matches.next()) {
+        (Some(lb), None) => Ok(lb),
+        (Some(_), Some(_)) => Err(ApiError::invalid_input(format!(
+            "More than one load balancer is named \"{wanted}\": use its id."
+        ))
+        .with_details(serde_json::json!({"field": "lb"}))),
+        (None, _) => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("No load balancer has the id or name \"{wanted}\"."),
+        )
+        .with_details(serde_json::json!({"field": "lb", "lb": wanted}))),
+    }
+}
+
+/// The validator's findings for a create (`current` = `None`) or an update.
+pub fn check(req: &LoadBalancerRequest, current: Option<&LoadBalancer>) -> Vec<Finding> {
+    let ctx = match current {
+        Some(lb) => ValidationContext::update(lb),
+        None => ValidationContext::create(),
+    };
+    validate_load_balancer(req, &ctx)
+}
+
+/// Plans turning `current` into `desired` (full PUT body with the API's quirks, field diff).
+pub fn plan(current: &LoadBalancer, desired: &LoadBalancer) -> UpdatePlan {
+    plan_update(current, desired)
+}
+
+/// DigitalOcean's dry run of a planned update (`validate_only`). `Ok` holds local warnings.
+pub async fn dry_run_update(conn: &Connection, plan: &UpdatePlan) -> Result<Vec<Finding>, ApiError> {
+    Ok(conn.client.dry_run(plan).await?)
+}
+
+/// Applies a plan: refuses with `conflict` (and the changed fields in `details.changes`) when
+/// the load balancer changed since the plan was made.
+pub async fn apply_update(conn: &Connection, plan: &UpdatePlan) -> Result<LoadBalancer, ApiError> {
+    Ok(conn.client.apply(plan).await?)
+}
+
+/// DigitalOcean's dry run of a create.
+pub async fn dry_run_create(
+    conn: &Connection,
+    req: &LoadBalancerRequest,
+) -> Result<Vec<Finding>, ApiError> {
+    Ok(conn.client.validate_create(req).await?)
+}
+
+/// Sends a create (never retried: the API has no idempotency key). The caller says what was
+/// created before following it to `active`, so a failed wait never hides the new id.
+pub async fn create_request(
+    conn: &Connection,
+    req: &LoadBalancerRequest,
+) -> Result<LoadBalancer, ApiError> {
+    Ok(conn.client.create_load_balancer(req).await?)
+}
+
+/// The account the token belongs to.
+pub async fn account(conn: &Connection) -> Result<Account, ApiError> {
+    Ok(conn.client.account().await?)
+}
+
+pub async fn list_certificates(conn: &Connection) -> Result<Vec<Certificate>, ApiError> {
+    Ok(conn.client.list_certificates().await?)
+}
+
+/// All droplets, or those carrying `tag`.
+pub async fn list_droplets(conn: &Connection, tag: Option<&str>) -> Result<Vec<Droplet>, ApiError> {
+    Ok(match tag {
+        Some(tag) => conn.client.list_droplets_by_tag(tag).await?,
+        None => conn.client.list_droplets().await?,
+    })
 }
 
 /// What DigitalOcean's `validate_only` answer means for the review panel.

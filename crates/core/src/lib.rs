@@ -6,17 +6,16 @@
 pub mod accounts;
 pub mod certs;
 pub mod checks;
-pub mod connect;
 pub mod context;
 pub mod dns;
 pub mod error;
 pub mod files;
 pub mod lb;
 pub mod logging;
-pub mod manage;
 pub mod redact;
 pub mod rehearse;
 pub mod sandbox;
+pub mod session;
 pub mod workspace;
 
 pub use error::{ApiError, ErrorCode};

@@ -68,7 +68,7 @@ pub async fn rehearse_load_balancer(
     lb_id: &str,
     options: &RehearseOptions,
 ) -> Result<BalancerConfig, ApiError> {
-    let lb = conn.client.get_load_balancer(lb_id).await?;
+    let lb = crate::lb::find(conn, lb_id).await?;
     let droplets = conn.client.list_droplets().await?;
     rehearse(&lb, &droplets, options, |d, p| conn.resolve(d, p))
 }

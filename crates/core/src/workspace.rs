@@ -3,7 +3,7 @@
 //!
 //! With no account chosen the workspace runs on the Sandbox, started on first use.
 
-use std::sync::Mutex;
+
 
 use cutover_digitalocean::RateLimit;
 use cutover_sandbox::Sandbox;
@@ -11,32 +11,14 @@ pub use cutover_sandbox::{SandboxHandle, SandboxOptions};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex as AsyncMutex;
 
+pub use crate::accounts::{AccountSummary, SANDBOX_NAME};
 use crate::accounts::{
-    token_last4, validate_account_name, validate_token_shape, AccountRecord, MemorySecrets,
+    token_last4, validate_account_name, validate_token_shape, AccountRecord, AccountStore,
     SecretStore, SettingsStore,
 };
 use crate::context::{Connection, ConnectionKind};
 use crate::error::{ApiError, ErrorCode};
-
-/// The name the built-in simulated account goes by.
-pub const SANDBOX_NAME: &str = "Sandbox";
-
-/// An account as the UI sees it: never the token, only its last four characters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountSummary {
-    pub name: String,
-    pub kind: ConnectionKind,
-    pub colour: Option<String>,
-    pub protected: bool,
-    pub email: Option<String>,
-    pub team: Option<String>,
-    pub token_last4: Option<String>,
-    pub api_base: Option<String>,
-    /// The token lives in memory for this run only (the keychain was unavailable).
-    pub session_only: bool,
-    pub note: Option<String>,
-}
+use crate::session::{self, Session};
 
 /// The account switcher's contents.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
@@ -87,23 +69,15 @@ impl From<RateLimit> for RateLimitInfo {
 struct Active {
     /// `None` for the Sandbox.
     account: Option<String>,
-    connection: Connection,
+    session: Session,
 }
 
-/// Accounts, tokens and the connection in use.
+/// Accounts, tokens and the one session in use.
 pub struct Workspace {
-    settings: SettingsStore,
-    keychain: Box<dyn SecretStore>,
-    /// Tokens (and accounts) the user chose to keep for this run only.
-    session_tokens: MemorySecrets,
-    session_accounts: Mutex<Vec<AccountRecord>>,
+    store: AccountStore,
     sandbox_options: SandboxOptions,
     sandbox: AsyncMutex<Option<SandboxHandle>>,
     active: AsyncMutex<Option<Active>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Workspace {
@@ -113,10 +87,7 @@ impl Workspace {
         sandbox_options: SandboxOptions,
     ) -> Self {
         Self {
-            settings,
-            keychain,
-            session_tokens: MemorySecrets::default(),
-            session_accounts: Mutex::new(Vec::new()),
+            store: AccountStore::new(settings, keychain),
             sandbox_options,
             sandbox: AsyncMutex::new(None),
             active: AsyncMutex::new(None),
@@ -124,60 +95,24 @@ impl Workspace {
     }
 
     fn sandbox_summary() -> AccountSummary {
-        AccountSummary {
-            name: SANDBOX_NAME.to_string(),
-            kind: ConnectionKind::Sandbox,
-            colour: None,
-            protected: false,
-            email: Some("sandbox@cutover.test".to_string()),
-            team: None,
-            token_last4: None,
-            api_base: None,
-            session_only: false,
-            note: Some("A simulated DigitalOcean running inside Cutover.".to_string()),
-        }
+        AccountSummary::sandbox()
     }
 
     fn summary(record: &AccountRecord, session_only: bool) -> AccountSummary {
-        AccountSummary {
-            name: record.name.clone(),
-            // A loopback Sandbox added as an account shows as one (the status bar's SANDBOX).
-            kind: record.kind,
-            colour: record.colour.clone(),
-            protected: record.protected,
-            email: record.email.clone(),
-            team: record.team.clone(),
-            token_last4: Some(record.token_last4.clone()),
-            api_base: record.api_base.clone(),
-            session_only,
-            note: record.note.clone(),
-        }
+        AccountSummary::of(record, session_only)
     }
 
-    /// Every account: stored ones, then this run's session-only ones.
+    /// The store of accounts behind this workspace.
+    pub fn accounts(&self) -> &AccountStore {
+        &self.store
+    }
+
     fn all_records(&self) -> Result<Vec<(AccountRecord, bool)>, ApiError> {
-        let settings = self.settings.load()?;
-        let mut out: Vec<(AccountRecord, bool)> =
-            settings.accounts.into_iter().map(|r| (r, false)).collect();
-        out.extend(
-            lock(&self.session_accounts)
-                .iter()
-                .cloned()
-                .map(|r| (r, true)),
-        );
-        Ok(out)
+        self.store.all()
     }
 
     fn find_record(&self, name: &str) -> Result<(AccountRecord, bool), ApiError> {
-        self.all_records()?
-            .into_iter()
-            .find(|(r, _)| r.name == name)
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::NotFound,
-                    format!("There is no account named \"{name}\"."),
-                )
-            })
+        self.store.find(name)
     }
 
     /// The account in use and all accounts.
@@ -203,7 +138,7 @@ impl Workspace {
         if let Some(active) = self.active.lock().await.as_ref() {
             return Ok(active.account.clone());
         }
-        let settings = self.settings.load()?;
+        let settings = self.store.settings().load()?;
         Ok(settings
             .active
             .filter(|name| settings.accounts.iter().any(|a| &a.name == name)))
@@ -229,11 +164,8 @@ impl Workspace {
             .filter(|b| !b.is_empty())
             .map(str::to_string);
         if let Some(base) = &api_base {
-            url::Url::parse(base).map_err(|_| {
-                ApiError::invalid_input(format!(
-                    "\"{base}\" is not a URL (e.g. https://api.digitalocean.com)."
-                ))
-                .with_details(serde_json::json!({"field": "apiBase"}))
+            session::check_api_base(base).map_err(|err| {
+                err.with_details(serde_json::json!({"field": "apiBase"}))
             })?;
         }
 
@@ -282,15 +214,15 @@ impl Workspace {
         }
 
         if input.session_only {
-            self.session_tokens.set(&name, &token)?;
-            lock(&self.session_accounts).push(record.clone());
+            self.store.session_tokens().set(&name, &token)?;
+            self.store.session_accounts().push(record.clone());
         } else {
-            self.keychain.set(&name, &token)?;
-            let mut settings = self.settings.load()?;
+            self.store.keychain().set(&name, &token)?;
+            let mut settings = self.store.settings().load()?;
             settings.accounts.push(record.clone());
-            if let Err(err) = self.settings.save(&settings) {
+            if let Err(err) = self.store.settings().save(&settings) {
                 // Keep keychain and settings consistent: no orphaned token.
-                let _ = self.keychain.delete(&name);
+                let _ = self.store.keychain().delete(&name);
                 return Err(err);
             }
         }
@@ -302,16 +234,16 @@ impl Workspace {
     pub async fn remove_account(&self, name: &str) -> Result<(), ApiError> {
         let (_, session_only) = self.find_record(name)?;
         if session_only {
-            lock(&self.session_accounts).retain(|r| r.name != name);
-            self.session_tokens.delete(name)?;
+            self.store.session_accounts().retain(|r| r.name != name);
+            self.store.session_tokens().delete(name)?;
         } else {
-            self.keychain.delete(name)?;
-            let mut settings = self.settings.load()?;
+            self.store.keychain().delete(name)?;
+            let mut settings = self.store.settings().load()?;
             settings.accounts.retain(|a| a.name != name);
             if settings.active.as_deref() == Some(name) {
                 settings.active = None;
             }
-            self.settings.save(&settings)?;
+            self.store.settings().save(&settings)?;
         }
         let mut active = self.active.lock().await;
         if active.as_ref().and_then(|a| a.account.as_deref()) == Some(name) {
@@ -334,7 +266,7 @@ impl Workspace {
             r.protected = protected;
         };
         if session_only {
-            let mut list = lock(&self.session_accounts);
+            let mut list = self.store.session_accounts();
             let record = list
                 .iter_mut()
                 .find(|r| r.name == name)
@@ -342,7 +274,7 @@ impl Workspace {
             update(record);
             return Ok(Self::summary(record, true));
         }
-        let mut settings = self.settings.load()?;
+        let mut settings = self.store.settings().load()?;
         let record = settings
             .accounts
             .iter_mut()
@@ -350,7 +282,7 @@ impl Workspace {
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "The account is gone."))?;
         update(record);
         let summary = Self::summary(record, false);
-        self.settings.save(&settings)?;
+        self.store.settings().save(&settings)?;
         Ok(summary)
     }
 
@@ -367,8 +299,8 @@ impl Workspace {
         record.token_last4 = token_last4(token);
         record.kind = connection.kind;
         if session_only {
-            self.session_tokens.set(name, token)?;
-            if let Some(r) = lock(&self.session_accounts)
+            self.store.session_tokens().set(name, token)?;
+            if let Some(r) = self.store.session_accounts()
                 .iter_mut()
                 .find(|r| r.name == name)
             {
@@ -376,13 +308,13 @@ impl Workspace {
                 r.kind = record.kind;
             }
         } else {
-            self.keychain.set(name, token)?;
-            let mut settings = self.settings.load()?;
+            self.store.keychain().set(name, token)?;
+            let mut settings = self.store.settings().load()?;
             if let Some(r) = settings.accounts.iter_mut().find(|r| r.name == name) {
                 r.token_last4 = record.token_last4.clone();
                 r.kind = record.kind;
             }
-            self.settings.save(&settings)?;
+            self.store.settings().save(&settings)?;
         }
         let mut active = self.active.lock().await;
         if active.as_ref().and_then(|a| a.account.as_deref()) == Some(name) {
@@ -406,54 +338,43 @@ impl Workspace {
             _ => (None, Self::sandbox_summary()),
         };
         if !summary.session_only {
-            let mut settings = self.settings.load()?;
+            let mut settings = self.store.settings().load()?;
             settings.active = account.clone();
-            self.settings.save(&settings)?;
+            self.store.settings().save(&settings)?;
         }
-        let connection = self.connect(account.as_deref()).await?;
-        *self.active.lock().await = Some(Active {
-            account,
-            connection,
-        });
+        let session = self.connect(account.as_deref()).await?;
+        *self.active.lock().await = Some(Active { account, session });
         Ok(summary)
     }
 
-    async fn connect(&self, account: Option<&str>) -> Result<Connection, ApiError> {
+    async fn connect(&self, account: Option<&str>) -> Result<Session, ApiError> {
         match account {
             None => {
                 let mut sandbox = self.sandbox.lock().await;
                 if sandbox.is_none() {
-                    let handle =
-                        Sandbox::start(self.sandbox_options.clone())
-                            .await
-                            .map_err(|err| {
-                                ApiError::internal(format!("The Sandbox could not start: {err}"))
-                            })?;
+                    let handle = Sandbox::start(self.sandbox_options.clone())
+                        .await
+                        .map_err(|err| {
+                            let err = ApiError::from(err);
+                            ApiError {
+                                message: format!("The Sandbox could not start: {}", err.message),
+                                ..err
+                            }
+                        })?;
                     *sandbox = Some(handle);
                 }
                 match sandbox.as_ref() {
-                    Some(handle) => Connection::for_sandbox(handle),
+                    Some(handle) => session::for_sandbox(handle),
                     None => Err(ApiError::internal("The Sandbox is not running.")),
                 }
             }
             Some(name) => {
+                let session = session::open_account(&self.store, name).await?;
                 let (record, session_only) = self.find_record(name)?;
-                let token = if session_only {
-                    self.session_tokens.get(name)?
-                } else {
-                    self.keychain.get(name)?
-                };
-                let token = token.ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::Unauthorized,
-                        format!("The token for \"{name}\" is missing from the keychain: replace it in Accounts."),
-                    )
-                })?;
-                let connection = Connection::for_token(record.api_base.as_deref(), &token).await?;
-                if connection.kind != record.kind {
-                    self.remember_kind(name, session_only, connection.kind);
+                if session.connection.kind != record.kind {
+                    self.remember_kind(name, session_only, session.connection.kind);
                 }
-                Ok(connection)
+                Ok(session)
             }
         }
     }
@@ -463,7 +384,7 @@ impl Workspace {
     /// a settings file that cannot be written is logged, not an error.
     fn remember_kind(&self, name: &str, session_only: bool, kind: ConnectionKind) {
         if session_only {
-            if let Some(r) = lock(&self.session_accounts)
+            if let Some(r) = self.store.session_accounts()
                 .iter_mut()
                 .find(|r| r.name == name)
             {
@@ -471,36 +392,41 @@ impl Workspace {
             }
             return;
         }
-        let saved = self.settings.load().and_then(|mut settings| {
+        let saved = self.store.settings().load().and_then(|mut settings| {
             match settings.accounts.iter_mut().find(|r| r.name == name) {
                 Some(r) => r.kind = kind,
                 None => return Ok(()),
             }
-            self.settings.save(&settings)
+            self.store.settings().save(&settings)
         });
         if let Err(err) = saved {
             tracing::warn!(account = %name, "could not record the account's kind: {}", err.message);
         }
     }
 
-    /// The connection to the account in use, connecting on first use.
-    pub async fn connection(&self) -> Result<Connection, ApiError> {
+    /// The session of the account in use, connecting on first use.
+    pub async fn session(&self) -> Result<Session, ApiError> {
         {
             if let Some(active) = self.active.lock().await.as_ref() {
-                return Ok(active.connection.clone());
+                return Ok(active.session.clone());
             }
         }
         let account = self.active_account_name().await?;
-        let connection = self.connect(account.as_deref()).await?;
+        let session = self.connect(account.as_deref()).await?;
         let mut active = self.active.lock().await;
         if let Some(existing) = active.as_ref() {
-            return Ok(existing.connection.clone());
+            return Ok(existing.session.clone());
         }
         *active = Some(Active {
             account,
-            connection: connection.clone(),
+            session: session.clone(),
         });
-        Ok(connection)
+        Ok(session)
+    }
+
+    /// The connection of the account in use, connecting on first use.
+    pub async fn connection(&self) -> Result<Connection, ApiError> {
+        Ok(self.session().await?.connection)
     }
 
     /// The in-process Sandbox, when it runs (for tests and the DNS journey's "fix" step).
@@ -514,7 +440,7 @@ impl Workspace {
             .lock()
             .await
             .as_ref()
-            .and_then(|a| a.connection.client.rate_limit())
+            .and_then(|a| a.session.connection.client.rate_limit())
             .map(RateLimitInfo::from)
     }
 
@@ -529,6 +455,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::MemorySecrets;
     use std::time::Duration;
 
     fn workspace(dir: &std::path::Path) -> Workspace {
