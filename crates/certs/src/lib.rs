@@ -42,8 +42,9 @@
 //! omitted its intermediate. When the leaf's issuer is sent but its root is unknown, the chain is
 //! `chain.untrusted` (a private CA: pass it as the extra CA).
 //!
-//! **Expired leaves** are also verified at the middle of their lifetime, so an expired certificate
-//! from a trusted CA reports `cert.expired` alone, not also `chain.untrusted`.
+//! **Expired leaves** are also verified within their lifetime (their last second, then their
+//! middle), so an expired certificate from a trusted CA reports `cert.expired` alone, not also
+//! `chain.untrusted` — unless a certificate sent with it has expired by now as well.
 //!
 //! The probe accepts every certificate and every handshake signature (recording whether it
 //! verified): it must see and report what a broken server sends, and it never sends application
@@ -66,7 +67,7 @@ pub use model::*;
 pub use probe::{parse_pem_certs, probe};
 pub use remedy::{
     detect_server, is_lets_encrypt, merge_recheck, recheck_targets, remedy, DropletFix, FixStep,
-    Recheck, RecheckError, Remedy, WebServer, LETS_ENCRYPT_BEHIND_LB, SSH_USER,
+    Recheck, RecheckError, Remedy, UnknownServer, WebServer, LETS_ENCRYPT_BEHIND_LB, SSH_USER,
 };
 pub use x509::cert_info;
 

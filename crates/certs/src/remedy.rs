@@ -65,6 +65,47 @@ impl WebServer {
     }
 }
 
+/// A server name Cutover does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a server Cutover knows (nginx, apache, caddy, traefik, haproxy)")]
+pub struct UnknownServer(pub String);
+
+impl std::str::FromStr for WebServer {
+    type Err = UnknownServer;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "nginx" => WebServer::Nginx,
+            "apache" | "apache2" | "httpd" => WebServer::Apache,
+            "caddy" => WebServer::Caddy,
+            "traefik" => WebServer::Traefik,
+            "haproxy" => WebServer::Haproxy,
+            _ => return Err(UnknownServer(s.to_string())),
+        })
+    }
+}
+
+/// The remedy and the recheck as methods, so that callers reach them through the report type
+/// alone (the CLI and the app see this crate only through `core`).
+impl FleetReport {
+    /// Make the remedy's steps exact for droplets that run `server` ("nginx", "apache", ...).
+    pub fn set_server(&mut self, server: &str) -> Result<(), UnknownServer> {
+        let server: WebServer = server.parse()?;
+        self.remedy = remedy(self, Some(server));
+        Ok(())
+    }
+
+    /// See [`recheck_targets`].
+    pub fn recheck_targets(&self, labels: &[String]) -> Result<Vec<ProbeTarget>, RecheckError> {
+        recheck_targets(self, labels)
+    }
+
+    /// See [`merge_recheck`].
+    pub fn merged_with(&self, fresh: Vec<BackendReport>) -> FleetReport {
+        merge_recheck(self, fresh)
+    }
+}
+
 /// One step of a fix: what to do, where, and the commands to copy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -1109,6 +1150,10 @@ mod tests {
         assert!(cmds
             .iter()
             .any(|c| c.contains("chmod 600 /etc/haproxy/certs/shop.test.pem")));
+
+        assert_eq!("Apache2".parse::<WebServer>().unwrap(), WebServer::Apache);
+        let mut by_name = r.clone();
+        assert!(by_name.set_server("iis").is_err());
     }
 
     #[test]
