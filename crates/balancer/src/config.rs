@@ -34,6 +34,11 @@ pub struct BalancerConfig {
     pub connect_timeout_ms: u32,
     /// A relayed connection with no bytes either way for this long is closed.
     pub idle_timeout_ms: u32,
+    /// Allow `listen` (and `redirect_http_listen`) on an address other machines can reach.
+    /// Off by default: whoever reaches such an address can use this balancer to reach the
+    /// backends (and, in a rehearsal, the site as it will be), so it must be asked for.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_public_listen: bool,
 }
 
 impl Default for BalancerConfig {
@@ -52,6 +57,7 @@ impl Default for BalancerConfig {
             connect_timeout_ms: 5_000,
             // DigitalOcean's `http_idle_timeout_seconds` default.
             idle_timeout_ms: 60_000,
+            allow_public_listen: false,
         }
     }
 }
@@ -70,6 +76,18 @@ impl BalancerConfig {
     /// Checks the configuration before anything is bound.
     pub fn validate(&self) -> Result<(), BalancerError> {
         let invalid = |m: String| Err(BalancerError::InvalidConfig(m));
+        if !self.allow_public_listen {
+            let public = std::iter::once(("listen", self.listen))
+                .chain(self.redirect_http_listen.map(|a| ("redirectHttpListen", a)))
+                .find(|(_, addr)| !addr.ip().to_canonical().is_loopback());
+            if let Some((field, addr)) = public {
+                return invalid(format!(
+                    "{field} {addr} is not a loopback address: other machines that can reach it \
+                     could use this balancer to reach the backends. Listen on 127.0.0.1, or \
+                     accept that risk explicitly (allowPublicListen; cutover balance --listen-public)"
+                ));
+            }
+        }
         if self.domains.is_empty() && !self.allow_no_sni {
             return invalid(
                 "give at least one domain to route (the balancer is never an open relay)".into(),
@@ -329,6 +347,50 @@ mod tests {
         assert!(config.validate().is_ok());
         config.backends.clear();
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn a_public_listen_address_must_be_allowed_explicitly() {
+        let mut config = BalancerConfig {
+            domains: vec!["a.test".into()],
+            backends: vec![BackendConfig {
+                name: "a".into(),
+                addr: "127.0.0.1:1".parse().unwrap(),
+                display: None,
+                health_check_addr: None,
+            }],
+            ..Default::default()
+        };
+        for ok in [
+            "127.0.0.1:0",
+            "127.0.0.53:8443",
+            "[::1]:0",
+            "[::ffff:127.0.0.1]:0",
+        ] {
+            config.listen = ok.parse().unwrap();
+            assert!(config.validate().is_ok(), "{ok}");
+        }
+        for public in ["0.0.0.0:8443", "192.0.2.7:8443", "[::]:8443"] {
+            config.listen = public.parse().unwrap();
+            let err = config.validate().unwrap_err().to_string();
+            assert!(
+                err.contains("not a loopback address") && err.contains("allowPublicListen"),
+                "{err}"
+            );
+        }
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.redirect_http_listen = Some("0.0.0.0:8080".parse().unwrap());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("redirectHttpListen 0.0.0.0:8080"), "{err}");
+        config.allow_public_listen = true;
+        config.listen = "0.0.0.0:8443".parse().unwrap();
+        assert!(config.validate().is_ok());
+        // Off by default, and left out of the JSON when off (older front ends send no field).
+        let json = serde_json::to_value(BalancerConfig::default()).unwrap();
+        assert!(json.get("allowPublicListen").is_none(), "{json}");
+        let back: BalancerConfig =
+            serde_json::from_value(serde_json::to_value(&config).unwrap()).unwrap();
+        assert!(back.allow_public_listen);
     }
 
     #[test]

@@ -26,12 +26,19 @@ pub(crate) async fn run(
     loop {
         let result = tokio::select! {
             r = tokio::time::timeout(check.timeout(), check_once(&shared, idx, &check)) => match r {
-                Ok(r) => r,
-                Err(_) => Err(format!("no answer within {} ms", check.timeout_ms)),
+                Ok(Ok(r)) => Ok(r),
+                Ok(Err(CheckError::Local(text))) => {
+                    // Says nothing about the backend: neither a pass nor a failure.
+                    backend.set_last_check(format!("check skipped: {text}"));
+                    Err(None)
+                }
+                Ok(Err(CheckError::Failed(text))) => Err(Some(text)),
+                Err(_) => Err(Some(format!("no answer within {} ms", check.timeout_ms))),
             },
             _ = stop.cancelled() => return,
         };
         match result {
+            Err(None) => {}
             Ok((latency, text)) => {
                 passes = passes.saturating_add(1);
                 fails = 0;
@@ -46,7 +53,7 @@ pub(crate) async fn run(
                     shared.health_changed(idx, BackendHealth::Healthy, text);
                 }
             }
-            Err(reason) => {
+            Err(Some(reason)) => {
                 fails = fails.saturating_add(1);
                 passes = 0;
                 backend.set_last_check(reason.clone());
@@ -65,12 +72,26 @@ pub(crate) async fn run(
     }
 }
 
-/// One check. Ok: the latency and a sentence for the UI. Err: what failed, in words.
+/// Why a check did not pass.
+enum CheckError {
+    /// This machine could not open the connection (out of file descriptors or ports).
+    Local(String),
+    /// The backend failed the check: what failed, in words.
+    Failed(String),
+}
+
+impl From<String> for CheckError {
+    fn from(text: String) -> Self {
+        CheckError::Failed(text)
+    }
+}
+
+/// One check. Ok: the latency and a sentence for the UI.
 async fn check_once(
     shared: &Shared,
     idx: usize,
     check: &HealthCheckConfig,
-) -> Result<(std::time::Duration, String), String> {
+) -> Result<(std::time::Duration, String), CheckError> {
     let backend = &shared.backends[idx].config;
     let addr = match (backend.health_check_addr, check.port) {
         (Some(addr), _) => addr,
@@ -78,9 +99,14 @@ async fn check_once(
         (None, None) => backend.addr,
     };
     let started = Instant::now();
-    let mut stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("TCP connect to {addr} failed: {e}"))?;
+    let mut stream = TcpStream::connect(addr).await.map_err(|e| {
+        let text = format!("TCP connect to {addr} failed: {e}");
+        if crate::limits::is_local_exhaustion(&e) {
+            CheckError::Local(text)
+        } else {
+            CheckError::Failed(text)
+        }
+    })?;
     let _ = stream.set_nodelay(true);
     if let Some(version) = shared.config.proxy_protocol {
         let local = stream.local_addr().map_err(|e| e.to_string())?;
@@ -101,11 +127,11 @@ async fn check_once(
         }
         HealthCheckProtocol::Http => {
             let status = http_get(&mut stream, &host, &check.path).await?;
-            judge(
+            Ok(judge(
                 status,
                 started,
                 format!("HTTP GET {} (Host {host}) at {addr}", check.path),
-            )
+            )?)
         }
         HealthCheckProtocol::Https => {
             let name = rustls_pki_types::ServerName::try_from(host.clone())
@@ -116,11 +142,11 @@ async fn check_once(
                 .await
                 .map_err(|e| format!("TLS handshake with {addr} (SNI {host}) failed: {e}"))?;
             let status = http_get(&mut tls, &host, &check.path).await?;
-            judge(
+            Ok(judge(
                 status,
                 started,
                 format!("HTTPS GET {} (SNI {host}) at {addr}", check.path),
-            )
+            )?)
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 mod error;
 mod health;
 pub mod hello;
+mod limits;
 mod proxy_header;
 mod redirect;
 mod relay;
@@ -22,6 +23,7 @@ pub use config::{
 };
 pub use error::BalancerError;
 pub use hello::{inspect, HelloOutcome, Inspect};
+pub use limits::ConnectionLimit;
 pub use relay::RELAY_BUFFER;
 pub use server::{Balancer, BalancerHandle};
 pub use stats::{
@@ -37,7 +39,8 @@ mod specta_tests {
             .register::<crate::BalancerConfig>()
             .register::<crate::StatsSnapshot>()
             .register::<crate::BalancerEvent>()
-            .register::<crate::HelloOutcome>();
+            .register::<crate::HelloOutcome>()
+            .register::<crate::ConnectionLimit>();
         let ts = specta_typescript::Typescript::default()
             .export(&types, specta_serde::PhasesFormat)
             .unwrap_or_else(|e| panic!("{e:?}"));

@@ -19,7 +19,7 @@ use std::io;
 use std::net::Shutdown;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -188,11 +188,33 @@ impl Counters<'_> {
 /// How a relay ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RelayEnd {
-    /// Both sides closed their sending half.
-    Closed,
-    Error,
+    /// Both sides closed their sending half; `backend_first` when the backend's EOF came
+    /// before the client's.
+    Closed {
+        backend_first: bool,
+    },
+    /// A read or write failed (a reset, mostly) on this side's socket.
+    Error(Side),
     IdleTimeout,
 }
+
+/// One end of a relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Client,
+    Backend,
+}
+
+/// Which socket of a direction failed: the one read from or the one written to.
+enum Fault {
+    Read,
+    Write,
+}
+
+/// No EOF yet / the client's came first / the backend's came first.
+const EOF_NONE: u8 = 0;
+const EOF_CLIENT: u8 = 1;
+const EOF_BACKEND: u8 = 2;
 
 /// Relays until both directions are closed, one fails, or nothing moved for `idle`.
 pub(crate) async fn relay(
@@ -204,14 +226,36 @@ pub(crate) async fn relay(
 ) -> RelayEnd {
     let epoch = Instant::now();
     let last_activity = AtomicU64::new(0);
+    let first_eof = AtomicU8::new(EOF_NONE);
     let (client_read, client_write) = client.split();
     let (backend_read, backend_write) = backend.split();
-    let both = async {
-        tokio::try_join!(
-            pump(client_read, backend_write, &up, &last_activity, epoch),
-            pump(backend_read, client_write, &down, &last_activity, epoch),
-        )
+    // Each direction maps its failure to the side whose socket failed.
+    let eof = |who: u8| {
+        let _ = first_eof.compare_exchange(EOF_NONE, who, Ordering::Relaxed, Ordering::Relaxed);
     };
+    let upward = async {
+        let r = pump(client_read, backend_write, &up, &last_activity, epoch).await;
+        match r {
+            Ok(()) => {
+                eof(EOF_CLIENT);
+                Ok(())
+            }
+            Err(Fault::Read) => Err(Side::Client),
+            Err(Fault::Write) => Err(Side::Backend),
+        }
+    };
+    let downward = async {
+        let r = pump(backend_read, client_write, &down, &last_activity, epoch).await;
+        match r {
+            Ok(()) => {
+                eof(EOF_BACKEND);
+                Ok(())
+            }
+            Err(Fault::Read) => Err(Side::Backend),
+            Err(Fault::Write) => Err(Side::Client),
+        }
+    };
+    let both = async { tokio::try_join!(upward, downward) };
     let idle_watch = async {
         loop {
             let last = Duration::from_millis(last_activity.load(Ordering::Relaxed));
@@ -224,8 +268,10 @@ pub(crate) async fn relay(
     };
     tokio::select! {
         result = both => match result {
-            Ok(_) => RelayEnd::Closed,
-            Err(_) => RelayEnd::Error,
+            Ok(_) => RelayEnd::Closed {
+                backend_first: first_eof.load(Ordering::Relaxed) == EOF_BACKEND,
+            },
+            Err(side) => RelayEnd::Error(side),
         },
         _ = idle_watch => RelayEnd::IdleTimeout,
     }
@@ -244,10 +290,10 @@ async fn pump(
     counters: &Counters<'_>,
     last_activity: &AtomicU64,
     epoch: Instant,
-) -> io::Result<()> {
+) -> Result<(), Fault> {
     loop {
         // Idle: no buffer held.
-        from.readable().await?;
+        from.readable().await.map_err(|_| Fault::Read)?;
         let buf = RelayBuf::small();
         match relay_burst(&mut from, &mut to, buf, counters, last_activity, epoch).await? {
             Burst::Drained => {}
@@ -272,7 +318,7 @@ async fn relay_burst(
     counters: &Counters<'_>,
     last_activity: &AtomicU64,
     epoch: Instant,
-) -> io::Result<Burst> {
+) -> Result<Burst, Fault> {
     loop {
         buf.clear();
         // One poll: `None` when tokio knows the socket is drained, so the buffer is given back
@@ -293,11 +339,11 @@ async fn relay_burst(
                 return match socket2::SockRef::from(to.as_ref()).shutdown(Shutdown::Write) {
                     Ok(()) => Ok(Burst::Eof),
                     Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(Burst::Eof),
-                    Err(e) => Err(e),
+                    Err(_) => Err(Fault::Write),
                 };
             }
             Ok(n) => {
-                to.write_all(&buf[..n]).await?;
+                to.write_all(&buf[..n]).await.map_err(|_| Fault::Write)?;
                 counters.add(n);
                 let now = u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
                 last_activity.store(now, Ordering::Relaxed);
@@ -308,7 +354,7 @@ async fn relay_burst(
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(_) => return Err(Fault::Read),
         }
     }
 }
@@ -455,7 +501,7 @@ mod tests {
             got
         };
         let (end, got) = tokio::join!(relayed, reader);
-        assert_eq!(end, RelayEnd::Closed);
+        assert!(matches!(end, RelayEnd::Closed { .. }), "{end:?}");
         assert!(got == payload, "relayed bytes differ ({} bytes)", got.len());
         assert_eq!(
             counters.down[0].load(Ordering::Relaxed),
@@ -517,7 +563,7 @@ mod tests {
         let (end, rest) = tokio::time::timeout(Duration::from_secs(20), both)
             .await
             .expect("the exchange stalled");
-        assert_eq!(end, RelayEnd::Closed);
+        assert!(matches!(end, RelayEnd::Closed { .. }), "{end:?}");
         assert!(rest.is_empty());
         assert_eq!(counters.up[0].load(Ordering::Relaxed), 2_000 * 64);
         assert_eq!(counters.down[0].load(Ordering::Relaxed), 2_000 * 64);

@@ -16,10 +16,12 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Algorithm, BalancerConfig, DomainSet};
 use crate::hello::{read_client_hello, HelloOutcome};
+use crate::limits::{is_local_exhaustion, AcceptErrors, ConnectionLimit};
+use crate::relay::Side;
 use crate::relay::{relay, tune_client_socket, Counters, RelayEnd};
 use crate::stats::{
     millis_since, now_rfc3339, BackendHealth, BackendState, BalancerEvent, ConnectionRecord,
-    Outcome, StatsSnapshot, Totals, PASSIVE_FAIL_TIMEOUT,
+    Outcome, StatsSnapshot, Totals, PASSIVE_FAIL_THRESHOLD, PASSIVE_FAIL_TIMEOUT,
 };
 use crate::BalancerError;
 
@@ -39,6 +41,7 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     local_addr: SocketAddr,
     redirect_addr: Option<SocketAddr>,
+    connection_limit: ConnectionLimit,
 }
 
 impl Shared {
@@ -64,6 +67,7 @@ impl Shared {
     fn mark_failing(&self, idx: usize, reason: String) {
         let backend = &self.backends[idx];
         backend.connect_failures.fetch_add(1, Ordering::Relaxed);
+        backend.consecutive_failures.store(0, Ordering::Relaxed);
         let now = millis_since(self.epoch);
         let until = now + PASSIVE_FAIL_TIMEOUT.as_millis() as u64;
         let before = backend.health(now);
@@ -71,6 +75,18 @@ impl Shared {
         backend.set_last_check(reason.clone());
         if before == BackendHealth::Healthy {
             self.health_changed(idx, BackendHealth::Failing, reason);
+        }
+    }
+
+    /// A connection the backend reset or closed before answering: the backend is taken out
+    /// when [`PASSIVE_FAIL_THRESHOLD`] come in a row.
+    fn backend_failed_connection(&self, idx: usize, reason: String) {
+        let backend = &self.backends[idx];
+        let in_a_row = backend.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if in_a_row >= PASSIVE_FAIL_THRESHOLD {
+            self.mark_failing(idx, format!("{reason} ({in_a_row} connections in a row)"));
+        } else {
+            backend.set_last_check(reason);
         }
     }
 
@@ -166,7 +182,16 @@ impl Balancer {
             None => None,
         };
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
-        let limit = Arc::new(Semaphore::new(config.max_connections as usize));
+        let connection_limit =
+            crate::limits::connection_limit(config.max_connections, config.backends.len());
+        match &connection_limit.note {
+            Some(note) if connection_limit.effective < connection_limit.configured => {
+                tracing::warn!(listen = %local_addr, "{note}");
+            }
+            Some(note) => tracing::info!(listen = %local_addr, "{note}"),
+            None => {}
+        }
+        let limit = Arc::new(Semaphore::new(connection_limit.effective as usize));
         let shared = Arc::new(Shared {
             backends: config
                 .backends
@@ -183,6 +208,7 @@ impl Balancer {
             next_id: AtomicU64::new(1),
             local_addr,
             redirect_addr,
+            connection_limit,
             config,
         });
         let shutdown = CancellationToken::new();
@@ -215,8 +241,8 @@ impl Balancer {
                 )));
             }
         }
-        if !local_addr.ip().is_loopback() {
-            // Allowed when asked for explicitly, but anyone who can reach this address can use it.
+        if !local_addr.ip().to_canonical().is_loopback() {
+            // Validation let it through because `allow_public_listen` was set: still say so.
             tracing::warn!(listen = %local_addr, "the balancer listens on a non-loopback address: other machines can reach it");
         }
         tracing::info!(listen = %local_addr, redirect = ?redirect_addr, "balancer listening");
@@ -273,6 +299,12 @@ impl BalancerHandle {
         self.shared.snapshot()
     }
 
+    /// How many connections are allowed at once: `max_connections`, or fewer when the
+    /// open-files limit cannot hold that many (the note says so).
+    pub fn connection_limit(&self) -> &ConnectionLimit {
+        &self.shared.connection_limit
+    }
+
     /// Live events: connections opened and closed (the connection log) and health changes.
     pub fn subscribe(&self) -> broadcast::Receiver<BalancerEvent> {
         self.shared.events.subscribe()
@@ -313,17 +345,28 @@ async fn accept_loop(
     kill: CancellationToken,
     tracker: TaskTracker,
 ) {
+    let mut errors = AcceptErrors::default();
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => return,
             r = listener.accept() => r,
         };
         let (stream, peer) = match accepted {
-            Ok(x) => x,
+            Ok(x) => {
+                errors.succeeded();
+                x
+            }
             Err(e) => {
-                // Out of file descriptors (or similar): back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Out of file descriptors (or similar): the pending connection stays queued and
+                // the listener stays readable, so wait (longer each time) instead of spinning.
+                let (wait, line) = errors.failed(&e, Instant::now());
+                if let Some(line) = line {
+                    tracing::warn!(listen = %shared.local_addr, "{line}");
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
                 continue;
             }
         };
@@ -364,6 +407,7 @@ async fn redirect_loop(
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
+    let mut errors = AcceptErrors::default();
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -371,11 +415,18 @@ async fn redirect_loop(
         };
         match accepted {
             Ok((stream, _)) => {
+                errors.succeeded();
                 tracker.spawn(crate::redirect::serve(shared.clone(), stream));
             }
             Err(e) => {
-                tracing::warn!(error = %e, "accept failed on the redirect listener");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                let (wait, line) = errors.failed(&e, Instant::now());
+                if let Some(line) = line {
+                    tracing::warn!("{line} (on the HTTP redirect listener)");
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
             }
         }
     }
@@ -488,6 +539,12 @@ async fn serve(
         let mut upstream =
             match tokio::time::timeout(config.connect_timeout(), TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => s,
+                Ok(Err(e)) if is_local_exhaustion(&e) => {
+                    // This machine is out of descriptors or ports: the backend is not at fault,
+                    // and every other backend would fail the same way.
+                    tracing::debug!(id, backend = %backend.config.name, "connect failed here: {e}");
+                    return Outcome::LocalError;
+                }
                 Ok(Err(e)) => {
                     shared.mark_failing(idx, format!("connect to {addr} failed: {e}"));
                     continue;
@@ -507,7 +564,7 @@ async fn serve(
         let _ = upstream.set_nodelay(true);
         // Nothing has gone back to the client yet, so a failure here can still be retried.
         if let Err(e) = upstream.write_all(&prefix).await {
-            shared.mark_failing(idx, format!("writing to {addr} failed: {e}"));
+            shared.backend_failed_connection(idx, format!("{addr} reset the connection: {e}"));
             continue;
         }
         // The hello buffer is not needed any more: free it before a possibly long idle relay.
@@ -533,9 +590,27 @@ async fn serve(
             backend: &backend.bytes_out,
             total: &shared.totals.bytes_out,
         };
-        return match relay(stream, &mut upstream, up, down, config.idle_timeout()).await {
-            RelayEnd::Closed => Outcome::Relayed,
-            RelayEnd::Error => Outcome::RelayError,
+        let end = relay(stream, &mut upstream, up, down, config.idle_timeout()).await;
+        // A TLS server answers a ClientHello (with its hello or an alert): one that resets or
+        // closes without a byte is failing, even while it still accepts connections.
+        let answered = state.bytes_out.load(Ordering::Relaxed) > 0;
+        match end {
+            RelayEnd::Error(Side::Backend) if !answered => shared.backend_failed_connection(
+                idx,
+                format!("{addr} reset the connection before answering"),
+            ),
+            RelayEnd::Closed {
+                backend_first: true,
+            } if !answered => shared.backend_failed_connection(
+                idx,
+                format!("{addr} closed the connection without answering"),
+            ),
+            _ if answered => backend.consecutive_failures.store(0, Ordering::Relaxed),
+            _ => {}
+        }
+        return match end {
+            RelayEnd::Closed { .. } => Outcome::Relayed,
+            RelayEnd::Error(_) => Outcome::RelayError,
             RelayEnd::IdleTimeout => Outcome::IdleTimeout,
         };
     }

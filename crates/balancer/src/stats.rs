@@ -45,6 +45,9 @@ pub enum Outcome {
     BackendConnectFailed,
     /// Over `max_connections`: closed at once.
     OverConnectionLimit,
+    /// This machine could not open the connection to the backend (out of file descriptors,
+    /// ports or memory): closed, and not counted against any backend.
+    LocalError,
 }
 
 impl Outcome {
@@ -158,6 +161,11 @@ pub struct StatsSnapshot {
 /// How long a backend stays out after a failed connect when no health check brings it back.
 pub(crate) const PASSIVE_FAIL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How many connections in a row a backend may reset or close before answering before it is
+/// taken out for [`PASSIVE_FAIL_TIMEOUT`] (a refused or timed-out connect takes it out at once:
+/// nothing is listening; a reset may be one bad connection, three in a row are not).
+pub(crate) const PASSIVE_FAIL_THRESHOLD: u32 = 3;
+
 #[derive(Default)]
 struct Latency {
     last_ms: Option<f64>,
@@ -172,6 +180,8 @@ pub(crate) struct BackendState {
     pub active_healthy: AtomicBool,
     /// Milliseconds since `Shared::epoch` until which a failed connect keeps it out; 0 = not.
     pub failing_until_ms: AtomicU64,
+    /// Connections in a row that it reset or closed before answering.
+    pub consecutive_failures: AtomicU32,
     pub active: AtomicU32,
     pub total: AtomicU64,
     pub connect_failures: AtomicU64,
@@ -187,6 +197,7 @@ impl BackendState {
             config,
             active_healthy: AtomicBool::new(true),
             failing_until_ms: AtomicU64::new(0),
+            consecutive_failures: AtomicU32::new(0),
             active: AtomicU32::new(0),
             total: AtomicU64::new(0),
             connect_failures: AtomicU64::new(0),

@@ -564,3 +564,88 @@ async fn https_checks_do_not_verify_the_certificate() {
     );
     assert_eq!(handle.stats().backends[0].health, BackendHealth::Healthy);
 }
+
+/// A backend that accepts every connection and resets it at once (SO_LINGER 0, then close),
+/// without answering: a crashed or misconfigured server behind a port that still listens.
+async fn resetting_backend() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            // Let the ClientHello arrive first, so the reset comes after the balancer wrote it.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
+            drop(s);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_backend_that_resets_every_connection_is_taken_out_without_a_health_check() {
+    let good = raw_backend("good").await;
+    let bad = resetting_backend().await;
+    let mut cfg = config(&["shop.test"], &[&good]);
+    cfg.backends.insert(
+        0,
+        cutover_balancer::BackendConfig {
+            name: "bad".into(),
+            addr: bad,
+            display: None,
+            health_check_addr: None,
+        },
+    );
+    assert!(cfg.health_check.is_none(), "passive marking only");
+    let handle = Balancer::start(cfg).unwrap();
+    let mut events = handle.subscribe();
+    let hello = rustls_client_hello("shop.test").await;
+    let mut answers = Vec::new();
+    let mut failed_outcomes = Vec::new();
+    for _ in 0..12 {
+        let (s, line) = hello_and_greeting(handle.local_addr(), &hello).await;
+        if line.is_none() {
+            failed_outcomes.push(
+                closed_record(&mut events, s.local_addr().unwrap())
+                    .await
+                    .outcome,
+            );
+        }
+        answers.push(line);
+    }
+    let stats = handle.stats();
+    assert_eq!(
+        stats.backends[0].health,
+        BackendHealth::Failing,
+        "{stats:?}"
+    );
+    let why = stats.backends[0].last_check.clone().unwrap_or_default();
+    assert!(why.contains("3 connections in a row"), "{why}");
+    assert_eq!(stats.backends[1].health, BackendHealth::Healthy);
+    // Round robin gave the resetting backend 3 clients; every later one went to the good one.
+    assert_eq!(failed_outcomes.len(), 3, "{answers:?}");
+    assert!(failed_outcomes.iter().all(|o| *o == Outcome::RelayError));
+    assert!(
+        answers[answers.len() - 6..]
+            .iter()
+            .all(|a| a.as_deref() == Some("good")),
+        "{answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_backend_that_answers_is_never_marked_for_resets_it_did_not_cause() {
+    // Clients that hang up (here: reset) after the backend answered count for nothing.
+    let good = raw_backend("good").await;
+    let handle = Balancer::start(config(&["shop.test"], &[&good])).unwrap();
+    let hello = rustls_client_hello("shop.test").await;
+    for _ in 0..5 {
+        let (s, line) = hello_and_greeting(handle.local_addr(), &hello).await;
+        assert_eq!(line.as_deref(), Some("good"));
+        let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
+        drop(s);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stats = handle.stats();
+    assert_eq!(stats.backends[0].health, BackendHealth::Healthy);
+    assert_eq!(stats.backends[0].last_check, None);
+}
