@@ -15,9 +15,12 @@ pub fn cutover() -> Command {
         "CUTOVER_SANDBOX_TOKEN",
         "CUTOVER_API_BASE",
         "CUTOVER_CONTEXT",
+        "CUTOVER_ALLOW_INSECURE_HTTP",
     ] {
         cmd.env_remove(var);
     }
+    // Never the developer's own accounts: a settings folder of the tests' (absent: no accounts).
+    cmd.env("CUTOVER_CONFIG_DIR", no_accounts_dir());
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -74,4 +77,9 @@ pub fn standalone() -> Standalone {
         api_base: ready["api_base"].as_str().unwrap().to_string(),
         token: ready["token"].as_str().unwrap().to_string(),
     }
+}
+
+/// A settings folder that holds no accounts.
+pub fn no_accounts_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("cutover-cli-tests-no-accounts-{}", std::process::id()))
 }
