@@ -31,6 +31,14 @@ pub enum ErrorCode {
     AddressUnavailable,
     Io,
     Internal,
+    /// A write was sent and then no clear answer came (a timeout, a reset, a 5xx): it may have
+    /// been carried out. Check (list again) before retrying.
+    MaybeApplied,
+    /// No answer in time: the API did not answer, stopped sending mid-way, or a wait ran out.
+    Timeout,
+    /// The API's answer could not be read (a field of the wrong type, not JSON, too large);
+    /// `details` names the resource and the field when known.
+    Decode,
 }
 
 impl ErrorCode {
@@ -50,6 +58,9 @@ impl ErrorCode {
             ErrorCode::AddressUnavailable => "address_unavailable",
             ErrorCode::Io => "io",
             ErrorCode::Internal => "internal",
+            ErrorCode::MaybeApplied => "maybe_applied",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Decode => "decode",
         }
     }
 }
@@ -98,13 +109,18 @@ impl From<std::io::Error> for ApiError {
     }
 }
 
-/// DigitalOcean errors, told apart by what the user should do next.
+/// DigitalOcean errors, told apart by what the user should do next. Messages say what happened
+/// and are the same for every front end (the UI adds its own hints by code).
 impl From<cutover_digitalocean::Error> for ApiError {
     fn from(err: cutover_digitalocean::Error) -> Self {
-        use cutover_digitalocean::Error as E;
+        use cutover_digitalocean::{human_duration, Error as E};
         let mut details = serde_json::Map::new();
+        // The id came from a response: shown only when the redaction finds nothing in it (the
+        // client already keeps only plausible ids).
         if let Some(id) = err.request_id() {
-            details.insert("request_id".into(), id.into());
+            if crate::redact::redact(id) == id {
+                details.insert("request_id".into(), id.into());
+            }
         }
         if let Some(status) = err.status() {
             details.insert("status".into(), status.into());
@@ -112,18 +128,37 @@ impl From<cutover_digitalocean::Error> for ApiError {
         let (code, message) = match &err {
             E::Unauthorized { .. } => (
                 ErrorCode::Unauthorized,
-                "DigitalOcean rejected the token: it may be revoked, expired or mistyped. Replace it in Accounts.".to_string(),
+                "DigitalOcean rejected the token: it may be revoked, expired or mistyped."
+                    .to_string(),
             ),
             E::Forbidden { message, .. } => (
                 ErrorCode::Forbidden,
-                format!("DigitalOcean refused this: {message}. The token may lack a scope this needs."),
+                format!(
+                    "DigitalOcean refused this: {}. The token may lack a scope this needs.",
+                    clause(message)
+                ),
             ),
             E::Busy { .. } => (
                 ErrorCode::Busy,
-                "DigitalOcean is still applying the previous change — try again in a moment.".to_string(),
+                "DigitalOcean is still applying the previous change — try again in a moment."
+                    .to_string(),
             ),
-            E::NotFound { message, .. } => (ErrorCode::NotFound, format!("Not found: {message}")),
-            E::Validation { message, findings, .. } => {
+            E::NotFound { message, what, .. } => match what {
+                Some(what) => {
+                    details.insert("resource".into(), what.clone().into());
+                    (
+                        ErrorCode::NotFound,
+                        sentence(&format!("{what} was not found")),
+                    )
+                }
+                None => (
+                    ErrorCode::NotFound,
+                    format!("Not found: {}", sentence(message)),
+                ),
+            },
+            E::Validation {
+                message, findings, ..
+            } => {
                 if !findings.is_empty() {
                     if let Ok(v) = serde_json::to_value(findings) {
                         details.insert("findings".into(), v);
@@ -132,34 +167,64 @@ impl From<cutover_digitalocean::Error> for ApiError {
                 (ErrorCode::Validation, message.clone())
             }
             E::RateLimited { retry_after, .. } => {
-                if let Some(wait) = retry_after {
-                    details.insert("retry_after_seconds".into(), wait.as_secs().into());
-                }
+                let when = match retry_after {
+                    Some(wait) => {
+                        details.insert("retry_after_seconds".into(), wait.as_secs().into());
+                        format!("try again in {}", human_duration(*wait))
+                    }
+                    None => "try again shortly".to_string(),
+                };
                 (
                     ErrorCode::RateLimited,
-                    "DigitalOcean's rate limit is reached; Cutover will slow down — try again in a minute.".to_string(),
+                    format!("DigitalOcean's rate limit is reached: {when}."),
                 )
             }
-            E::Server { status, message, .. } => (
+            E::Server {
+                status, message, ..
+            } => (
                 ErrorCode::Server,
-                format!("DigitalOcean failed ({status}): {message}. Try again shortly."),
+                format!(
+                    "DigitalOcean failed ({status}): {}. Try again shortly.",
+                    clause(message)
+                ),
             ),
             E::Api { message, .. } => (ErrorCode::Validation, message.clone()),
-            E::Network { message } => (
-                ErrorCode::Network,
-                format!("Could not reach the DigitalOcean API: {message}"),
+            E::Network { message } => (ErrorCode::Network, sentence(message)),
+            E::Interrupted { stalled_for, .. } => (
+                if stalled_for.is_some() {
+                    ErrorCode::Timeout
+                } else {
+                    ErrorCode::Network
+                },
+                sentence(&err.to_string()),
             ),
-            E::Decode { message, .. } => (
-                ErrorCode::Internal,
-                format!("Could not read DigitalOcean's answer: {message}"),
-            ),
+            E::TooLarge { .. } => (ErrorCode::Decode, sentence(&err.to_string())),
+            E::Decode {
+                resource, field, ..
+            } => {
+                if let Some(resource) = resource {
+                    details.insert("resource".into(), resource.clone().into());
+                }
+                if let Some(field) = field {
+                    details.insert("field".into(), field.clone().into());
+                }
+                (ErrorCode::Decode, sentence(&err.to_string()))
+            }
+            E::MaybeApplied { method, what, .. } => {
+                details.insert("method".into(), method.clone().into());
+                details.insert("path".into(), what.clone().into());
+                (ErrorCode::MaybeApplied, sentence(&err.to_string()))
+            }
             E::Conflict { changes } => {
                 if let Ok(v) = serde_json::to_value(changes) {
                     details.insert("changes".into(), v);
                 }
-                (ErrorCode::Conflict, err.to_string())
+                (ErrorCode::Conflict, sentence(&err.to_string()))
             }
-            E::Timeout { .. } => (ErrorCode::Network, err.to_string()),
+            E::Timeout { waited, .. } => {
+                details.insert("waited_seconds".into(), waited.as_secs().into());
+                (ErrorCode::Timeout, sentence(&err.to_string()))
+            }
             E::Config { message } => (ErrorCode::InvalidInput, message.clone()),
         };
         let message = crate::redact::redact(&message).into_owned();
@@ -170,6 +235,25 @@ impl From<cutover_digitalocean::Error> for ApiError {
             api.with_details(serde_json::Value::Object(details))
         }
     }
+}
+
+/// `text` without its final period, to go inside a longer sentence (no "action.. The").
+fn clause(text: &str) -> &str {
+    text.trim().trim_end_matches('.').trim_end()
+}
+
+/// `text` as a sentence: a capital first letter, one final period.
+fn sentence(text: &str) -> String {
+    let text = clause(text);
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['?', '!']) {
+        out.push('.');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -198,6 +282,147 @@ mod tests {
                 serde_json::to_value(code).unwrap(),
                 serde_json::Value::String(code.as_str().to_string())
             );
+        }
+    }
+
+    mod digitalocean {
+        use super::super::*;
+        use cutover_digitalocean::Error as E;
+        use std::time::Duration;
+
+        #[test]
+        fn new_error_kinds_get_their_own_codes() {
+            let codes = [
+                (ErrorCode::MaybeApplied, "maybe_applied"),
+                (ErrorCode::Timeout, "timeout"),
+                (ErrorCode::Decode, "decode"),
+            ];
+            for (code, name) in codes {
+                assert_eq!(code.as_str(), name);
+                assert_eq!(serde_json::to_value(code).unwrap(), name);
+            }
+
+            let api: ApiError = E::MaybeApplied {
+                method: "POST".into(),
+                what: "/v2/load_balancers".into(),
+                cause: "DigitalOcean failed (500): Server error".into(),
+                status: Some(500),
+                request_id: Some("req-1".into()),
+            }
+            .into();
+            assert_eq!(api.code, ErrorCode::MaybeApplied);
+            assert!(
+                api.message
+                    .contains("the request may have been applied: check before retrying"),
+                "{}",
+                api.message
+            );
+            let details = api.details.unwrap();
+            assert_eq!(details["request_id"], "req-1");
+            assert_eq!(details["path"], "/v2/load_balancers");
+
+            let api: ApiError = E::Timeout {
+                what: "load balancer abc to become active".into(),
+                waited: Duration::from_nanos(4_048_986_854),
+            }
+            .into();
+            assert_eq!(api.code, ErrorCode::Timeout);
+            assert_eq!(
+                api.message,
+                "Gave up after 4 s waiting for load balancer abc to become active."
+            );
+
+            let api: ApiError = E::Interrupted {
+                status: 200,
+                stalled_for: Some(Duration::from_secs(10)),
+                received: 2048,
+                cause: String::new(),
+                request_id: None,
+            }
+            .into();
+            assert_eq!(api.code, ErrorCode::Timeout);
+            assert!(api
+                .message
+                .contains("answered (200) and then stopped sending"));
+
+            let api: ApiError = E::Decode {
+                message: "load balancer \"4de7\" (\"web\"): field load_balancers[3].name: invalid type: null, expected a string".into(),
+                request_id: None,
+                resource: Some("load balancer \"4de7\" (\"web\")".into()),
+                field: Some("load_balancers[3].name".into()),
+            }
+            .into();
+            assert_eq!(api.code, ErrorCode::Decode);
+            let details = api.details.unwrap();
+            assert_eq!(details["field"], "load_balancers[3].name");
+            assert_eq!(details["resource"], "load balancer \"4de7\" (\"web\")");
+        }
+
+        #[test]
+        fn messages_are_front_end_neutral_name_the_id_and_the_wait() {
+            let api: ApiError = E::Unauthorized {
+                message: "Unable to authenticate you.".into(),
+                request_id: None,
+            }
+            .into();
+            assert!(!api.message.contains("Accounts"), "{}", api.message);
+
+            let api: ApiError = E::Forbidden {
+                message: "You do not have access for the attempted action.".into(),
+                request_id: None,
+            }
+            .into();
+            assert!(!api.message.contains(".."), "{}", api.message);
+            let api: ApiError = E::Server {
+                status: 500,
+                message: "Server error.".into(),
+                request_id: None,
+            }
+            .into();
+            assert_eq!(
+                api.message,
+                "DigitalOcean failed (500): Server error. Try again shortly."
+            );
+
+            let api: ApiError = E::NotFound {
+                message: "The resource you were accessing could not be found.".into(),
+                request_id: None,
+                what: Some("load balancer 4de7ac8b".into()),
+            }
+            .into();
+            assert_eq!(api.code, ErrorCode::NotFound);
+            assert_eq!(api.message, "Load balancer 4de7ac8b was not found.");
+
+            let api: ApiError = E::RateLimited {
+                message: "API rate limit exceeded.".into(),
+                request_id: None,
+                retry_after: Some(Duration::from_secs(12_000)),
+            }
+            .into();
+            assert_eq!(
+                api.message,
+                "DigitalOcean's rate limit is reached: try again in 3 h 20 min."
+            );
+            assert_eq!(api.details.unwrap()["retry_after_seconds"], 12_000);
+        }
+
+        #[test]
+        fn a_request_id_carrying_a_token_never_reaches_the_details() {
+            let token = format!("dop_v1_{}", "ab".repeat(32));
+            let api: ApiError = E::Forbidden {
+                message: "no".into(),
+                request_id: Some(token.clone()),
+            }
+            .into();
+            let text = serde_json::to_string(&api).unwrap();
+            assert!(!text.contains(&token), "{text}");
+            assert!(!text.contains("abababab"), "{text}");
+            let api: ApiError = E::Forbidden {
+                message: "no".into(),
+                request_id: Some("5b9e-41".into()),
+            }
+            .into();
+            assert_eq!(api.details.unwrap()["request_id"], "5b9e-41");
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use rand::Rng;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{clean_request_id, human_duration, Error, Result};
 use crate::models::*;
-use crate::plan::{conflicts, UpdatePlan};
+use crate::plan::{conflicts, diff_requests, UpdatePlan};
 use crate::secret::Secret;
 use crate::validate::{
     has_errors, rejection_message, validate_forwarding_rules, validate_load_balancer, Finding,
@@ -31,8 +31,10 @@ pub struct ClientConfig {
     pub base_url: String,
     pub token: Secret,
     pub user_agent: String,
-    /// Retries of one GET/PUT/DELETE after a 429, a 5xx (not 501) or a network failure.
-    /// POST is never retried.
+    /// Retries of one GET/DELETE (or dry run) after a 429, a 5xx (not 501) or a network
+    /// failure. A write (POST, full-replace PUT) is retried only when it certainly did not take
+    /// effect (a 429, a connection never made); otherwise it fails with
+    /// [`Error::MaybeApplied`]. [`Client::apply`] re-checks the load balancer before each retry.
     pub max_retries: u32,
     /// First backoff; doubles each retry (with jitter) up to `retry_wait_max`.
     pub retry_wait_min: Duration,
@@ -43,15 +45,26 @@ pub struct ClientConfig {
     /// Per attempt.
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// Longest silence while a body arrives: an answer that stops mid-way fails after this
+    /// (as [`Error::Interrupted`]), not after the whole `timeout`.
+    pub read_idle_timeout: Duration,
+    /// Failed attempts of one request may take this long together (waits not counted) before
+    /// no further retry is made: a stalling API fails in about this time, not five timeouts.
+    pub max_failed_time: Duration,
+    /// Largest body read ([`Error::TooLarge`] beyond it).
+    pub max_body_bytes: u64,
     /// Page size for listings (1..=200).
     pub per_page: u32,
     /// Pages fetched at once after the first.
     pub page_concurrency: usize,
+    /// The most pages one listing reads, whatever the API's counts say.
+    pub max_pages: u32,
 }
 
 impl ClientConfig {
-    /// Defaults: the public API, 4 retries from 1 s to 30 s, 2 min of waiting at most, 200 per
-    /// page, 4 pages at once.
+    /// Defaults: the public API, 4 retries from 1 s to 30 s, 2 min of waiting at most, 30 s per
+    /// attempt, 10 s of silence mid-body, 20 s of failed attempts, 32 MiB bodies, 200 per page,
+    /// 4 pages at once, 1,000 pages.
     pub fn new(token: impl Into<Secret>) -> Self {
         Self {
             base_url: DEFAULT_BASE_URL.to_string(),
@@ -63,8 +76,12 @@ impl ClientConfig {
             max_total_wait: Duration::from_secs(120),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            read_idle_timeout: Duration::from_secs(10),
+            max_failed_time: Duration::from_secs(20),
+            max_body_bytes: 32 << 20,
             per_page: 200,
             page_concurrency: 4,
+            max_pages: 1_000,
         }
     }
 
@@ -131,6 +148,44 @@ impl std::fmt::Debug for Client {
             .field("local_validation", &self.local_validation)
             .finish()
     }
+}
+
+/// Whether a request may be sent again after a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retry {
+    /// Safe to repeat (GET, a dry run, a DELETE with a body): retried on 429, 5xx (not 501) and
+    /// network failures.
+    Idempotent,
+    /// Like `Idempotent`, and a 404 on a retry after an attempt that may have gone through means
+    /// the resource is gone: success. (DELETE of the resource itself.)
+    Delete,
+    /// A write that must not happen twice (POST, full-replace PUT): retried only when it surely
+    /// did not take effect (a 429, no connection); else [`Error::MaybeApplied`].
+    Once,
+}
+
+/// One failed attempt.
+struct Failure {
+    error: Error,
+    /// The request reached the API and may have been carried out.
+    maybe_applied: bool,
+    /// Worth another attempt (for a method that allows one).
+    retryable: bool,
+    /// How long the API asked to wait.
+    wait: Option<Duration>,
+}
+
+/// A listing with what the API said about it.
+#[derive(Clone, Debug)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    /// `meta.total` of the first page.
+    pub total: Option<u64>,
+    /// Pages read.
+    pub pages: u32,
+    /// How the API's counts (`links.pages.last`, `meta.total`) disagreed with what arrived, or
+    /// where reading stopped short of their claim; `None` when all agreed.
+    pub note: Option<String>,
 }
 
 /// A successful answer, before decoding.
@@ -230,121 +285,284 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
+        retry: Retry,
     ) -> Result<Answer> {
         let cfg = &self.inner.config;
-        let retryable_method = method != Method::POST;
-        let started = Instant::now();
+        let body = match body {
+            Some(body) => Some(serde_json::to_vec(body).map_err(|e| Error::Decode {
+                message: format!("could not encode the request: {e}"),
+                request_id: None,
+                resource: None,
+                field: None,
+            })?),
+            None => None,
+        };
         let mut waited = Duration::ZERO;
+        let mut failed_time = Duration::ZERO;
+        // An earlier attempt may have reached the API and taken effect.
+        let mut maybe_done_before: Option<String> = None;
         let mut attempt: u32 = 0;
         loop {
-            let mut req = self.inner.http.request(method.clone(), self.url(path));
-            if !query.is_empty() {
-                req = req.query(query);
-            }
-            if let Some(body) = body {
-                req = req.header(CONTENT_TYPE, "application/json").body(
-                    serde_json::to_vec(body).map_err(|e| Error::Decode {
-                        message: format!("could not encode the request: {e}"),
-                        request_id: None,
-                    })?,
-                );
-            }
-            let outcome = req.send().await;
-            let (wait, error) = match outcome {
-                Err(err) => {
-                    let error = Error::Network {
-                        message: describe_reqwest_error(&err),
-                    };
-                    // Connection failures and timeouts are worth another try for idempotent
-                    // methods; a request that may have reached the API is, too, for them.
-                    (self.backoff(attempt), error)
-                }
-                Ok(resp) => {
-                    let status = resp.status();
-                    let headers = resp.headers().clone();
-                    self.record_rate(&headers);
-                    let header_request_id = headers
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    let bytes = match resp.bytes().await {
-                        Ok(b) => b.to_vec(),
-                        Err(err) => {
-                            let error = Error::Network {
-                                message: describe_reqwest_error(&err),
-                            };
-                            if retryable_method && attempt < cfg.max_retries {
-                                let wait = self.backoff(attempt);
-                                if waited + wait <= cfg.max_total_wait {
-                                    waited += wait;
-                                    attempt += 1;
-                                    tokio::time::sleep(wait).await;
-                                    continue;
-                                }
-                            }
-                            return Err(error);
-                        }
-                    };
-                    tracing::debug!(
-                        method = %method,
-                        path,
-                        status = status.as_u16(),
-                        request_id = header_request_id.as_deref().unwrap_or(""),
-                        attempt,
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "digitalocean request"
-                    );
-                    if status.is_success() {
-                        return Ok(Answer {
-                            status,
-                            request_id: header_request_id,
-                            body: bytes,
-                        });
-                    }
-                    let retry_after = parse_retry_after(&headers);
-                    let error = Error::from_response(
-                        status.as_u16(),
-                        &bytes,
-                        header_request_id,
-                        retry_after,
-                    );
-                    let transient = status == StatusCode::TOO_MANY_REQUESTS
-                        || (status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED);
-                    if !transient {
-                        return Err(error);
-                    }
-                    let wait = if let Some(after) = retry_after {
-                        after
-                    } else if status == StatusCode::TOO_MANY_REQUESTS {
-                        reset_wait(&headers).unwrap_or_else(|| self.backoff(attempt))
-                    } else {
-                        self.backoff(attempt)
-                    };
-                    (wait, error)
-                }
+            let attempt_started = Instant::now();
+            let failure = match self
+                .attempt(&method, path, query, body.as_deref(), attempt)
+                .await
+            {
+                Ok(answer) => return Ok(answer),
+                Err(failure) => failure,
             };
-            if !retryable_method || attempt >= cfg.max_retries {
-                return Err(error);
+            failed_time += attempt_started.elapsed();
+            if let (Retry::Delete, Some(cause), true) =
+                (retry, &maybe_done_before, failure.error.is_not_found())
+            {
+                // The earlier attempt deleted it; the 404 confirms it is gone.
+                tracing::warn!(
+                    "{method} {path}: already deleted (an earlier attempt, which ended with \
+                     \"{cause}\", went through)"
+                );
+                return Ok(Answer {
+                    status: StatusCode::NOT_FOUND,
+                    request_id: failure.error.request_id().map(str::to_string),
+                    body: Vec::new(),
+                });
             }
+            if retry == Retry::Once && failure.maybe_applied {
+                return Err(Error::MaybeApplied {
+                    method: method.to_string(),
+                    what: path.to_string(),
+                    // Without its period: it goes inside a longer sentence.
+                    cause: failure.error.to_string().trim_end_matches('.').to_string(),
+                    status: failure.error.status().filter(|s| *s >= 500),
+                    request_id: failure.error.request_id().map(str::to_string),
+                });
+            }
+            if failure.maybe_applied {
+                maybe_done_before = Some(failure.error.to_string());
+            }
+            if !failure.retryable || attempt >= cfg.max_retries {
+                return Err(failure.error);
+            }
+            let wait = failure.wait.unwrap_or_else(|| self.backoff(attempt));
             if waited + wait > cfg.max_total_wait {
                 tracing::warn!(
-                    method = %method,
-                    path,
-                    wait_ms = wait.as_millis() as u64,
-                    "not retrying: the wait would exceed the retry budget"
+                    "{method} {path}: not retrying: the wait ({}) would exceed the retry budget \
+                     ({}): {}",
+                    human_duration(wait),
+                    human_duration(cfg.max_total_wait),
+                    failure.error
                 );
-                return Err(error);
+                return Err(failure.error);
             }
-            tracing::info!(
-                method = %method,
-                path,
-                attempt = attempt + 1,
-                wait_ms = wait.as_millis() as u64,
-                "retrying DigitalOcean request: {error}"
+            if failed_time >= cfg.max_failed_time {
+                tracing::warn!(
+                    "{method} {path}: not retrying: the failed attempts took {} already: {}",
+                    human_duration(failed_time),
+                    failure.error
+                );
+                return Err(failure.error);
+            }
+            // At the default level: a slow failure is not silent.
+            tracing::warn!(
+                "{method} {path}: retrying in {} (attempt {} of {}): {}",
+                human_duration(wait),
+                attempt + 2,
+                cfg.max_retries + 1,
+                failure.error
             );
             waited += wait;
             attempt += 1;
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt: the 2xx answer, or what failed and whether it may be tried again.
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&[u8]>,
+        attempt: u32,
+    ) -> std::result::Result<Answer, Failure> {
+        let started = Instant::now();
+        let mut req = self.inner.http.request(method.clone(), self.url(path));
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        if let Some(body) = body {
+            req = req
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(err) => return Err(self.send_failure(method, path, &err, started.elapsed())),
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        self.record_rate(&headers);
+        let request_id = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| clean_request_id(v, self.inner.token.expose()));
+        let bytes = match self.read_body(method, path, resp, &request_id).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let too_large = matches!(error, Error::TooLarge { .. });
+                return Err(Failure {
+                    // A success whose body did not arrive was carried out; an error's may be a
+                    // 5xx's: either way the request got there.
+                    maybe_applied: status.is_success() || is_transient(status),
+                    retryable: !too_large,
+                    wait: None,
+                    error,
+                });
+            }
+        };
+        tracing::debug!(
+            method = %method,
+            path,
+            status = status.as_u16(),
+            request_id = request_id.as_deref().unwrap_or(""),
+            attempt,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "digitalocean request"
+        );
+        if status.is_success() {
+            return Ok(Answer {
+                status,
+                request_id,
+                body: bytes,
+            });
+        }
+        let rate_wait = (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| reset_wait(&headers))
+            .flatten();
+        let retry_after = parse_retry_after(&headers).or(rate_wait);
+        let mut error = Error::from_response(
+            status.as_u16(),
+            &bytes,
+            request_id,
+            retry_after,
+            self.inner.token.expose(),
+        );
+        if let Error::NotFound { what, .. } = &mut error {
+            *what = describe_path(path);
+        }
+        let transient = is_transient(status);
+        Err(Failure {
+            // A 429 was refused before any work; a 5xx may have come after it.
+            maybe_applied: transient && status != StatusCode::TOO_MANY_REQUESTS,
+            retryable: transient,
+            wait: if status == StatusCode::TOO_MANY_REQUESTS {
+                retry_after
+            } else {
+                None
+            },
+            error,
+        })
+    }
+
+    /// A request that got no answer: never connected (safe to retry, even a POST), timed out or
+    /// was reset after it was sent (it may have been carried out).
+    fn send_failure(
+        &self,
+        method: &Method,
+        path: &str,
+        err: &reqwest::Error,
+        elapsed: Duration,
+    ) -> Failure {
+        if err.is_connect() {
+            return Failure {
+                error: Error::Network {
+                    message: format!(
+                        "could not reach the DigitalOcean API: {}",
+                        describe_reqwest_error(err)
+                    ),
+                },
+                maybe_applied: false,
+                retryable: true,
+                wait: None,
+            };
+        }
+        let error = if err.is_timeout() {
+            Error::Timeout {
+                what: format!("DigitalOcean's answer to {method} {path}"),
+                waited: elapsed,
+            }
+        } else {
+            Error::Network {
+                message: format!(
+                    "the DigitalOcean API did not answer (the connection ended after the \
+                     request was sent): {}",
+                    describe_reqwest_error(err)
+                ),
+            }
+        };
+        Failure {
+            error,
+            maybe_applied: true,
+            retryable: true,
+            wait: None,
+        }
+    }
+
+    /// The body, at most `max_body_bytes`, failing when it goes silent for `read_idle_timeout`.
+    async fn read_body(
+        &self,
+        method: &Method,
+        path: &str,
+        mut resp: reqwest::Response,
+        request_id: &Option<String>,
+    ) -> Result<Vec<u8>> {
+        let cfg = &self.inner.config;
+        let status = resp.status().as_u16();
+        let limit = cfg.max_body_bytes;
+        let too_large = || Error::TooLarge {
+            limit,
+            request_id: request_id.clone(),
+        };
+        let declared = resp.content_length();
+        if declared.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        // The declared length is the server's word: reserve no more than a little of it.
+        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+        let started = Instant::now();
+        loop {
+            match tokio::time::timeout(cfg.read_idle_timeout, resp.chunk()).await {
+                Err(_) => {
+                    return Err(Error::Interrupted {
+                        status,
+                        stalled_for: Some(cfg.read_idle_timeout),
+                        received: body.len() as u64,
+                        cause: String::new(),
+                        request_id: request_id.clone(),
+                    })
+                }
+                Ok(Err(err)) if err.is_timeout() => {
+                    return Err(Error::Timeout {
+                        what: format!("the rest of DigitalOcean's answer to {method} {path}"),
+                        waited: started.elapsed(),
+                    })
+                }
+                Ok(Err(err)) => {
+                    return Err(Error::Interrupted {
+                        status,
+                        stalled_for: None,
+                        received: body.len() as u64,
+                        cause: describe_reqwest_error(&err),
+                        request_id: request_id.clone(),
+                    })
+                }
+                Ok(Ok(None)) => return Ok(body),
+                Ok(Ok(Some(chunk))) => {
+                    if body.len() as u64 + chunk.len() as u64 > limit {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+            }
         }
     }
 
@@ -361,7 +579,9 @@ impl Client {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str, key: &str) -> Result<T> {
-        let answer = self.send(Method::GET, path, &[], None).await?;
+        let answer = self
+            .send(Method::GET, path, &[], None, Retry::Idempotent)
+            .await?;
         decode_key(&answer, key)
     }
 
@@ -371,9 +591,10 @@ impl Client {
         path: &str,
         body: &impl Serialize,
         key: &str,
+        retry: Retry,
     ) -> Result<T> {
         let body = to_value(body)?;
-        let answer = self.send(method, path, &[], Some(&body)).await?;
+        let answer = self.send(method, path, &[], Some(&body), retry).await?;
         decode_key(&answer, key)
     }
 
@@ -382,59 +603,107 @@ impl Client {
         method: Method,
         path: &str,
         body: Option<&impl Serialize>,
+        retry: Retry,
     ) -> Result<()> {
         let body = body.map(to_value).transpose()?;
-        self.send(method, path, &[], body.as_ref()).await?;
+        self.send(method, path, &[], body.as_ref(), retry).await?;
         Ok(())
     }
 
-    /// A whole listing: page 1 with `per_page`, then every other page at once (at most
-    /// `page_concurrency` in flight). Any page that fails fails the listing.
+    /// A whole listing (see [`Client::list_pages`]); what [`Listing::note`] would say is logged.
     pub async fn list_all<T: DeserializeOwned + Send + 'static>(
         &self,
         path: &str,
         key: &str,
         filters: &[(&str, String)],
     ) -> Result<Vec<T>> {
-        let per_page = self.inner.config.per_page.clamp(1, 200);
+        Ok(self.list_pages(path, key, filters).await?.items)
+    }
+
+    /// A whole listing: page 1 with `per_page`, then the other pages at once (at most
+    /// `page_concurrency` in flight), in order. Any page that fails fails the listing.
+    ///
+    /// The API's counts are believed only as far as they agree: reading stops at the first short
+    /// or empty page, after `links.pages.last`, after `ceil(meta.total / per_page)` pages and
+    /// after `max_pages`, whichever comes first. (A lying count once made listings read pages
+    /// forever.) When the counts and what arrived disagree, [`Listing::note`] says how, and a
+    /// warning is logged.
+    pub async fn list_pages<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: &str,
+        key: &str,
+        filters: &[(&str, String)],
+    ) -> Result<Listing<T>> {
+        let cfg = &self.inner.config;
+        let per_page = cfg.per_page.clamp(1, 200);
+        let full = per_page as usize;
+        let max_pages = cfg.max_pages.max(1);
         let first: ListPage<T> = self.fetch_page(path, key, filters, 1, per_page).await?;
+        let total = first.meta.as_ref().map(|m| u64::from(m.total));
+        let link_last = first.links.last_page();
+        let from_total = total.map(|t| t.div_ceil(u64::from(per_page)).max(1));
+        let claimed = match (link_last, from_total) {
+            (Some(last), Some(t)) => u64::from(last).min(t),
+            (Some(last), None) => u64::from(last),
+            (None, Some(t)) => t,
+            // No count at all: follow a `next` link as far as pages come full.
+            (None, None) if !first.links.is_last_page() => u64::from(max_pages),
+            (None, None) => 1,
+        };
+        let last = claimed.min(u64::from(max_pages)) as u32;
         let mut items = first.items;
-        let last = first
-            .links
-            .last_page()
-            .or_else(|| {
-                first.meta.as_ref().and_then(|m| {
-                    let total = m.total as usize;
-                    (total > items.len()).then(|| total.div_ceil(per_page as usize) as u32)
-                })
-            })
-            .unwrap_or(1);
-        if last > 1 {
-            let concurrency = self.inner.config.page_concurrency.max(1);
-            let pages: Vec<Vec<T>> = futures::stream::iter(2..=last)
-                .map(|page| async move {
-                    self.fetch_page::<T>(path, key, filters, page, per_page)
-                        .await
-                        .map(|p| p.items)
-                })
-                .buffered(concurrency)
-                .try_collect()
-                .await?;
-            for page in pages {
-                items.extend(page);
+        let mut pages = 1u32;
+        let mut ended_short = items.len() < full;
+        if !ended_short && last > 1 {
+            let concurrency = cfg.page_concurrency.max(1);
+            let mut stream = futures::stream::iter(2..=last)
+                .map(|page| self.fetch_page::<T>(path, key, filters, page, per_page))
+                .buffered(concurrency);
+            while let Some(page) = stream.next().await {
+                let page = page?;
+                pages += 1;
+                let n = page.items.len();
+                items.extend(page.items);
+                if n < full {
+                    // The end, whatever the counts said; pages still in flight are dropped.
+                    ended_short = true;
+                    break;
+                }
             }
         }
-        if let Some(total) = first.meta.map(|m| m.total as usize) {
-            if total != items.len() {
-                tracing::warn!(
-                    path,
-                    total,
-                    got = items.len(),
-                    "the listing changed while it was read"
-                );
+        let mut notes = Vec::new();
+        if let (Some(last), Some(t)) = (link_last, from_total) {
+            if u64::from(last) != t {
+                notes.push(format!(
+                    "links.pages.last says {last} page(s), meta.total ({}) makes {t}",
+                    total.unwrap_or(0)
+                ));
             }
         }
-        Ok(items)
+        if claimed > u64::from(max_pages) && !ended_short {
+            notes.push(format!(
+                "stopped after {max_pages} pages, the most one listing reads, though the API \
+                 claims {claimed}"
+            ));
+        }
+        if let Some(t) = total {
+            if t != items.len() as u64 {
+                notes.push(format!(
+                    "meta.total says {t}, {} arrived in {pages} page(s)",
+                    items.len()
+                ));
+            }
+        }
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        if let Some(note) = &note {
+            tracing::warn!("{path}: the API's counts disagree with what arrived: {note}");
+        }
+        Ok(Listing {
+            items,
+            total,
+            pages,
+            note,
+        })
     }
 
     async fn fetch_page<T: DeserializeOwned>(
@@ -448,16 +717,17 @@ impl Client {
         let mut query: Vec<(&str, String)> = filters.to_vec();
         query.push(("page", page.to_string()));
         query.push(("per_page", per_page.to_string()));
-        let answer = self.send(Method::GET, path, &query, None).await?;
+        let answer = self
+            .send(Method::GET, path, &query, None, Retry::Idempotent)
+            .await?;
         let mut de = serde_json::Deserializer::from_slice(&answer.body);
         let page_body = serde::de::DeserializeSeed::deserialize(PageSeed::<T>::new(key), &mut de)
-            .and_then(|p| de.end().map(|_| p))
-            .map_err(|e| Error::Decode {
-                message: format!("{key} (page {page}): {e}"),
-                request_id: answer.request_id.clone(),
-            })?;
-        let (items, links, meta) = page_body;
-        Ok(ListPage { items, links, meta })
+            .and_then(|p| de.end().map(|_| p));
+        match page_body {
+            Ok((items, links, meta)) => Ok(ListPage { items, links, meta }),
+            // The fast path failed: decode again, slowly, to name the item and the field.
+            Err(e) => Err(explain_page_error::<T>(&answer, key, page, e)),
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -512,8 +782,14 @@ impl Client {
         self.check_locally(req, &ValidationContext::create())?;
         let mut body = req.clone();
         body.validate_only = false;
-        self.write_json(Method::POST, "/v2/load_balancers", &body, "load_balancer")
-            .await
+        self.write_json(
+            Method::POST,
+            "/v2/load_balancers",
+            &body,
+            "load_balancer",
+            Retry::Once,
+        )
+        .await
     }
 
     /// The API's dry run of a create (`validate_only: true`): `Ok` with the local warnings when
@@ -522,8 +798,14 @@ impl Client {
         let warnings = self.check_locally(req, &ValidationContext::create())?;
         let mut body = req.clone();
         body.validate_only = true;
-        self.write_no_content(Method::POST, "/v2/load_balancers", Some(&body))
-            .await?;
+        // A dry run changes nothing: safe to repeat.
+        self.write_no_content(
+            Method::POST,
+            "/v2/load_balancers",
+            Some(&body),
+            Retry::Idempotent,
+        )
+        .await?;
         Ok(warnings)
     }
 
@@ -543,12 +825,20 @@ impl Client {
         )?;
         let mut body = req.clone();
         body.validate_only = false;
-        self.write_json(Method::PUT, &lb_path(id)?, &body, "load_balancer")
-            .await
+        self.write_json(
+            Method::PUT,
+            &lb_path(id)?,
+            &body,
+            "load_balancer",
+            Retry::Once,
+        )
+        .await
     }
 
+    /// Retried like a GET; a 404 on a retry after an attempt that may have gone through is
+    /// success (it is gone).
     pub async fn delete_load_balancer(&self, id: &str) -> Result<()> {
-        self.write_no_content(Method::DELETE, &lb_path(id)?, None::<&()>)
+        self.write_no_content(Method::DELETE, &lb_path(id)?, None::<&()>, Retry::Delete)
             .await
     }
 
@@ -561,6 +851,7 @@ impl Client {
             Method::POST,
             &format!("{}/droplets", lb_path(id)?),
             Some(&body),
+            Retry::Once,
         )
         .await
     }
@@ -574,6 +865,7 @@ impl Client {
             Method::DELETE,
             &format!("{}/droplets", lb_path(id)?),
             Some(&body),
+            Retry::Idempotent,
         )
         .await
     }
@@ -591,6 +883,7 @@ impl Client {
             Method::POST,
             &format!("{}/forwarding_rules", lb_path(id)?),
             Some(&body),
+            Retry::Once,
         )
         .await
     }
@@ -611,6 +904,7 @@ impl Client {
             Method::DELETE,
             &format!("{}/forwarding_rules", lb_path(id)?),
             Some(&body),
+            Retry::Idempotent,
         )
         .await
     }
@@ -626,25 +920,96 @@ impl Client {
             self.check_locally(&plan.request, &ValidationContext::update(&plan.current))?;
         let mut body = plan.request.clone();
         body.validate_only = true;
-        self.write_no_content(Method::PUT, &lb_path(&plan.id)?, Some(&body))
-            .await?;
+        self.write_no_content(
+            Method::PUT,
+            &lb_path(&plan.id)?,
+            Some(&body),
+            Retry::Idempotent,
+        )
+        .await?;
         Ok(warnings)
     }
 
     /// Applies a planned update: re-fetches the load balancer, refuses with
     /// [`Error::Conflict`] if it changed since the plan was made (see [`crate::plan::conflicts`]
     /// for what counts), validates, then PUTs the full body.
+    ///
+    /// A PUT that may have gone through (a 5xx, a timeout, a reset) is not re-sent blindly: the
+    /// load balancer is fetched again first. Now what the plan wanted: done. Still what the plan
+    /// was made from: sent again (up to `max_retries` times). Anything else (a colleague's change
+    /// in between, or a partial write): [`Error::MaybeApplied`], nothing more sent.
     pub async fn apply(&self, plan: &UpdatePlan) -> Result<LoadBalancer> {
-        let fresh = self.get_load_balancer(&plan.id).await?;
-        let changes = conflicts(&plan.current, &fresh);
-        if !changes.is_empty() {
-            return Err(Error::Conflict { changes });
-        }
-        self.check_locally(&plan.request, &ValidationContext::update(&fresh))?;
+        let path = lb_path(&plan.id)?;
+        let mut fresh = self.get_load_balancer(&plan.id).await?;
         let mut body = plan.request.clone();
         body.validate_only = false;
-        self.write_json(Method::PUT, &lb_path(&plan.id)?, &body, "load_balancer")
-            .await
+        let mut attempt: u32 = 0;
+        let mut unsure: Option<Error> = None;
+        loop {
+            if let Some(err) = unsure.take() {
+                if diff_requests(&body, &fresh.to_request()).is_empty() {
+                    tracing::info!("PUT {path}: the earlier attempt went through ({err})");
+                    return Ok(fresh);
+                }
+                let changes = conflicts(&plan.current, &fresh);
+                if !changes.is_empty() {
+                    return Err(match err {
+                        Error::MaybeApplied {
+                            method,
+                            what,
+                            cause,
+                            status,
+                            request_id,
+                        } => Error::MaybeApplied {
+                            method,
+                            what,
+                            cause: format!(
+                                "{cause}, and the load balancer now differs from both the plan \
+                                 and what it was planned from ({} field(s))",
+                                changes.len()
+                            ),
+                            status,
+                            request_id,
+                        },
+                        other => other,
+                    });
+                }
+                // Unchanged since the plan: the PUT did not take effect; sending it again
+                // overwrites nobody's change.
+            } else {
+                let changes = conflicts(&plan.current, &fresh);
+                if !changes.is_empty() {
+                    return Err(Error::Conflict { changes });
+                }
+            }
+            self.check_locally(&plan.request, &ValidationContext::update(&fresh))?;
+            match self
+                .write_json(Method::PUT, &path, &body, "load_balancer", Retry::Once)
+                .await
+            {
+                Err(err @ Error::MaybeApplied { .. })
+                    if attempt < self.inner.config.max_retries =>
+                {
+                    let wait = self.backoff(attempt);
+                    tracing::warn!(
+                        "PUT {path}: re-fetching to check before retrying in {} (attempt {} of \
+                         {}): {err}",
+                        human_duration(wait),
+                        attempt + 2,
+                        self.inner.config.max_retries + 1
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    fresh = match self.get_load_balancer(&plan.id).await {
+                        Ok(lb) => lb,
+                        // Cannot check: say what is known.
+                        Err(_) => return Err(err),
+                    };
+                    unsure = Some(err);
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Polls a load balancer every `poll_interval` until its status is `active` or `errored`
@@ -670,7 +1035,9 @@ impl Client {
                     err @ (Error::Busy { .. }
                     | Error::RateLimited { .. }
                     | Error::Server { .. }
-                    | Error::Network { .. }),
+                    | Error::Network { .. }
+                    | Error::Interrupted { .. }
+                    | Error::Timeout { .. }),
                 ) => {
                     tracing::info!("still waiting for load balancer {id}: {err}");
                 }
@@ -720,8 +1087,14 @@ impl Client {
 
     /// `POST /v2/certificates` (201). A Let's Encrypt certificate starts `pending`.
     pub async fn create_certificate(&self, req: &CertificateRequest) -> Result<Certificate> {
-        self.write_json(Method::POST, "/v2/certificates", req, "certificate")
-            .await
+        self.write_json(
+            Method::POST,
+            "/v2/certificates",
+            req,
+            "certificate",
+            Retry::Once,
+        )
+        .await
     }
 
     /// 403 while a load balancer uses it.
@@ -730,6 +1103,7 @@ impl Client {
             Method::DELETE,
             &format!("/v2/certificates/{}", segment(id)?),
             None::<&()>,
+            Retry::Delete,
         )
         .await
     }
@@ -774,6 +1148,7 @@ impl Client {
             &format!("/v2/domains/{}/records", segment(domain)?),
             req,
             "domain_record",
+            Retry::Once,
         )
         .await
     }
@@ -784,13 +1159,27 @@ impl Client {
         id: u64,
         req: &DomainRecordRequest,
     ) -> Result<DomainRecord> {
-        self.write_json(
-            Method::PUT,
-            &format!("/v2/domains/{}/records/{id}", segment(domain)?),
-            req,
-            "domain_record",
-        )
-        .await
+        let result = self
+            .write_json(
+                Method::PUT,
+                &format!("/v2/domains/{}/records/{id}", segment(domain)?),
+                req,
+                "domain_record",
+                Retry::Once,
+            )
+            .await;
+        match result {
+            // Not re-sent blindly; but when the record now holds what was asked, it went through.
+            Err(err @ Error::MaybeApplied { .. }) => match self.get_domain_record(domain, id).await
+            {
+                Ok(record) if record_matches(&record, req) => {
+                    tracing::info!("the update of record {id} went through ({err})");
+                    Ok(record)
+                }
+                _ => Err(err),
+            },
+            other => other,
+        }
     }
 
     pub async fn delete_domain_record(&self, domain: &str, id: u64) -> Result<()> {
@@ -798,6 +1187,7 @@ impl Client {
             Method::DELETE,
             &format!("/v2/domains/{}/records/{id}", segment(domain)?),
             None::<&()>,
+            Retry::Delete,
         )
         .await
     }
@@ -875,6 +1265,8 @@ fn to_value(body: &impl Serialize) -> Result<Value> {
     serde_json::to_value(body).map_err(|e| Error::Decode {
         message: format!("could not encode the request: {e}"),
         request_id: None,
+        resource: None,
+        field: None,
     })
 }
 
@@ -882,21 +1274,138 @@ fn parse_body(answer: &Answer) -> Result<Value> {
     serde_json::from_slice(&answer.body).map_err(|e| Error::Decode {
         message: format!("the answer ({}) is not JSON: {e}", answer.status.as_u16()),
         request_id: answer.request_id.clone(),
+        resource: None,
+        field: None,
     })
 }
 
 fn decode_key<T: DeserializeOwned>(answer: &Answer, key: &str) -> Result<T> {
-    let mut value = parse_body(answer)?;
-    let inner = value
-        .get_mut(key)
-        .map(Value::take)
-        .ok_or_else(|| Error::Decode {
-            message: format!("the answer has no \"{key}\""),
-            request_id: answer.request_id.clone(),
-        })?;
-    serde_json::from_value(inner).map_err(|e| Error::Decode {
-        message: format!("{key}: {e}"),
+    let value = parse_body(answer)?;
+    let inner = value.get(key).ok_or_else(|| Error::Decode {
+        message: format!("the answer has no \"{key}\""),
         request_id: answer.request_id.clone(),
+        resource: None,
+        field: None,
+    })?;
+    decode_item(inner, key, key, answer)
+}
+
+/// One resource, or the error naming it and the field that could not be read.
+fn decode_item<T: DeserializeOwned>(
+    item: &Value,
+    kind_key: &str,
+    at: &str,
+    answer: &Answer,
+) -> Result<T> {
+    serde_path_to_error::deserialize::<_, T>(item).map_err(|e| {
+        let inner = e.path().to_string();
+        let field = if inner == "." {
+            at.to_string()
+        } else {
+            format!("{at}.{inner}")
+        };
+        let resource = name_resource(kind_key, item);
+        Error::Decode {
+            message: format!("{resource}: field {field}: {}", e.inner()),
+            request_id: answer.request_id.clone(),
+            resource: Some(resource),
+            field: Some(field),
+        }
+    })
+}
+
+/// A page that failed the fast decode: which item, which field.
+fn explain_page_error<T: DeserializeOwned>(
+    answer: &Answer,
+    key: &str,
+    page: u32,
+    fast_error: serde_json::Error,
+) -> Error {
+    let fallback = |field: Option<String>| Error::Decode {
+        message: format!("{key} (page {page}): {fast_error}"),
+        request_id: answer.request_id.clone(),
+        resource: None,
+        field,
+    };
+    let value = match parse_body(answer) {
+        Ok(value) => value,
+        Err(err) => return err,
+    };
+    let Some(list) = value.get(key) else {
+        return fallback(None);
+    };
+    match list {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if let Err(err) = decode_item::<T>(item, key, &format!("{key}[{i}]"), answer) {
+                    return err;
+                }
+            }
+            fallback(None)
+        }
+        Value::Null => fallback(None),
+        _ => fallback(Some(key.to_string())),
+    }
+}
+
+/// `load balancer "4de7…" ("web")`: the kind from the listing's key, the id and name when they
+/// can be read (quoted and escaped: they come from the API and may hold anything).
+fn name_resource(key: &str, item: &Value) -> String {
+    let kind = key.strip_suffix('s').unwrap_or(key).replace('_', " ");
+    let short = |s: &str| -> String {
+        let cut: String = s.chars().take(64).collect();
+        format!("{cut:?}")
+    };
+    let id = match item.get("id") {
+        Some(Value::String(s)) => Some(short(s)),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let name = item.get("name").and_then(Value::as_str).map(short);
+    match (id, name) {
+        (Some(id), Some(name)) => format!("{kind} {id} ({name})"),
+        (Some(id), None) => format!("{kind} {id}"),
+        (None, Some(name)) => format!("{kind} {name}"),
+        (None, None) => format!("a {kind}"),
+    }
+}
+
+/// The record holds every value the request sets.
+fn record_matches(record: &DomainRecord, req: &DomainRecordRequest) -> bool {
+    fn same<T: PartialEq>(wanted: &Option<T>, has: Option<&T>) -> bool {
+        wanted.as_ref().is_none_or(|w| has == Some(w))
+    }
+    record.kind.eq_ignore_ascii_case(&req.kind)
+        && same(&req.name, Some(&record.name))
+        && same(&req.data, Some(&record.data))
+        && same(&req.ttl, Some(&record.ttl))
+        && same(&req.priority, record.priority.as_ref())
+        && same(&req.port, record.port.as_ref())
+        && same(&req.weight, record.weight.as_ref())
+        && same(&req.flags, record.flags.as_ref())
+        && same(&req.tag, record.tag.as_ref())
+}
+
+/// 429 and every 5xx but 501 (which will not change on a retry).
+fn is_transient(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || (status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED)
+}
+
+/// What a path names, for a 404: `load balancer 4de7…`, `record 12 of domain example.com`.
+fn describe_path(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path
+        .trim_start_matches("/v2/")
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
+    Some(match parts.as_slice() {
+        ["load_balancers", id, ..] => format!("load balancer {id}"),
+        ["droplets", id, ..] => format!("droplet {id}"),
+        ["certificates", id, ..] => format!("certificate {id}"),
+        ["domains", domain, "records", id, ..] => format!("record {id} of domain {domain}"),
+        ["domains", domain, ..] => format!("domain {domain}"),
+        _ => return None,
     })
 }
 

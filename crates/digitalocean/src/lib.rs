@@ -26,8 +26,8 @@ pub mod plan;
 pub mod secret;
 pub mod validate;
 
-pub use client::{Client, ClientConfig, RateLimit, DEFAULT_BASE_URL};
-pub use error::{Error, Result};
+pub use client::{Client, ClientConfig, Listing, RateLimit, DEFAULT_BASE_URL};
+pub use error::{clean_request_id, human_bytes, human_duration, Error, Result};
 pub use models::*;
 pub use plan::{plan_update, FieldChange, UpdatePlan};
 pub use secret::Secret;

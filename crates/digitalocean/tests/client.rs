@@ -254,6 +254,7 @@ async fn each_error_kind_is_typed_and_carries_the_request_id() {
 
     let err = client.get_load_balancer("missing").await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(err.to_string(), "load balancer missing was not found (404)");
     // No request_id in the body: the x-request-id header.
     assert_eq!(err.request_id(), Some("hdr-request-id"));
 
@@ -398,7 +399,7 @@ async fn a_retry_after_beyond_the_budget_is_not_waited() {
 }
 
 #[tokio::test]
-async fn get_put_delete_are_retried_but_post_never() {
+async fn get_and_delete_are_retried_but_writes_never_blindly() {
     let counts = Arc::new(Mutex::new(std::collections::HashMap::<String, usize>::new()));
     let c = counts.clone();
     let server = TestServer::start(move |seen| {
@@ -425,16 +426,19 @@ async fn get_put_delete_are_retried_but_post_never() {
     let path = format!("/v2/load_balancers/{id}");
     let lb = client.get_load_balancer(id).await.unwrap();
     assert_eq!(server.count("GET", &path), 2);
-    client
+    // A full-replace PUT that got a 5xx may have been applied: not re-sent blindly.
+    let err = client
         .update_load_balancer(id, &lb.to_request())
         .await
-        .unwrap();
-    assert_eq!(server.count("PUT", &path), 2);
+        .unwrap_err();
+    assert!(err.is_maybe_applied(), "{err:?}");
+    assert_eq!(server.count("PUT", &path), 1);
     client.delete_load_balancer(id).await.unwrap();
     assert_eq!(server.count("DELETE", &path), 2);
 
     let err = client.create_load_balancer(&request()).await.unwrap_err();
-    assert!(matches!(err, Error::Server { status: 503, .. }), "{err:?}");
+    assert!(err.is_maybe_applied(), "{err:?}");
+    assert_eq!(err.status(), Some(503));
     assert_eq!(
         server.count("POST", "/v2/load_balancers"),
         1,

@@ -19,6 +19,8 @@ use cutover_digitalocean::contract::Spec;
 use cutover_digitalocean::{Client, ClientConfig};
 use serde_json::{json, Value};
 
+pub mod raw;
+
 pub const TOKEN: &str = "dop_v1_testtoken0000000000000000000000000000000000000000000000000001";
 
 /// One request as the server saw it.
