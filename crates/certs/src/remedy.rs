@@ -244,7 +244,7 @@ pub fn detect_server(b: &BackendReport) -> (Option<WebServer>, String) {
     (
         None,
         format!(
-            "Cutover cannot tell which server {} runs (a TLS check does not show it), so these are the generic steps; `--server` (nginx, apache, caddy, traefik, haproxy) makes them exact.",
+            "Cutover cannot tell which server {} runs (a TLS check does not show it), so these are the generic steps.",
             b.label
         ),
     )
