@@ -44,6 +44,11 @@ describe("the error table", () => {
     expect(errorHint("address_unavailable")).toMatch(/another listen port/);
   });
 
+  it("says how to get past a red readiness check", () => {
+    expect(errorHint("not_ready")).toMatch(/override/);
+    expect(errorAction("not_ready").kind).toBe("none");
+  });
+
   it("takes an unknown code gracefully: no hint, no action", () => {
     expect(errorHint("brand_new_code")).toBeNull();
     expect(errorAction("brand_new_code")).toEqual({ kind: "none", label: "" });

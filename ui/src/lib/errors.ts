@@ -27,7 +27,8 @@ interface Entry {
 }
 
 // Codes Rust is about to send; listed here so the table covers them before `ErrorCode` does.
-type ComingCode = "maybe_applied" | "decode" | "timeout" | "confirmation_required";
+// (Keyed by `ErrorCode`, the table stops type-checking when Rust adds a code it lacks.)
+type ComingCode = "maybe_applied" | "decode" | "timeout" | "not_ready" | "confirmation_required";
 
 const TABLE: Record<ErrorCode | ComingCode, Entry> = {
   invalid_input: { hint: null, action: "none" },
@@ -54,6 +55,10 @@ const TABLE: Record<ErrorCode | ComingCode, Entry> = {
     hint: "The change may have been made: check the list before retrying.",
     action: "reload",
     label: "Reload list",
+  },
+  not_ready: {
+    hint: "Fix the red readiness items and re-check, or tick the override to apply anyway.",
+    action: "none",
   },
   confirmation_required: { hint: "This account is protected: type the name to confirm.", action: "none" },
   keychain: {
