@@ -33,6 +33,12 @@ const MAX_PER_PAGE: usize = 200;
 const DEFAULT_PER_PAGE: usize = 20;
 const BUSY_MESSAGE: &str = "Load Balancer can't be updated while it processes previous actions";
 
+/// The generated droplets and the one server that stands for all of them.
+pub(crate) struct Pool {
+    pub server: RunningDroplet,
+    pub droplets: Vec<crate::droplet::DropletSpec>,
+}
+
 pub(crate) struct Shared {
     pub state: Mutex<State>,
     pub token: String,
@@ -44,6 +50,7 @@ pub(crate) struct Shared {
     failures: Mutex<Option<(u16, u32)>>,
     requests: Mutex<VecDeque<Instant>>,
     droplets: Vec<RunningDroplet>,
+    pool: Option<Pool>,
     fleet_cert: LeafCert,
     state_file: Option<std::path::PathBuf>,
     save_lock: tokio::sync::Mutex<()>,
@@ -57,12 +64,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    // Called once, from `Sandbox::start`, with what it has just built.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         state: State,
         token: String,
         api_base: String,
         opts: &SandboxOptions,
         droplets: Vec<RunningDroplet>,
+        pool: Option<Pool>,
         fleet_cert: LeafCert,
         ca_pem: String,
     ) -> Self {
@@ -77,6 +87,7 @@ impl Shared {
             failures: Mutex::new(None),
             requests: Mutex::new(VecDeque::new()),
             droplets,
+            pool,
             fleet_cert,
             state_file: opts.state_file.clone(),
             save_lock: tokio::sync::Mutex::new(()),
@@ -109,6 +120,21 @@ impl Shared {
                     addr,
                     proxy_protocol: d.spec.expects_proxy_protocol,
                 });
+            }
+        }
+        if let Some(pool) = &self.pool {
+            let server = &pool.server;
+            for spec in &pool.droplets {
+                for (port, addr) in [(443, server.https_addr), (80, server.http_addr)] {
+                    out.push(BackendEndpoint {
+                        droplet_id: spec.id,
+                        droplet_name: spec.name.clone(),
+                        public_ipv4: spec.public_ipv4,
+                        port,
+                        addr,
+                        proxy_protocol: false,
+                    });
+                }
             }
         }
         out
@@ -160,36 +186,40 @@ impl Shared {
                 e.certificate = CertProfile::Fleet;
             }
         }
-        self.persist().await;
-        Ok(())
+        self.persist().await.map_err(|err| SandboxError::StateFile {
+            path: err.path.clone(),
+            reason: format!(
+                "the change is in effect but not saved: {}",
+                state::describe_io_error(&err.source)
+            ),
+        })
     }
 
-    /// Saves the state to the state file, if any. Failures are logged, not returned: the API
-    /// keeps working from memory.
-    pub async fn persist(&self) {
+    /// Saves the state to the state file, if any. A failure is returned, so that the write
+    /// that caused the save is answered with a 5xx instead of a success that would be lost.
+    pub async fn persist(&self) -> Result<(), state::SaveError> {
         let Some(path) = self.state_file.clone() else {
-            return;
+            return Ok(());
         };
         // Serialise writers, and snapshot under the lock, so the last write is the newest state.
         // The snapshot is a clone (load balancers are shared pointers); it is written out after
         // the state lock is released, so requests are not held up by the file.
         let _guard = self.save_lock.lock().await;
         let snapshot = lock(&self.state).clone();
-        let bytes = match serde_json::to_vec_pretty(&snapshot) {
-            Ok(b) => b,
-            Err(err) => {
-                tracing::warn!("could not serialise the sandbox state: {err}");
-                return;
-            }
-        };
         let target = path.clone();
-        let written =
-            tokio::task::spawn_blocking(move || state::write_atomically(&target, &bytes)).await;
-        match written {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::warn!("could not save {}: {err}", path.display()),
-            Err(err) => tracing::warn!("could not save {}: {err}", path.display()),
+        let saved = tokio::task::spawn_blocking(move || state::save(&target, &snapshot)).await;
+        let result = match saved {
+            Ok(result) => result,
+            // The blocking task panicked or was cancelled at shutdown.
+            Err(err) => Err(state::SaveError {
+                path,
+                source: std::io::Error::other(err.to_string()),
+            }),
+        };
+        if let Err(err) = &result {
+            tracing::error!("{err}");
         }
+        result
     }
 
     fn rate_headers(&self) -> (usize, u64) {
@@ -257,6 +287,21 @@ impl ApiErr {
     }
     fn busy() -> Self {
         Self::forbidden(BUSY_MESSAGE)
+    }
+}
+
+/// A write whose save failed: DigitalOcean's 500, saying what happened to the change.
+impl From<state::SaveError> for ApiErr {
+    fn from(err: state::SaveError) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            format!(
+                "The change was made in this Sandbox run but could not be saved to its state file {}: {}. It is lost when the Sandbox stops unless a later save succeeds.",
+                err.path.display(),
+                state::describe_io_error(&err.source)
+            ),
+        )
     }
 }
 
@@ -650,7 +695,7 @@ async fn create_tag(AxState(s): Shr, body: Bytes) -> ApiResult {
         };
         st.render_tag(&canonical, &s.api_base)
     };
-    s.persist().await;
+    s.persist().await?;
     with_status(StatusCode::CREATED, json!({ "tag": rendered }))
 }
 
@@ -678,7 +723,7 @@ async fn delete_tag(AxState(s): Shr, Path(name): Path<String>) -> ApiResult {
             }
         }
     }
-    s.persist().await;
+    s.persist().await?;
     no_content()
 }
 
@@ -741,7 +786,7 @@ async fn retag(s: Arc<Shared>, name: String, body: Bytes, add: bool) -> ApiResul
             }
         }
     }
-    s.persist().await;
+    s.persist().await?;
     no_content()
 }
 
@@ -982,7 +1027,7 @@ async fn create_lb(AxState(s): Shr, body: Bytes) -> ApiResult {
         st.load_balancers.push(entry);
         rendered
     };
-    s.persist().await;
+    s.persist().await?;
     with_status(StatusCode::ACCEPTED, json!({ "load_balancer": rendered }))
 }
 
@@ -1021,7 +1066,7 @@ async fn update_lb(AxState(s): Shr, Path(id): Path<String>, body: Bytes) -> ApiR
         let entry = st.load_balancers[i].clone();
         st.render_lb(&entry)
     };
-    s.persist().await;
+    s.persist().await?;
     ok(json!({ "load_balancer": rendered }))
 }
 
@@ -1034,7 +1079,7 @@ async fn delete_lb(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {
         }
         st.load_balancers.remove(i);
     }
-    s.persist().await;
+    s.persist().await?;
     no_content()
 }
 
@@ -1087,7 +1132,7 @@ async fn change_droplets(s: Arc<Shared>, id: String, body: Bytes, add: bool) -> 
         Arc::make_mut(&mut entry.lb)["droplet_ids"] = json!(ids);
         entry.busy_until = busy_until;
     }
-    s.persist().await;
+    s.persist().await?;
     no_content()
 }
 
@@ -1150,7 +1195,7 @@ async fn change_rules(s: Arc<Shared>, id: String, body: Bytes, add: bool) -> Api
         Arc::make_mut(&mut entry.lb)["forwarding_rules"] = json!(rules);
         entry.busy_until = busy_until;
     }
-    s.persist().await;
+    s.persist().await?;
     no_content()
 }
 
@@ -1308,7 +1353,7 @@ async fn create_cert(AxState(s): Shr, body: Bytes) -> ApiResult {
         st.certificates.push(entry);
         rendered
     };
-    s.persist().await;
+    s.persist().await?;
     with_status(StatusCode::CREATED, json!({ "certificate": rendered }))
 }
 
@@ -1327,7 +1372,7 @@ async fn delete_cert(AxState(s): Shr, Path(id): Path<String>) -> ApiResult {
         }
         st.certificates.remove(i);
     }
-    s.persist().await;
+    s.persist().await?;
     no_content()
 }
 
@@ -1442,7 +1487,7 @@ async fn create_domain(AxState(s): Shr, body: Bytes) -> ApiResult {
             records,
         });
     }
-    s.persist().await;
+    s.persist().await?;
     with_status(
         StatusCode::CREATED,
         json!({ "domain": { "name": name, "ttl": 1800, "zone_file": null } }),
@@ -1459,7 +1504,7 @@ async fn delete_domain(AxState(s): Shr, Path(name): Path<String>) -> ApiResult {
             .ok_or_else(ApiErr::not_found)?;
         st.domains.remove(i);
     }
-    s.persist().await;
+    s.persist().await?;
     no_content()
 }
 
@@ -1589,7 +1634,7 @@ async fn create_record(AxState(s): Shr, Path(name): Path<String>, body: Bytes) -
         st.domains[di].records.push(r.clone());
         r
     };
-    s.persist().await;
+    s.persist().await?;
     with_status(StatusCode::CREATED, json!({ "domain_record": rendered }))
 }
 
@@ -1613,7 +1658,7 @@ async fn update_record(
         *r = updated.clone();
         updated
     };
-    s.persist().await;
+    s.persist().await?;
     ok(json!({ "domain_record": rendered }))
 }
 
@@ -1629,7 +1674,7 @@ async fn delete_record(AxState(s): Shr, Path((name, rid)): Path<(String, String)
             .ok_or_else(ApiErr::not_found)?;
         d.records.remove(i);
     }
-    s.persist().await;
+    s.persist().await?;
     no_content()
 }
 

@@ -37,7 +37,12 @@ mod api;
 pub mod ca;
 mod dns;
 pub mod droplet;
+mod scale;
 mod state;
+
+pub use scale::{
+    SandboxScale, ScaleError, MAX_DROPLETS_PER_LB, MAX_LOAD_BALANCERS, MAX_RECORDS, SCALE_ENV,
+};
 
 pub use state::{
     API_1, API_2, CERT_BLOG_LE_ID, CERT_SHOP_CUSTOM_ID, DOMAIN, LB_API_ID, LB_BLOG_ID, LB_SHOP_ID,
@@ -65,6 +70,18 @@ pub struct SandboxOptions {
     pub latency: Duration,
     /// The bearer token to accept; a random `sandbox-…` one when `None`.
     pub token: Option<String>,
+    /// How big a new account is (the default: the seeded account as it is).
+    pub scale: SandboxScale,
+}
+
+impl SandboxOptions {
+    /// These options with the scale [`SCALE_ENV`] asks for, when it is set.
+    pub fn with_scale_from_env(self) -> Result<Self, ScaleError> {
+        Ok(match SandboxScale::from_env()? {
+            Some(scale) => Self { scale, ..self },
+            None => self,
+        })
+    }
 }
 
 impl Default for SandboxOptions {
@@ -76,6 +93,7 @@ impl Default for SandboxOptions {
             busy_window: Duration::from_secs(1),
             latency: Duration::ZERO,
             token: None,
+            scale: SandboxScale::default(),
         }
     }
 }
@@ -126,18 +144,50 @@ impl Sandbox {
         let fleet = ca.issue(&names, time::Duration::days(90))?;
         let odd = ca.issue(&names, time::Duration::days(3))?;
 
-        let mut state = match &opts.state_file {
+        let loaded = match &opts.state_file {
             Some(path) => State::load(path)?,
             None => None,
+        };
+        if loaded.is_some() && !opts.scale.is_seed_only() {
+            tracing::warn!(
+                "the state file's account is used as it is: the scale applies to a new account only"
+            );
         }
-        .unwrap_or_else(|| state::seed(&fleet));
+        let mut state = loaded.unwrap_or_else(|| {
+            let mut state = state::seed(&fleet);
+            state::grow(&mut state, &opts.scale);
+            state
+        });
         state.refresh_fleet_certificate(&fleet);
 
+        // Save before anything runs: a state file that cannot be written (disk full, read-only,
+        // no permission) refuses the start instead of losing every change made in the run.
+        if let Some(path) = opts.state_file.clone() {
+            let snapshot = state.clone();
+            let saved = tokio::task::spawn_blocking(move || state::save(&path, &snapshot))
+                .await
+                .map_err(|e| SandboxError::Io(std::io::Error::other(e.to_string())))?;
+            saved.map_err(|err| SandboxError::StateFile {
+                path: err.path.clone(),
+                reason: format!(
+                    "cannot be saved, so the Sandbox would lose every change: {}",
+                    state::describe_io_error(&err.source)
+                ),
+            })?;
+        }
+
         let shutdown = CancellationToken::new();
+        // Until the handle exists, an early return must stop what was started.
+        let stop_on_error = shutdown.clone().drop_guard();
         let tasks = TaskTracker::new();
         let mut droplets = Vec::new();
+        let mut pooled = Vec::new();
         for entry in &state.droplets {
             let spec = droplet_spec(entry)?;
+            if entry.shared_server {
+                pooled.push(spec);
+                continue;
+            }
             let cert = match entry.certificate {
                 CertProfile::Fleet => &fleet,
                 CertProfile::Odd => &odd,
@@ -145,6 +195,25 @@ impl Sandbox {
             droplets
                 .push(RunningDroplet::start(spec, cert, shutdown.clone(), tasks.clone()).await?);
         }
+        // One server for all generated droplets: thousands of listeners would cost two file
+        // descriptors each and seconds of start-up, and show nothing more.
+        let pool = if pooled.is_empty() {
+            None
+        } else {
+            let spec = DropletSpec {
+                id: 0,
+                name: format!("{} (shared server)", state::POOL_TAG),
+                public_ipv4: Ipv4Addr::UNSPECIFIED,
+                private_ipv4: Ipv4Addr::UNSPECIFIED,
+                expects_proxy_protocol: false,
+            };
+            let server =
+                RunningDroplet::start(spec, &fleet, shutdown.clone(), tasks.clone()).await?;
+            Some(api::Pool {
+                server,
+                droplets: pooled,
+            })
+        };
 
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
@@ -164,11 +233,10 @@ impl Sandbox {
             format!("http://{api_addr}"),
             &opts,
             droplets,
+            pool,
             fleet,
             ca.pem().to_string(),
         ));
-        // Write the seeded state at once, so the file exists from the start.
-        shared.persist().await;
 
         let dns_addr = dns::start(shared.clone(), shutdown.clone(), tasks.clone()).await?;
         shared.set_dns_addr(dns_addr);
@@ -188,6 +256,7 @@ impl Sandbox {
             }
         });
         tracing::info!(api = %api_addr, "sandbox started");
+        stop_on_error.disarm();
         Ok(SandboxHandle {
             shared,
             shutdown,
@@ -285,12 +354,27 @@ impl SandboxHandle {
         self.shared.fix_droplet_certificate(droplet_id).await
     }
 
-    /// Stops the API and the droplets, waits for them, and saves the state if a file was given.
+    /// Stops the API and the droplets, waits for them, and saves the state if a file was given
+    /// (a failed save is logged: [`SandboxHandle::shutdown_and_save`] returns it).
     pub async fn shutdown(self) {
+        let _ = self.shutdown_and_save().await;
+    }
+
+    /// [`SandboxHandle::shutdown`], returning the error when the final save failed.
+    pub async fn shutdown_and_save(self) -> Result<(), SandboxError> {
         self.shutdown.cancel();
         self.tasks.close();
         self.tasks.wait().await;
-        self.shared.persist().await;
+        self.shared
+            .persist()
+            .await
+            .map_err(|err| SandboxError::StateFile {
+                path: err.path.clone(),
+                reason: format!(
+                    "the account could not be saved at shutdown: {}",
+                    state::describe_io_error(&err.source)
+                ),
+            })
     }
 }
 

@@ -54,6 +54,10 @@ pub struct DropletEntry {
     pub expects_proxy_protocol: bool,
     #[serde(default)]
     pub certificate: CertProfile,
+    /// Served by the one server all generated droplets share (see [`crate::SandboxScale`])
+    /// instead of listeners of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_server: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -299,7 +303,7 @@ impl State {
             Err(source) => {
                 return Err(SandboxError::StateFile {
                     path: path.to_path_buf(),
-                    reason: source.to_string(),
+                    reason: format!("cannot be read: {}", describe_io_error(&source)),
                 })
             }
         };
@@ -320,9 +324,39 @@ impl State {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename. On any
+/// failure the temporary file is removed (a full disk would otherwise keep a partial one).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+    write_atomically_with(path, bytes, |f, bytes| {
+        use std::io::Write;
+        f.write_all(bytes)
+    })
+}
+
+/// [`write_atomically`] with the write itself given, so tests can make it fail half-way.
+fn write_atomically_with(
+    path: &Path,
+    bytes: &[u8],
+    write: impl FnOnce(&mut std::fs::File, &[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let tmp = temp_path(path);
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        write(&mut f, bytes)?;
+        f.sync_all()?;
+        drop(f);
+        // On Windows too, std's rename replaces an existing file.
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        // NotFound when the file was never created (e.g. the folder is gone): nothing to remove.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// The temporary file [`write_atomically`] writes before renaming it over `path`.
+pub fn temp_path(path: &Path) -> std::path::PathBuf {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -331,16 +365,43 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "sandbox-state.json".to_string());
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    // On Windows too, std's rename replaces an existing file.
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    dir.join(format!(".{file_name}.{}.tmp", std::process::id()))
+}
+
+/// A save of the state file that failed; its message names the cause.
+#[derive(Debug, thiserror::Error)]
+#[error("could not save the sandbox state to {}: {}", path.display(), describe_io_error(source))]
+pub struct SaveError {
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Writes `state` to `path` (blocking: call it off the async threads).
+pub fn save(path: &Path, state: &State) -> Result<(), SaveError> {
+    let fail = |source| SaveError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = serde_json::to_vec_pretty(state).map_err(|e| fail(std::io::Error::other(e)))?;
+    write_atomically(path, &bytes).map_err(fail)
+}
+
+/// Why a state file could not be written (or read), in words a person can act on.
+pub fn describe_io_error(err: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let cause = match err.kind() {
+        ErrorKind::StorageFull => "the disk is full",
+        ErrorKind::ReadOnlyFilesystem => "the file system is read-only",
+        ErrorKind::PermissionDenied => "no permission to write there",
+        ErrorKind::NotFound => "its folder does not exist",
+        ErrorKind::NotADirectory => "a part of its path is a file, not a folder",
+        ErrorKind::IsADirectory => "it is a folder",
+        ErrorKind::QuotaExceeded => "the disk quota is used up",
+        ErrorKind::FileTooLarge => "the file is larger than this system allows",
+        _ => "it cannot be written",
+    };
+    format!("{cause} ({err})")
 }
 
 fn region(slug: &str, name: &str) -> Value {
@@ -524,6 +585,7 @@ pub fn seed(fleet: &LeafCert) -> State {
         ),
         expects_proxy_protocol: false,
         certificate: cert,
+        shared_server: false,
     };
     let api = |id, n: u8| DropletEntry {
         droplet: droplet(
@@ -537,6 +599,7 @@ pub fn seed(fleet: &LeafCert) -> State {
         // api-by-tag sends PROXY protocol, so its backends insist on it.
         expects_proxy_protocol: true,
         certificate: CertProfile::Fleet,
+        shared_server: false,
     };
     let droplets = vec![
         web(WEB_1, 1, CertProfile::Fleet),
@@ -666,6 +729,112 @@ pub fn seed(fleet: &LeafCert) -> State {
     }
 }
 
+/// First id of the generated droplets (`app-0001`, …), clear of the seeded ones.
+const POOL_DROPLET_ID: u64 = 520_000_001;
+/// The tag every generated droplet carries.
+pub const POOL_TAG: &str = "app";
+
+/// Grows the seeded account to `scale`: load balancers up to `scale.load_balancers` in all,
+/// each generated one in front of `scale.droplets_per_lb` droplets, and `scale.records` more
+/// records in the seeded domain. Deterministic: the same scale gives the same account.
+///
+/// The generated droplets are one pool that every generated load balancer uses (a distinct
+/// set per load balancer would mean 200,000 droplets for 1,000 × 200, which the app would list
+/// page by page on every detail view): what grows with the flags is what a view shows.
+pub fn grow(state: &mut State, scale: &crate::SandboxScale) {
+    let nyc3 = state.region(DEFAULT_REGION).cloned().unwrap_or(Value::Null);
+    let pool: Vec<u64> = (0..u64::from(scale.droplets_per_lb))
+        .map(|i| POOL_DROPLET_ID + i)
+        .collect();
+    for (i, &id) in pool.iter().enumerate() {
+        let n = i as u32;
+        // Display-only addresses: 127.1.x.y public, 10.117.x.y private.
+        let (hi, lo) = ((n / 250) as u8, (1 + n % 250) as u8);
+        state.droplets.push(DropletEntry {
+            droplet: droplet(
+                id,
+                &format!("app-{:04}", i + 1),
+                Ipv4Addr::new(127, 1, hi, lo),
+                Ipv4Addr::new(10, 117, hi, lo),
+                POOL_TAG,
+                &nyc3,
+            ),
+            expects_proxy_protocol: false,
+            certificate: CertProfile::Fleet,
+            shared_server: true,
+        });
+    }
+    if !pool.is_empty() && !state.tags.iter().any(|t| t == POOL_TAG) {
+        state.tags.push(POOL_TAG.to_string());
+    }
+
+    const APPS: [&str; 8] = [
+        "shop", "blog", "api", "admin", "media", "auth", "search", "docs",
+    ];
+    const ENVS: [&str; 3] = ["prod", "staging", "dev"];
+    let first = state.load_balancers.len() as u32;
+    let created = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+    for n in first..scale.load_balancers.max(first) {
+        let app = APPS[n as usize % APPS.len()];
+        let env = ENVS[(n as usize / APPS.len()) % ENVS.len()];
+        let id = format!("5a0dbe00-0011-4000-8000-{n:012}");
+        let rules = if n % 2 == 0 {
+            json!([rule("https", 443, "https", 443, "", true)])
+        } else {
+            json!([rule("http", 80, "http", 80, "", false)])
+        };
+        // Every tenth one selects its droplets by tag, like api-by-tag; the rest by id.
+        let (ids, tag) = if n % 10 == 5 && !pool.is_empty() {
+            (json!([]), POOL_TAG)
+        } else {
+            (json!(pool), "")
+        };
+        let identity = json!({
+            "id": id,
+            "name": format!("{app}-{env}-{n:04}"),
+            "ip": lb_ip(n).to_string(),
+            "status": "active",
+            "created_at": rfc3339(created + time::Duration::minutes(i64::from(n))),
+            "region": nyc3,
+            "vpc_uuid": VPC_NYC3_ID,
+            "forwarding_rules": rules,
+            "droplet_ids": ids,
+            "tag": tag,
+        });
+        state.load_balancers.push(LbEntry {
+            lb: Arc::new(merged(&lb_defaults(), &identity)),
+            active_at_ms: 0,
+            busy_until: None,
+        });
+    }
+    state.next_lb_host = state.next_lb_host.max(scale.load_balancers);
+
+    let first_record = state.next_record_id;
+    if let Some(domain) = state.domain_mut(DOMAIN) {
+        for i in 0..u64::from(scale.records) {
+            let id = first_record + i;
+            let name = format!("host-{:05}", i + 1);
+            let r = match i % 5 {
+                // Aliases and TXT records point inside the zone: nothing resolves off loopback.
+                3 => record(id, "CNAME", &name, &format!("host-{:05}", i.max(1)), 3600),
+                4 => record(
+                    id,
+                    "TXT",
+                    &name,
+                    &format!("site-verification={i:08x}"),
+                    3600,
+                ),
+                _ => {
+                    let ip = Ipv4Addr::new(127, 3, (i / 250 % 250) as u8, (1 + i % 250) as u8);
+                    record(id, "A", &name, &ip.to_string(), 3600)
+                }
+            };
+            domain.records.push(r);
+        }
+        state.next_record_id += u64::from(scale.records);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,6 +845,34 @@ mod tests {
             active_at_ms,
             tagged,
         }
+    }
+
+    #[test]
+    fn a_write_that_fails_half_way_leaves_no_temporary_file_and_the_old_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, b"old").unwrap();
+        // A full disk: part of the bytes go out, then ENOSPC.
+        let err = write_atomically_with(&path, b"new and longer", |f, bytes| {
+            use std::io::Write;
+            f.write_all(&bytes[..4])?;
+            Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
+        })
+        .unwrap_err();
+        assert!(describe_io_error(&err).starts_with("the disk is full"));
+        assert!(
+            !temp_path(&path).exists(),
+            "the partial file was left behind"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        // A rename that fails (the target is a folder) also takes the temporary file away.
+        let folder = dir.path().join("folder.json");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("inside"), b"x").unwrap();
+        assert!(write_atomically(&folder, b"{}").is_err());
+        assert!(!temp_path(&folder).exists());
     }
 
     /// A listing serialises snapshots directly; a single load balancer renders one. Both must
