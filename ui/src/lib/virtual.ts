@@ -4,7 +4,6 @@
 import {
   Virtualizer,
   elementScroll,
-  measureElement,
   observeElementOffset,
   observeElementRect,
   type VirtualItem,
@@ -32,6 +31,24 @@ export interface WindowConfig {
   observe?: Observers;
 }
 
+/**
+ * A row's height without forcing a layout: from the ResizeObserver entry (delivered after layout,
+ * for every row as it appears and whenever it changes size), else the last one known, else the
+ * estimate. The library's default reads `offsetHeight` as each row is attached, which lays out the
+ * whole table once per row.
+ */
+export function measureRow(
+  el: HTMLTableRowElement,
+  entry: ResizeObserverEntry | undefined,
+  instance: TableVirtualizer,
+): number {
+  const box = entry?.borderBoxSize?.[0];
+  if (box) return Math.round(box.blockSize);
+  if (entry) return Math.round(el.getBoundingClientRect().height);
+  const index = instance.indexFromElement(el);
+  return instance.itemSizeCache.get(instance.options.getItemKey(index)) ?? instance.options.estimateSize(index);
+}
+
 export function windowOptions(c: WindowConfig): VirtualizerOptions<HTMLDivElement, HTMLTableRowElement> {
   return {
     count: c.count,
@@ -48,7 +65,7 @@ export function windowOptions(c: WindowConfig): VirtualizerOptions<HTMLDivElemen
     scrollToFn: elementScroll,
     observeElementRect: c.observe?.observeElementRect ?? observeElementRect,
     observeElementOffset: c.observe?.observeElementOffset ?? observeElementOffset,
-    measureElement,
+    measureElement: measureRow,
     onChange: c.onChange,
   };
 }
