@@ -746,7 +746,7 @@ fn done(json: bool, value: Value, text: &str) {
     if json {
         print_json(&value);
     } else {
-        println!("{text}");
+        println!("{}", crate::output::terminal_safe(text));
     }
 }
 
