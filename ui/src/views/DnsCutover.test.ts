@@ -44,8 +44,16 @@ const fake = vi.hoisted(() => {
       dnsForgetRollback: () => ok(true),
     });
   };
-  const commands = new Proxy({} as Record<string, () => Promise<unknown>>, { get: (_, name: string) => () => answers[name]() });
-  return { ok, fail, saved, answers, reset, commands };
+  const calls: Record<string, unknown[][]> = {};
+  const commands = new Proxy({} as Record<string, (...args: unknown[]) => Promise<unknown>>, {
+    get:
+      (_, name: string) =>
+      (...args: unknown[]) => {
+        (calls[name] ??= []).push(args);
+        return answers[name]();
+      },
+  });
+  return { ok, fail, saved, answers, reset, commands, calls };
 });
 
 vi.mock("../lib/bindings", () => ({ commands: fake.commands, events: {} }));
@@ -77,7 +85,10 @@ async function applyConfirmed(c: HTMLElement) {
 afterEach(cleanup);
 
 describe("DNS cutover page", () => {
-  beforeEach(() => fake.reset());
+  beforeEach(() => {
+    fake.reset();
+    for (const name of Object.keys(fake.calls)) delete fake.calls[name];
+  });
 
   it("shows where the names point, the red readiness item and why Apply waits", async () => {
     const c = await lookedUp();
@@ -101,6 +112,8 @@ describe("DNS cutover page", () => {
     expect(box.textContent).toContain("The records changed since the plan was made.");
     expect(box.textContent).toContain("made again from the records as they are now");
     expect(box.textContent).toContain("req-77");
+    // Forced by the override, with no rehearsal made; not protected, so nothing typed.
+    expect(fake.calls.dnsApply[0].slice(2)).toEqual([false, null, true, null]);
     // No Retry of a confirmed write.
     expect(box.querySelector("[data-testid='dns-apply-retry']")).toBeNull();
     expect(q(c, "dns-apply-result")).toBeNull();
