@@ -128,6 +128,19 @@ describe("DNS cutover page", () => {
     expect(q(c, "dns-saved")!.textContent).toContain("example.com A 192.0.2.1");
   });
 
+  it("re-checks readiness when core refuses for red items, so the override is offered", async () => {
+    fake.answers.dnsReadiness = () => fake.ok([{ id: "ttl", ok: true, reason: "TTL 300 s", safe_at: null }]);
+    fake.answers.dnsApply = () => fake.fail("not_ready", "Not applied: 1 readiness item(s) are not green (certificates).");
+    const c = await lookedUp();
+    expect(q(c, "dns-override")).toBeNull();
+    fake.answers.dnsReadiness = () => fake.ok([{ id: "certificates", ok: false, reason: "web-3 serves another certificate", safe_at: null }]);
+    await applyConfirmed(c);
+    await waitFor(() => expect(q(c, "dns-apply-error")?.getAttribute("data-code")).toBe("not_ready"));
+    expect(q(c, "dns-apply-error")!.textContent).toContain("tick the override");
+    await waitFor(() => expect(q(c, "dns-override")).not.toBeNull());
+    expect(fake.calls.dnsReadiness).toHaveLength(2);
+  });
+
   it("rolls back and says how many API changes it made", async () => {
     fake.answers.dnsSavedRollback = () => fake.ok(fake.saved);
     const c = await lookedUp();
