@@ -636,12 +636,22 @@ impl Client {
     ) -> Result<Listing<T>> {
         let cfg = &self.inner.config;
         let per_page = cfg.per_page.clamp(1, 200);
-        let full = per_page as usize;
         let max_pages = cfg.max_pages.max(1);
         let first: ListPage<T> = self.fetch_page(path, key, filters, 1, per_page).await?;
         let total = first.meta.as_ref().map(|m| u64::from(m.total));
         let link_last = first.links.last_page();
-        let from_total = total.map(|t| t.div_ceil(u64::from(per_page)).max(1));
+        // An API that pages by fewer than asked says so by a short first page that claims more
+        // to come: its page size is then the first page's, or the listing would end at page 1.
+        let first_len = first.items.len();
+        let claims_more = link_last.is_some_and(|l| l > 1)
+            || total.is_some_and(|t| t > first_len as u64)
+            || !first.links.is_last_page();
+        let full = if first_len > 0 && first_len < per_page as usize && claims_more {
+            first_len
+        } else {
+            per_page as usize
+        };
+        let from_total = total.map(|t| t.div_ceil(full as u64).max(1));
         let claimed = match (link_last, from_total) {
             (Some(last), Some(t)) => u64::from(last).min(t),
             (Some(last), None) => u64::from(last),

@@ -135,6 +135,35 @@ async fn an_empty_page_ends_a_listing_whose_counts_lie() {
 }
 
 #[tokio::test]
+async fn an_api_paging_by_fewer_than_asked_is_still_read_whole() {
+    // Asked for 10 a page, the API gives 7 (and links and meta to match): not "short".
+    let server = TestServer::start(|seen| {
+        Reply::ok(page_of(
+            "load_balancers",
+            "/v2/load_balancers",
+            30,
+            seen.page(),
+            7,
+            lb,
+        ))
+    })
+    .await;
+    let client = small_pages(&server, 1_000);
+    let listing = bounded(client.list_pages::<cutover_digitalocean::LoadBalancer>(
+        "/v2/load_balancers",
+        "load_balancers",
+        &[],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(listing.items.len(), 30);
+    assert_eq!(listing.pages, 5);
+    assert_eq!(listing.note, None);
+    assert_eq!(listing.items[29].name, "lb-0029");
+    server.assert_contract();
+}
+
+#[tokio::test]
 async fn full_pages_forever_are_capped_by_meta_total_and_by_the_absolute_max() {
     // Every page full, links.last 1,000,000; meta.total says 30: three pages, not a million.
     let server = TestServer::start(|seen| {
@@ -282,6 +311,24 @@ async fn a_create_refused_with_a_429_or_never_connected_is_not_maybe_applied() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    // No connection at all: nothing was sent, so nothing may have been applied.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let mut cfg = ClientConfig::new(TOKEN).with_base_url(format!("http://{addr}"));
+    cfg.retry_wait_min = Duration::from_millis(1);
+    cfg.retry_wait_max = Duration::from_millis(2);
+    let err = Client::new(cfg)
+        .unwrap()
+        .create_load_balancer(&request())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Network { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("could not reach the DigitalOcean API"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
