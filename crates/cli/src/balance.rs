@@ -37,9 +37,13 @@ pub struct BalanceArgs {
     /// a Sandbox for this run). Options given here override the load balancer's.
     #[arg(long, value_name = "ID")]
     pub lb: Option<String>,
-    /// Where to listen (port 0 picks a free port).
+    /// Where to listen (port 0 picks a free port). Loopback only, unless --listen-public.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub listen: SocketAddr,
+    /// Allow --listen or --redirect-http on an address other machines can reach: anyone who
+    /// reaches it can use this balancer to reach the backends.
+    #[arg(long)]
+    pub listen_public: bool,
     /// Default round-robin (or the load balancer's).
     #[arg(long, value_enum)]
     pub algorithm: Option<AlgorithmArg>,
@@ -124,7 +128,7 @@ pub async fn config_from_args(
     let mut session = None;
     let mut config = match &args.lb {
         Some(id) => {
-            let opened = crate::lb::open_session(global).await?;
+            let opened = crate::session::open(global).await?;
             let options = RehearseOptions {
                 domains: args.domains.clone(),
                 listen: Some(args.listen),
@@ -176,6 +180,7 @@ pub async fn config_from_args(
     }
     config.allow_no_sni = args.allow_no_sni;
     config.max_connections = args.max_connections;
+    config.allow_public_listen = args.listen_public;
     Ok((config, session))
 }
 
@@ -189,6 +194,10 @@ pub async fn run(args: BalanceArgs, global: &GlobalArgs) -> Result<ExitCode, Api
             return Err(err);
         }
     };
+    let limit = handle.connection_limit().clone();
+    if let Some(note) = &limit.note {
+        eprintln!("cutover: {note}");
+    }
     // Subscribe before announcing the port, so no connection made after the line is missed.
     let mut events = handle.subscribe();
     let listen = handle.local_addr();
@@ -202,6 +211,8 @@ pub async fn run(args: BalanceArgs, global: &GlobalArgs) -> Result<ExitCode, Api
         "domains": domains,
         "backends": handle.config().backends.iter().map(|b| b.addr.to_string()).collect::<Vec<_>>(),
         "try": format!("curl --connect-to {first_domain}:443:{}:{} https://{first_domain}/", listen.ip(), listen.port()),
+        "maxConnections": limit.effective,
+        "connectionLimit": limit,
     }));
     tokio::pin!(stop);
     loop {
@@ -304,6 +315,41 @@ fn print_final(stats: &StatsSnapshot, json: bool) {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_public_listen_address_needs_listen_public() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            g: GlobalArgs,
+            #[command(flatten)]
+            b: BalanceArgs,
+        }
+        let args = |extra: &[&str]| {
+            let mut argv = vec![
+                "t",
+                "--domain",
+                "shop.test",
+                "--backend",
+                "127.0.0.1:9443",
+                "--listen",
+                "0.0.0.0:0",
+            ];
+            argv.extend_from_slice(extra);
+            T::try_parse_from(argv).unwrap()
+        };
+        let t = args(&[]);
+        let (config, _) = config_from_args(&t.b, &t.g).await.unwrap();
+        let err = start_balancer(config)
+            .err()
+            .expect("refused without the flag");
+        assert!(err.message.contains("--listen-public"), "{}", err.message);
+        let t = args(&["--listen-public"]);
+        let (config, _) = config_from_args(&t.b, &t.g).await.unwrap();
+        assert!(config.allow_public_listen);
+        assert!(config.validate().is_ok());
+    }
+
     #[test]
     fn health_check_specs_parse() {
         assert_eq!(
@@ -351,6 +397,7 @@ mod tests {
         assert_eq!(config.algorithm, Algorithm::SourceHash);
         assert_eq!(config.proxy_protocol, Some(ProxyProtocol::V2));
         assert_eq!(config.health_check.unwrap().path, "/up");
+        assert!(!config.allow_public_listen);
         assert!(
             T::try_parse_from(["t", "--domain", "a.test"]).is_err(),
             "a backend or --lb is required"

@@ -75,11 +75,12 @@ describe("describeError", () => {
     expect(info.hint).toBeNull();
     expect(info.action.kind).toBe("accounts");
     expect(describeError(fail("unauthorized", "DigitalOcean rejected the token.")).hint).toBe("Replace the token in Accounts.");
-    // A computed wait is more than the message says.
-    expect(describeError(fail("rate_limited", "Rate limited; try again in a minute.", { retry_after_seconds: 5 })).hint).toBe(
-      "Wait 5 s, then try again.",
-    );
-    expect(describeError(fail("rate_limited", "Rate limited; try again in a minute.")).hint).toBeNull();
+    const limited = { retry_after_seconds: 5 };
+    expect(describeError(fail("rate_limited", "DigitalOcean's rate limit is reached: try again in 5 s.", limited)).hint).toBeNull();
+    expect(describeError(fail("rate_limited", "DigitalOcean's rate limit is reached.", limited)).hint).toBe("Wait 5 s, then try again.");
+    const maybe = "POST /v2/load_balancers: reset; the request may have been applied: check before retrying";
+    expect(describeError(fail("maybe_applied", maybe)).hint).toBeNull();
+    expect(describeError(fail("maybe_applied", maybe)).action.label).toBe("Reload list");
   });
 
   it("reads a raw { code, message, details } error too", () => {

@@ -46,7 +46,7 @@ const TABLE: Record<ErrorCode | ComingCode, Entry> = {
   },
   not_found: { hint: "It may have been deleted meanwhile: reload to see what is there now.", action: "reload" },
   conflict: { hint: "It changed since it was loaded and nothing was written: reload, then review again.", action: "reload" },
-  rate_limited: { hint: "Wait a minute, then try again.", action: "wait", redundantIf: /try again in a minute/i },
+  rate_limited: { hint: "Wait a minute, then try again.", action: "wait", redundantIf: /try again/i },
   server: { hint: "DigitalOcean failed on its side: retry shortly.", action: "retry", redundantIf: /try again shortly/i },
   network: { hint: "Check the network connection, then retry.", action: "retry" },
   timeout: { hint: "No answer in time: retry.", action: "retry" },
@@ -55,6 +55,7 @@ const TABLE: Record<ErrorCode | ComingCode, Entry> = {
     hint: "The change may have been made: check the list before retrying.",
     action: "reload",
     label: "Reload list",
+    redundantIf: /check before retrying/i,
   },
   not_ready: {
     hint: "Fix the red readiness items and re-check, or tick the override to apply anyway.",
@@ -147,10 +148,8 @@ export function describeError(err: unknown): ErrorInfo {
   const code = errorCode(err);
   const details = errorDetails(err);
   const message = messageOf(err);
-  const e = entry(code);
   let hint = errorHint(code, details);
-  // Only the table's own sentence can repeat the message; a computed one ("Wait 30 s") adds to it.
-  if (hint !== null && hint === e?.hint && e.redundantIf?.test(message)) hint = null;
+  if (hint !== null && entry(code)?.redundantIf?.test(message)) hint = null;
   return { message, code, requestId: requestIdOf(details), hint, action: errorAction(code), details };
 }
 
