@@ -48,6 +48,18 @@ pub struct ServeArgs {
     /// Latency added to every API request.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency_ms: u64,
+    /// A big account: this many load balancers in all (the 3 seeded ones included). With none
+    /// of --load-balancers, --droplets-per-lb and --records, CUTOVER_SANDBOX_SCALE is read
+    /// (`lbs=1000,droplets=200,records=5000`). A state file that exists is loaded as it is.
+    #[arg(long, value_name = "N")]
+    pub load_balancers: Option<u64>,
+    /// Droplets behind each generated load balancer (one pool they share; all of them answer,
+    /// through one shared server).
+    #[arg(long, value_name = "N")]
+    pub droplets_per_lb: Option<u64>,
+    /// Records added to the seeded domain.
+    #[arg(long, value_name = "N")]
+    pub records: Option<u64>,
 }
 
 pub async fn run(args: SandboxArgs) -> Result<ExitCode, ApiError> {
@@ -64,15 +76,19 @@ async fn run_serve(args: ServeArgs) -> Result<ExitCode, ApiError> {
         ))
         .with_details(serde_json::json!({ "field": "listen" })));
     }
-    let handle = sandbox::start(SandboxOptions {
+    let options = SandboxOptions {
         listen: args.listen,
         state_file: args.state.clone(),
         activation_delay: Duration::from_millis(args.activation_delay_ms),
         busy_window: Duration::from_millis(args.busy_window_ms),
         latency: Duration::from_millis(args.latency_ms),
         token: args.token.clone(),
-    })
-    .await?;
+        ..SandboxOptions::default()
+    };
+    let options = with_scale(options, &args)?;
+    let started = std::time::Instant::now();
+    let handle = sandbox::start(options).await?;
+    tracing::info!("sandbox ready in {:.0?}", started.elapsed());
     let (ca_path, remove_ca) = match &args.ca_pem {
         Some(p) => (p.clone(), false),
         None => {
@@ -107,11 +123,72 @@ async fn run_serve(args: ServeArgs) -> Result<ExitCode, ApiError> {
 
     stop.await;
     tracing::info!("stopping the sandbox");
-    handle.shutdown().await;
+    let saved = handle.shutdown_and_save().await;
     if remove_ca {
         if let Some(p) = ca_written {
             let _ = std::fs::remove_file(p);
         }
     }
+    // A final save that failed loses the run's changes: not a clean exit.
+    saved?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The account's size from the flags, or else from CUTOVER_SANDBOX_SCALE.
+fn with_scale(options: SandboxOptions, args: &ServeArgs) -> Result<SandboxOptions, ApiError> {
+    let invalid = |e: &dyn std::fmt::Display, field: &str| {
+        ApiError::invalid_input(e.to_string()).with_details(serde_json::json!({ "field": field }))
+    };
+    if args.load_balancers.is_none() && args.droplets_per_lb.is_none() && args.records.is_none() {
+        return options
+            .with_scale_from_env()
+            .map_err(|e| invalid(&e, "CUTOVER_SANDBOX_SCALE"));
+    }
+    // The sandbox's own parser checks the maximums.
+    let spec = format!(
+        "lbs={},droplets={},records={}",
+        args.load_balancers.unwrap_or(0),
+        args.droplets_per_lb.unwrap_or(0),
+        args.records.unwrap_or(0)
+    );
+    let scale = spec.parse().map_err(|e| invalid(&e, "scale"))?;
+    Ok(SandboxOptions { scale, ..options })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn scale_flags_become_the_sandbox_scale_and_are_bounded() {
+        let t = T::try_parse_from([
+            "t",
+            "--load-balancers",
+            "1000",
+            "--droplets-per-lb",
+            "200",
+            "--records",
+            "5000",
+        ])
+        .unwrap();
+        let options = with_scale(SandboxOptions::default(), &t.serve).unwrap();
+        assert_eq!(
+            (
+                options.scale.load_balancers,
+                options.scale.droplets_per_lb,
+                options.scale.records
+            ),
+            (1000, 200, 5000)
+        );
+        let t = T::try_parse_from(["t", "--load-balancers", "99999999"]).unwrap();
+        let err = with_scale(SandboxOptions::default(), &t.serve).unwrap_err();
+        assert!(err.message.contains("at most"), "{}", err.message);
+    }
 }
