@@ -949,76 +949,80 @@ impl Client {
     /// was made from: sent again (up to `max_retries` times). Anything else (a colleague's change
     /// in between, or a partial write): [`Error::MaybeApplied`], nothing more sent.
     pub async fn apply(&self, plan: &UpdatePlan) -> Result<LoadBalancer> {
+        let cfg = &self.inner.config;
         let path = lb_path(&plan.id)?;
         let mut fresh = self.get_load_balancer(&plan.id).await?;
+        let changes = conflicts(&plan.current, &fresh);
+        if !changes.is_empty() {
+            return Err(Error::Conflict { changes });
+        }
         let mut body = plan.request.clone();
         body.validate_only = false;
         let mut attempt: u32 = 0;
-        let mut unsure: Option<Error> = None;
+        let mut failed_time = Duration::ZERO;
         loop {
-            if let Some(err) = unsure.take() {
-                if diff_requests(&body, &fresh.to_request()).is_empty() {
-                    tracing::info!("PUT {path}: the earlier attempt went through ({err})");
-                    return Ok(fresh);
-                }
-                let changes = conflicts(&plan.current, &fresh);
-                if !changes.is_empty() {
-                    return Err(match err {
-                        Error::MaybeApplied {
-                            method,
-                            what,
-                            cause,
-                            status,
-                            request_id,
-                        } => Error::MaybeApplied {
-                            method,
-                            what,
-                            cause: format!(
-                                "{cause}, and the load balancer now differs from both the plan \
-                                 and what it was planned from ({} field(s))",
-                                changes.len()
-                            ),
-                            status,
-                            request_id,
-                        },
-                        other => other,
-                    });
-                }
-                // Unchanged since the plan: the PUT did not take effect; sending it again
-                // overwrites nobody's change.
-            } else {
-                let changes = conflicts(&plan.current, &fresh);
-                if !changes.is_empty() {
-                    return Err(Error::Conflict { changes });
-                }
-            }
             self.check_locally(&plan.request, &ValidationContext::update(&fresh))?;
-            match self
+            let started = Instant::now();
+            let err = match self
                 .write_json(Method::PUT, &path, &body, "load_balancer", Retry::Once)
                 .await
             {
-                Err(err @ Error::MaybeApplied { .. })
-                    if attempt < self.inner.config.max_retries =>
-                {
-                    let wait = self.backoff(attempt);
-                    tracing::warn!(
-                        "PUT {path}: re-fetching to check before retrying in {} (attempt {} of \
-                         {}): {err}",
-                        human_duration(wait),
-                        attempt + 2,
-                        self.inner.config.max_retries + 1
-                    );
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                    fresh = match self.get_load_balancer(&plan.id).await {
-                        Ok(lb) => lb,
-                        // Cannot check: say what is known.
-                        Err(_) => return Err(err),
-                    };
-                    unsure = Some(err);
-                }
+                Err(err @ Error::MaybeApplied { .. }) => err,
                 other => return other,
+            };
+            failed_time += started.elapsed();
+            let may_retry = attempt < cfg.max_retries && failed_time < cfg.max_failed_time;
+            if may_retry {
+                // Wait first, check after: the re-check is then as fresh as the retry.
+                let wait = self.backoff(attempt);
+                tracing::warn!(
+                    "PUT {path}: checking the load balancer, then retrying if it is unchanged, in \
+                     {} (attempt {} of {}): {err}",
+                    human_duration(wait),
+                    attempt + 2,
+                    cfg.max_retries + 1
+                );
+                tokio::time::sleep(wait).await;
             }
+            // Whether it went through, and whether anyone else wrote since the plan.
+            fresh = match self.get_load_balancer(&plan.id).await {
+                Ok(lb) => lb,
+                // Cannot check: say what is known.
+                Err(_) => return Err(err),
+            };
+            if diff_requests(&body, &fresh.to_request()).is_empty() {
+                tracing::info!("PUT {path}: the attempt that ended with \"{err}\" went through");
+                return Ok(fresh);
+            }
+            let changes = conflicts(&plan.current, &fresh);
+            if !changes.is_empty() {
+                return Err(match err {
+                    Error::MaybeApplied {
+                        method,
+                        what,
+                        cause,
+                        status,
+                        request_id,
+                    } => Error::MaybeApplied {
+                        method,
+                        what,
+                        cause: format!(
+                            "{cause}, and the load balancer now differs from both the plan and \
+                             what it was planned from ({} field(s))",
+                            changes.len()
+                        ),
+                        status,
+                        request_id,
+                    },
+                    other => other,
+                });
+            }
+            // Still as planned from: the PUT did not take effect (yet); sending it again
+            // overwrites nobody's change.
+            if !may_retry {
+                return Err(err);
+            }
+            attempt += 1;
         }
     }
 

@@ -459,6 +459,39 @@ async fn apply_does_not_overwrite_a_change_made_while_its_put_hung() {
 }
 
 #[tokio::test]
+async fn apply_gives_up_on_a_hanging_put_within_the_failed_time_budget() {
+    // Every PUT hangs and does nothing: re-checked and re-sent while the budget lasts (two
+    // attempts of 0.3 s against 0.5 s), then "may have been applied" — not five hangs.
+    let s = stateful(|_, _, _| {
+        Some(
+            Reply::ok(json!({}))
+                .delay(Duration::from_secs(5))
+                .off_contract(),
+        )
+    })
+    .await;
+    let mut cfg = s.server.config();
+    cfg.timeout = Duration::from_millis(300);
+    cfg.max_failed_time = Duration::from_millis(500);
+    let client = Client::new(cfg).unwrap();
+    let current = client.get_load_balancer(LB_ID).await.unwrap();
+    let mut desired = current.clone();
+    desired.enable_backend_keepalive = true;
+    let started = Instant::now();
+    let err = client
+        .apply(&plan_update(&current, &desired))
+        .await
+        .unwrap_err();
+    assert_maybe_applied(&err, "PUT");
+    assert_eq!(s.puts.load(Ordering::SeqCst), 2);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn apply_reports_success_when_the_put_that_failed_went_through() {
     // The PUT is carried out, then the answer is a 502: the re-fetch shows the plan applied.
     let s = stateful(|_, lb, body| {
