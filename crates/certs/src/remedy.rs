@@ -546,10 +546,6 @@ fn files_for(domain: &str, leaf: &CertInfo, server: Option<WebServer>) -> Files 
     }
 }
 
-fn parent(path: &str) -> &str {
-    path.rsplit_once('/').map(|(d, _)| d).unwrap_or(".")
-}
-
 fn droplet_fix(
     domain: &str,
     target: &BackendReport,
@@ -622,22 +618,33 @@ fn droplet_fix(
         }
         None => {
             for (p, _) in &files.paths {
+                // A real path's folder may not exist yet on the target; a placeholder has none.
+                let remote = match p.rsplit_once('/') {
+                    Some((dir, _)) if !dir.is_empty() => {
+                        format!("sudo mkdir -p {dir} && sudo rsync")
+                    }
+                    _ => "sudo rsync".to_string(),
+                };
                 copy.push(format!(
-                    "{rsync} --rsync-path=\"sudo mkdir -p {} && sudo rsync\" {p} {SSH_USER}@{dst}:{p}",
-                    parent(p)
+                    "{rsync} --rsync-path=\"{remote}\" {p} {SSH_USER}@{dst}:{p}"
                 ));
             }
-            let all: Vec<&str> = files.paths.iter().map(|(p, _)| p.as_str()).collect();
-            let dirs: std::collections::BTreeSet<&str> = all.iter().map(|p| parent(p)).collect();
-            match dirs.iter().next() {
-                // scp copies into one folder: offered when both files share one.
-                Some(dir) if dirs.len() == 1 => format!(
-                    "{} Logging in as root (DigitalOcean's default), `scp -p {} root@{dst}:{dir}/` does the same.",
-                    files.note,
-                    all.join(" ")
-                ),
-                _ => files.note.clone(),
-            }
+            let scp: Vec<String> = files
+                .paths
+                .iter()
+                .map(|(p, _)| format!("`scp -p {p} root@{dst}:{p}`"))
+                .collect();
+            // The find step above already said where the files are.
+            let about = if files.find.is_some() {
+                String::new()
+            } else {
+                format!("{} ", files.note)
+            };
+            format!(
+                "{about}Logging in as root (DigitalOcean's default), {} {} the same.",
+                scp.join(" and "),
+                if scp.len() == 1 { "does" } else { "do" }
+            )
         }
     };
     steps.push(FixStep {

@@ -2,13 +2,19 @@
 //!
 //! Exit codes: 0 when nothing is worse than a warning, 1 when something is an error or critical,
 //! 2 when the check could not run.
+//!
+//! `--fix` prints, under the report, the certificate to keep and the steps for each droplet that
+//! serves another one (the JSON report always carries them as `remedy`). After the fix,
+//! `--lb ID --only web-3 --previous before.json` probes only the changed droplets and compares
+//! them with the others as an earlier `--json` report found them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cutover_core::certs::{
     BackendReport, CertCheckOptions, FleetReport, ProbeTarget, ProxyVersion, Severity,
 };
+use cutover_core::context::Connection;
 use cutover_core::{ApiError, ErrorCode};
 
 use crate::output::{print_json, print_table};
@@ -24,6 +30,28 @@ pub enum CertsCommand {
 pub enum ProxyArg {
     V1,
     V2,
+}
+
+/// What the droplets run, for exact file paths and reload commands in `--fix`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ServerArg {
+    Nginx,
+    Apache,
+    Caddy,
+    Traefik,
+    Haproxy,
+}
+
+impl ServerArg {
+    fn name(self) -> &'static str {
+        match self {
+            ServerArg::Nginx => "nginx",
+            ServerArg::Apache => "apache",
+            ServerArg::Caddy => "caddy",
+            ServerArg::Traefik => "traefik",
+            ServerArg::Haproxy => "haproxy",
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,6 +78,21 @@ pub struct CheckArgs {
     /// How many backends to probe at once.
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub concurrency: u32,
+    /// When backends serve different certificates: print the certificate to keep and, for each
+    /// droplet to change, the steps to copy it there (the JSON report always has them).
+    #[arg(long)]
+    pub fix: bool,
+    /// What the droplets run (nginx, apache, caddy, traefik, haproxy): exact paths and reload
+    /// commands in the fix.
+    #[arg(long, value_enum, value_name = "SERVER")]
+    pub server: Option<ServerArg>,
+    /// With --lb: check only this droplet (repeat for each), e.g. the ones just changed.
+    #[arg(long = "only", value_name = "DROPLET", requires = "lb")]
+    pub only: Vec<String>,
+    /// An earlier `--json` report of the same domain: the backends checked now replace theirs in
+    /// it and the rest are compared as they were (a recheck of only the changed droplets).
+    #[arg(long, value_name = "REPORT.json")]
+    pub previous: Option<PathBuf>,
 }
 
 pub async fn run(cmd: CertsCommand, global: &GlobalArgs) -> CliResult {
@@ -70,6 +113,11 @@ async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiErro
         })?),
         None => None,
     };
+    // Read before probing: a wrong file is an input error, not a wasted check.
+    let previous = match &args.previous {
+        Some(path) => Some(read_previous(path, &args.domain)?),
+        None => None,
+    };
     let options = CertCheckOptions {
         proxy_protocol: args.proxy_protocol.map(|p| match p {
             ProxyArg::V1 => ProxyVersion::V1,
@@ -83,26 +131,39 @@ async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiErro
         let session = crate::session::open(global).await?;
         let progress = !global.json && !global.quiet;
         let mut done = 0usize;
-        let report = cutover_core::certs::check_load_balancer(
-            &session.connection,
-            id,
-            &args.domain,
-            &options,
-            |r| {
-                done += 1;
-                if progress {
-                    eprintln!(
-                        "[{done}] {} {}",
-                        r.label,
-                        r.severity.map_or("ok", Severity::as_str)
-                    );
-                }
-            },
-        )
-        .await;
+        let on_result = |r: &BackendReport| {
+            done += 1;
+            if progress {
+                eprintln!(
+                    "[{done}] {} {}",
+                    r.label,
+                    r.severity.map_or("ok", Severity::as_str)
+                );
+            }
+        };
+        let report = if args.only.is_empty() {
+            cutover_core::certs::check_load_balancer(
+                &session.connection,
+                id,
+                &args.domain,
+                &options,
+                on_result,
+            )
+            .await
+        } else {
+            check_lb_only(
+                &session.connection,
+                id,
+                &args.domain,
+                &options,
+                &args.only,
+                on_result,
+            )
+            .await
+        };
         // An in-process Sandbox stops before the report is printed, whatever the outcome.
         session.close().await;
-        return Ok(finish(&report?, global));
+        return finish(report?, &args, previous, global);
     }
     let mut targets: Vec<ProbeTarget> = Vec::with_capacity(args.backends.len());
     for spec in &args.backends {
@@ -122,16 +183,104 @@ async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiErro
         }
     })
     .await?;
-    Ok(finish(&report, global))
+    finish(report, &args, previous, global)
 }
 
-fn finish(report: &FleetReport, global: &GlobalArgs) -> ExitCode {
-    if global.json {
-        print_json(report);
-    } else {
-        print_human(report);
+/// Only the droplets named in `only` of load balancer `lb_id`, probed as
+/// `check_load_balancer` would (its PROXY protocol flag, the connection's extra CA).
+async fn check_lb_only(
+    conn: &Connection,
+    lb_id: &str,
+    domain: &str,
+    options: &CertCheckOptions,
+    only: &[String],
+    on_result: impl FnMut(&BackendReport),
+) -> Result<FleetReport, ApiError> {
+    let lb = conn.client.get_load_balancer(lb_id).await?;
+    let droplets = conn.client.list_droplets().await?;
+    let backends = cutover_core::certs::lb_backends(&lb, &droplets, |d, p| conn.resolve(d, p))?;
+    let known: Vec<&str> = backends.targets.iter().map(|t| t.label.as_str()).collect();
+    if let Some(missing) = only.iter().find(|n| !known.contains(&n.as_str())) {
+        let unreachable = backends
+            .unreachable
+            .iter()
+            .find(|(t, _)| &t.label == missing);
+        let message = match unreachable {
+            Some((_, why)) => format!("{missing} cannot be checked: {why}"),
+            None => format!(
+                "{missing} is not a droplet of load balancer {} (it has {})",
+                lb.name,
+                known.join(", ")
+            ),
+        };
+        return Err(
+            ApiError::invalid_input(message).with_details(serde_json::json!({ "field": "only" }))
+        );
     }
-    exit_code(report)
+    let mut options = options.clone();
+    if options.proxy_protocol.is_none() {
+        options.proxy_protocol = backends.proxy_protocol;
+    }
+    if let Some(extra) = &conn.extra_ca_pem {
+        options.ca_pem = Some(match options.ca_pem.take() {
+            Some(mine) => format!("{mine}\n{extra}"),
+            None => extra.clone(),
+        });
+    }
+    let targets: Vec<ProbeTarget> = backends
+        .targets
+        .into_iter()
+        .filter(|t| only.contains(&t.label))
+        .collect();
+    cutover_core::certs::check_backends(domain, targets, &options, on_result).await
+}
+
+fn read_previous(path: &Path, domain: &str) -> Result<FleetReport, ApiError> {
+    let bad = |why: String| {
+        ApiError::invalid_input(format!(
+            "{} is not a usable earlier report: {why}",
+            path.display()
+        ))
+        .with_details(serde_json::json!({ "field": "previous" }))
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let report: FleetReport = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("not a `cutover certs check --json` report ({e})")))?;
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    if report.domain != domain {
+        return Err(bad(format!("it is for {}, not {domain}", report.domain)));
+    }
+    Ok(report)
+}
+
+fn finish(
+    mut report: FleetReport,
+    args: &CheckArgs,
+    previous: Option<FleetReport>,
+    global: &GlobalArgs,
+) -> Result<ExitCode, ApiError> {
+    if let Some(previous) = previous {
+        report = previous.merged_with(report.backends);
+    } else if !args.only.is_empty() && !global.json && !global.quiet {
+        eprintln!(
+            "cutover: only {} checked; give --previous REPORT.json (an earlier --json report) to compare with the other droplets",
+            args.only.join(", ")
+        );
+    }
+    if let Some(server) = args.server {
+        report
+            .set_server(server.name())
+            .map_err(|e| ApiError::invalid_input(e.to_string()))?;
+    }
+    if global.json {
+        print_json(&report);
+    } else {
+        print_human(&report);
+        if args.fix {
+            print_fix(&report, args);
+        }
+    }
+    Ok(exit_code(&report))
 }
 
 /// 0 when nothing is worse than a warning, 1 otherwise.
@@ -213,10 +362,95 @@ fn print_human(report: &FleetReport) {
         report.verdict.severity.map_or("ok", Severity::as_str),
         report.verdict.summary
     );
+    if let Some(recheck) = &report.recheck {
+        println!("\nRecheck: {}", recheck.summary);
+    }
     println!("\nLook for yourself:");
     for b in &report.backends {
         println!("  {}", b.openssl_command);
     }
+}
+
+/// The remedy under the report: the certificate to keep, why, and numbered steps per droplet.
+fn print_fix(report: &FleetReport, args: &CheckArgs) {
+    println!("\nHow to fix:");
+    let Some(remedy) = &report.remedy else {
+        if report.groups.len() <= 1 {
+            println!(
+                "  Every backend serves the same certificate: nothing to copy between droplets."
+            );
+        } else {
+            println!(
+                "  Nothing to copy: no droplet serves another certificate that could be checked."
+            );
+        }
+        return;
+    };
+    println!("  {}", remedy.reason);
+    if let (Some(name), Some(sha)) = (&remedy.chosen, &remedy.chosen_sha256) {
+        println!("  Certificate {name}: sha256 {sha}");
+    }
+    if !remedy.droplets.is_empty() {
+        println!("  To change: {}", remedy.droplets.join(", "));
+    }
+    for fix in &remedy.fixes {
+        println!(
+            "\n  {} ({}), from {} ({})",
+            fix.droplet, fix.host, fix.copy_from, fix.copy_from_host
+        );
+        println!("  {}", fix.server_note);
+        if fix.server.is_none() {
+            println!("  --server nginx|apache|caddy|traefik|haproxy makes the paths and the reload exact.");
+        }
+        for (i, step) in fix.steps.iter().enumerate() {
+            println!("\n    {}. {} — on {}", i + 1, step.title, step.run_on);
+            for cmd in &step.commands {
+                println!("         {cmd}");
+            }
+            if let Some(note) = &step.note {
+                println!("       {note}");
+            }
+        }
+    }
+    if let Some(step) = &remedy.rebuild {
+        println!("\n  {} — on {}", step.title, step.run_on);
+        for cmd in &step.commands {
+            println!("       {cmd}");
+        }
+        if let Some(note) = &step.note {
+            println!("     {note}");
+        }
+    }
+    if let Some(warning) = &remedy.renewal_warning {
+        println!("\n  Let's Encrypt: {warning}");
+    }
+    if !remedy.fixes.is_empty() {
+        println!(
+            "\n  Then recheck only those against this check saved with --json (> before.json):"
+        );
+        println!("       {}", recheck_command(report, args, &remedy.droplets));
+    }
+}
+
+/// The command that rechecks `droplets` against this check saved as before.json.
+fn recheck_command(report: &FleetReport, args: &CheckArgs, droplets: &[String]) -> String {
+    let mut cmd = format!("cutover certs check --domain {}", report.domain);
+    match &args.lb {
+        Some(id) => {
+            cmd.push_str(&format!(" --lb {id}"));
+            for d in droplets {
+                cmd.push_str(&format!(" --only {d}"));
+            }
+        }
+        // By hand, a backend's label is the HOST:PORT it was given as.
+        None => {
+            for d in droplets {
+                cmd.push_str(&format!(" --backend {d}"));
+            }
+        }
+    }
+    cmd.push_str(" --previous before.json");
+    cmd
 }
 
 #[cfg(test)]
