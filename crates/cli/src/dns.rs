@@ -147,7 +147,8 @@ async fn open(global: &GlobalArgs, common: &Common) -> Result<Session, ApiError>
         cutover_core::session::Target::from_cli(&choice, sandbox.clone())?,
         cutover_core::session::Target::Sandbox(_)
     ) {
-        std::fs::create_dir_all(&dir).map_err(|err| cutover_core::files::write_error(&dir, &err))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|err| cutover_core::files::write_error(&dir, &err))?;
     }
     let inner = crate::session::open_with(global, sandbox).await?;
     let conn = inner.connection.clone();
@@ -384,7 +385,10 @@ async fn apply_in(
         }
         None => None,
     };
-    if !protected && !args.yes && !cutover_core::session::typed_matches(&p.plan.domain, typed.as_deref()) {
+    if !protected
+        && !args.yes
+        && !cutover_core::session::typed_matches(&p.plan.domain, typed.as_deref())
+    {
         return Err(ApiError::invalid_input(
             "The typed name did not match (or --yes / --confirm DOMAIN was not given): nothing was changed.",
         )
@@ -398,20 +402,21 @@ async fn apply_in(
         rehearsal_ok: None,
         readiness: Some(p.readiness.clone()),
     };
-    let applied = match dns::apply_reviewed(&session.inner, &args.plan.lb, &p.plan, &guard, &dir).await {
-        Ok(applied) => applied,
-        Err(err) if err.code == ErrorCode::NotReady => {
-            if global.json {
-                print_json(&serde_json::json!({
-                    "applied": false, "plan": p.plan, "readiness": p.readiness, "error": err,
-                }));
-            } else {
-                eprintln!("cutover: {} (pass --force to apply anyway)", err.message);
+    let applied =
+        match dns::apply_reviewed(&session.inner, &args.plan.lb, &p.plan, &guard, &dir).await {
+            Ok(applied) => applied,
+            Err(err) if err.code == ErrorCode::NotReady => {
+                if global.json {
+                    print_json(&serde_json::json!({
+                        "applied": false, "plan": p.plan, "readiness": p.readiness, "error": err,
+                    }));
+                } else {
+                    eprintln!("cutover: {} (pass --force to apply anyway)", err.message);
+                }
+                return Ok(ExitCode::from(1));
             }
-            return Ok(ExitCode::from(1));
-        }
-        Err(err) => return Err(err),
-    };
+            Err(err) => return Err(err),
+        };
     if !global.json {
         println!(
             "Applied {} change(s); the old records are saved in {}",
@@ -428,14 +433,12 @@ async fn apply_in(
             ca_pem: conn.extra_ca_pem.clone(),
             ..VerifyOptions::default()
         };
-        let quiet = global.json || global.quiet;
+        let out = crate::output::Output::from_global(global);
         let v = dns::verify(conn, &p.plan, session.nameserver, &opts, |pr| {
-            if !quiet {
-                eprintln!(
-                    "verify #{}: ready {:?}, waiting {:?}",
-                    pr.attempt, pr.ready, pr.waiting
-                );
-            }
+            out.progress_line(&format!(
+                "verify #{}: ready {:?}, waiting {:?}",
+                pr.attempt, pr.ready, pr.waiting
+            ));
         })
         .await?;
         Some(v)

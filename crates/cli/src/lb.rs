@@ -9,16 +9,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use cutover_core::session::Session;
 use cutover_core::context::Connection;
 use cutover_core::lb::{
     self, Certificate, Droplet, Finding, Follow, ForwardingRule, LbFirewall, LoadBalancer,
     LoadBalancerRequest, Severity, UpdatePlan,
 };
+use cutover_core::session::Session;
 use cutover_core::{ApiError, ErrorCode};
 use serde_json::{json, Value};
 
-use crate::output::{print_json, print_table};
+use crate::output::{print_json, print_table, Output};
 use crate::GlobalArgs;
 
 #[derive(Debug, clap::Subcommand)]
@@ -221,46 +221,49 @@ where
 }
 
 pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
-    let json = global.json;
+    let out = Output::from_global(global);
     with_session(global, async move |session: &Session| {
         let conn = &session.connection;
         match command {
             LbCommand::List => {
                 let lbs = lb::list(conn).await?.load_balancers;
-                if json {
-                    print_json(&lbs);
-                } else {
-                    print_lb_table(&lbs);
-                }
+                out.emit(&lbs, || print_lb_table(&lbs));
                 Ok(ExitCode::SUCCESS)
             }
             LbCommand::Get { lb } => {
                 let lb = lb::find(conn, &lb).await?;
-                if json {
-                    print_json(&lb);
-                } else {
-                    print_lb_detail(&lb);
-                }
+                out.emit(&lb, || print_lb_detail(&lb));
                 Ok(ExitCode::SUCCESS)
             }
-            LbCommand::Create(args) => create(conn, *args, json).await,
-            LbCommand::Update(args) => update(conn, *args, json).await,
-            LbCommand::Delete { lb: wanted, yes, confirm: typed } => {
+            LbCommand::Create(args) => create(conn, *args, out).await,
+            LbCommand::Update(args) => update(conn, *args, out).await,
+            LbCommand::Delete {
+                lb: wanted,
+                yes,
+                confirm: typed,
+            } => {
                 let found = lb::find(conn, &wanted).await?;
                 let typed = match typed {
                     Some(t) => Some(t),
-                    None if session.account.protected => {
-                        prompt_typed(&found.name, json)?
-                    }
+                    None if session.account.protected => prompt_typed(&found.name, out)?,
                     None => {
-                        if !yes && !confirm(&format!("Delete load balancer \"{}\" ({})?", found.name, found.id), json)? {
-                            return declined(json);
+                        if !yes
+                            && !confirm(
+                                &format!("Delete load balancer \"{}\" ({})?", found.name, found.id),
+                                out,
+                            )?
+                        {
+                            return declined(out);
                         }
                         None
                     }
                 };
                 let deleted = lb::delete(session, None, &found.id, typed.as_deref()).await?;
-                done(json, json!({"deleted": deleted.id}), &format!("Deleted \"{}\".", deleted.name));
+                done(
+                    out,
+                    json!({"deleted": deleted.id}),
+                    &format!("Deleted \"{}\".", deleted.name),
+                );
                 Ok(ExitCode::SUCCESS)
             }
             LbCommand::Droplets { command } => {
@@ -276,9 +279,14 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                 let verb = if add { "Added" } else { "Removed" };
                 let key = if add { "added" } else { "removed" };
                 done(
-                    json,
+                    out,
                     json!({"id": lb.id, key: ids}),
-                    &format!("{verb} {} droplet(s) {} \"{}\".", ids.len(), if add { "to" } else { "from" }, lb.name),
+                    &format!(
+                        "{verb} {} droplet(s) {} \"{}\".",
+                        ids.len(),
+                        if add { "to" } else { "from" },
+                        lb.name
+                    ),
                 );
                 Ok(ExitCode::SUCCESS)
             }
@@ -293,7 +301,7 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                     .collect::<Result<Vec<ForwardingRule>, _>>()?;
                 let lb = if add {
                     let (lb, findings) = lb::add_rules(conn, &wanted, &rules).await?;
-                    report_findings(&findings, json);
+                    report_findings(&findings, out);
                     lb
                 } else {
                     lb::remove_rules(conn, &wanted, &rules).await?
@@ -301,7 +309,7 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                 let verb = if add { "Added" } else { "Removed" };
                 let key = if add { "added" } else { "removed" };
                 done(
-                    json,
+                    out,
                     json!({"id": lb.id, key: rules}),
                     &format!("{verb} {} rule(s) on \"{}\".", rules.len(), lb.name),
                 );
@@ -313,15 +321,11 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
 }
 
 pub async fn run_certificates(command: CertificatesCommand, global: &GlobalArgs) -> Outcome {
-    let json = global.json;
+    let out = Output::from_global(global);
     with_session(global, async move |session: &Session| match command {
         CertificatesCommand::List => {
             let certs = lb::list_certificates(&session.connection).await?;
-            if json {
-                print_json(&certs);
-            } else {
-                print_certificates(&certs);
-            }
+            out.emit(&certs, || print_certificates(&certs));
             Ok(ExitCode::SUCCESS)
         }
     })
@@ -329,15 +333,11 @@ pub async fn run_certificates(command: CertificatesCommand, global: &GlobalArgs)
 }
 
 pub async fn run_droplets(command: DropletsListCommand, global: &GlobalArgs) -> Outcome {
-    let json = global.json;
+    let out = Output::from_global(global);
     with_session(global, async move |session: &Session| match command {
         DropletsListCommand::List { tag } => {
             let droplets = lb::list_droplets(&session.connection, tag.as_deref()).await?;
-            if json {
-                print_json(&droplets);
-            } else {
-                print_droplets(&droplets);
-            }
+            out.emit(&droplets, || print_droplets(&droplets));
             Ok(ExitCode::SUCCESS)
         }
     })
@@ -345,11 +345,11 @@ pub async fn run_droplets(command: DropletsListCommand, global: &GlobalArgs) -> 
 }
 
 pub async fn run_account(global: &GlobalArgs) -> Outcome {
-    let json = global.json;
+    let out = Output::from_global(global);
     with_session(global, async move |session: &Session| {
         let account = lb::account(&session.connection).await?;
         let rate = session.client().rate_limit();
-        if json {
+        if out.is_json() {
             print_json(&json!({"account": account, "rate_limit": rate}));
         } else {
             let team = account
@@ -455,7 +455,10 @@ fn apply_fields(lb: &mut LoadBalancer, f: &LbFields) -> Result<(), ApiError> {
             .collect::<Result<_, _>>()?;
     }
     if let Some(spec) = &f.health_check {
-        lb.health_check = Some(crate::lb_fields::parse_health_check(spec, lb.health_check.as_ref())?);
+        lb.health_check = Some(crate::lb_fields::parse_health_check(
+            spec,
+            lb.health_check.as_ref(),
+        )?);
     }
     if let Some(spec) = &f.sticky_sessions {
         lb.sticky_sessions = Some(crate::lb_fields::parse_sticky(spec)?);
@@ -507,7 +510,7 @@ fn apply_fields(lb: &mut LoadBalancer, f: &LbFields) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn create(conn: &Connection, args: CreateArgs, json: bool) -> Outcome {
+async fn create(conn: &Connection, args: CreateArgs, out: Output) -> Outcome {
     let mut lb = LoadBalancer::default();
     apply_fields(&mut lb, &args.fields)?;
     if let Some(region) = &args.region {
@@ -538,12 +541,12 @@ async fn create(conn: &Connection, args: CreateArgs, json: bool) -> Outcome {
     let mut request: LoadBalancerRequest = lb.to_request();
     request.validate_only = false;
     let findings = lb::check(&request, None);
-    report_findings(&findings, json);
+    report_findings(&findings, out);
     refuse_on_errors(&findings)?;
     if args.dry_run {
         lb::dry_run_create(conn, &request).await?;
         done(
-            json,
+            out,
             json!({"dry_run": true, "accepted": true, "request": request, "findings": findings}),
             "DigitalOcean would accept this load balancer (dry run: nothing was created).",
         );
@@ -553,8 +556,10 @@ async fn create(conn: &Connection, args: CreateArgs, json: bool) -> Outcome {
     // Said before waiting: a wait that fails (a revoked token, a timeout, Ctrl-C) must never
     // hide that the load balancer exists, or the user creates a second, billed one.
     if args.wait {
-        if json {
-            print_json(&json!({"created": {"id": created.id, "name": created.name, "status": created.status}}));
+        if out.is_json() {
+            print_json(
+                &json!({"created": {"id": created.id, "name": created.name, "status": created.status}}),
+            );
         } else {
             eprintln!(
                 "Created \"{}\" ({}); waiting until it is active (Ctrl-C stops waiting, not the load balancer)…",
@@ -564,7 +569,7 @@ async fn create(conn: &Connection, args: CreateArgs, json: bool) -> Outcome {
     }
     let created = if args.wait {
         crate::shutdown::interruptible(
-            wait(conn, &created.id, args.wait_timeout, json),
+            wait(conn, &created.id, args.wait_timeout, out),
             &format!(
                 "Stopped waiting. Load balancer \"{}\" ({}) was created and is still being set up: see `cutover lb get {}`.",
                 created.name, created.id, created.id
@@ -575,14 +580,12 @@ async fn create(conn: &Connection, args: CreateArgs, json: bool) -> Outcome {
     } else {
         created
     };
-    if json {
-        print_json(&created);
-    } else {
-        println!(
+    out.emit(&created, || {
+        out.say(&format!(
             "Created \"{}\" ({}), status {}.",
             created.name, created.id, created.status
-        );
-    }
+        ))
+    });
     Ok(ExitCode::SUCCESS)
 }
 
@@ -593,7 +596,7 @@ fn manage_region(slug: &str) -> lb::Region {
     }
 }
 
-async fn update(conn: &Connection, args: UpdateArgs, json: bool) -> Outcome {
+async fn update(conn: &Connection, args: UpdateArgs, out: Output) -> Outcome {
     let current = lb::find(conn, &args.lb).await?;
     let mut desired = current.clone();
     apply_fields(&mut desired, &args.fields)?;
@@ -602,12 +605,12 @@ async fn update(conn: &Connection, args: UpdateArgs, json: bool) -> Outcome {
     if plan.is_noop() {
         return Err(lb::nothing_to_change(&current));
     }
-    if !json {
+    if !out.is_json() {
         print_plan(&current, &plan);
     }
-    report_findings(&findings, json);
+    report_findings(&findings, out);
     if let Err(err) = refuse_on_errors(&findings) {
-        if json {
+        if out.is_json() {
             print_json(
                 &json!({"id": plan.id, "changes": plan.changes, "findings": findings, "applied": false}),
             );
@@ -617,7 +620,7 @@ async fn update(conn: &Connection, args: UpdateArgs, json: bool) -> Outcome {
     if args.dry_run {
         lb::dry_run_update(conn, &plan).await?;
         done(
-            json,
+            out,
             json!({"id": plan.id, "changes": plan.changes, "findings": findings, "dry_run": true, "accepted": true, "request": plan.request}),
             "DigitalOcean would accept this change (dry run: nothing was changed).",
         );
@@ -630,10 +633,10 @@ async fn update(conn: &Connection, args: UpdateArgs, json: bool) -> Outcome {
                 plan.changes.len(),
                 current.name
             ),
-            json,
+            out,
         )?
     {
-        return declined(json);
+        return declined(out);
     }
     let updated = crate::shutdown::interruptible(
         lb::apply_update(conn, &plan),
@@ -645,7 +648,7 @@ async fn update(conn: &Connection, args: UpdateArgs, json: bool) -> Outcome {
     .await??;
     let updated = if args.wait {
         crate::shutdown::interruptible(
-            wait(conn, &updated.id, args.wait_timeout, json),
+            wait(conn, &updated.id, args.wait_timeout, out),
             &format!(
                 "Stopped waiting. The change to \"{}\" was accepted and is still being applied: see `cutover lb get {}`.",
                 updated.name, updated.id
@@ -655,17 +658,10 @@ async fn update(conn: &Connection, args: UpdateArgs, json: bool) -> Outcome {
     } else {
         updated
     };
-    if json {
-        print_json(
-            &json!({"id": plan.id, "changes": plan.changes, "findings": findings, "applied": true, "load_balancer": updated}),
-        );
-    } else {
-        println!(
-            "Applied. \"{}\" is {}.",
-            updated.name,
-            status_word(&updated)
-        );
-    }
+    out.emit(
+        &json!({"id": plan.id, "changes": plan.changes, "findings": findings, "applied": true, "load_balancer": updated}),
+        || out.say(&format!("Applied. \"{}\" is {}.", updated.name, status_word(&updated))),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -673,12 +669,12 @@ async fn wait(
     conn: &Connection,
     id: &str,
     timeout_secs: u64,
-    json: bool,
+    out: Output,
 ) -> Result<LoadBalancer, ApiError> {
     let started = Instant::now();
     let mut last = String::new();
     // Progress only for a person watching a terminal.
-    let show = !json && std::io::stderr().is_terminal();
+    let show = out.progress();
     let follow = Follow {
         timeout: Duration::from_secs(timeout_secs),
         ..Follow::default()
@@ -694,8 +690,8 @@ async fn wait(
 
 /// Asks for the load balancer's name on a terminal (a protected account); `None` elsewhere,
 /// which core then refuses with the sentence that names `--confirm`.
-fn prompt_typed(name: &str, json: bool) -> Result<Option<String>, ApiError> {
-    if json || !std::io::stdin().is_terminal() {
+fn prompt_typed(name: &str, out: Output) -> Result<Option<String>, ApiError> {
+    if out.is_json() || !std::io::stdin().is_terminal() {
         return Ok(None);
     }
     eprint!("This is a protected account. Type the load balancer's name ({name}) to delete it: ");
@@ -718,8 +714,8 @@ fn status_word(lb: &LoadBalancer) -> &str {
 // ---------------------------------------------------------------------------------------------
 
 /// Asks on the terminal. With `--json` or without a terminal, refuses: pass `--yes`.
-fn confirm(question: &str, json: bool) -> Result<bool, ApiError> {
-    if json || !std::io::stdin().is_terminal() {
+fn confirm(question: &str, out: Output) -> Result<bool, ApiError> {
+    if out.is_json() || !std::io::stdin().is_terminal() {
         return Err(ApiError::invalid_input(
             "Refusing to change anything without a confirmation: pass --yes (or --dry-run to only check).",
         )
@@ -735,24 +731,22 @@ fn confirm(question: &str, json: bool) -> Result<bool, ApiError> {
     ))
 }
 
-fn declined(json: bool) -> Outcome {
-    if !json {
+fn declined(out: Output) -> Outcome {
+    if !out.is_json() {
         eprintln!("Nothing was changed.");
     }
     Ok(ExitCode::from(1))
 }
 
-fn done(json: bool, value: Value, text: &str) {
-    if json {
-        print_json(&value);
-    } else {
-        println!("{}", crate::output::terminal_safe(text));
-    }
+fn done(out: Output, value: Value, text: &str) {
+    out.emit(&value, || {
+        println!("{}", crate::output::terminal_safe(text))
+    });
 }
 
 /// Findings on stderr for people (JSON output carries them in the result instead).
-fn report_findings(findings: &[Finding], json: bool) {
-    if json || findings.is_empty() {
+fn report_findings(findings: &[Finding], out: Output) {
+    if out.is_json() || findings.is_empty() {
         return;
     }
     for f in findings {

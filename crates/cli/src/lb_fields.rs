@@ -141,5 +141,4 @@ mod tests {
         assert!(parse_health_check("colour=blue", None).is_err());
         assert!(parse_health_check("port=eighty", None).is_err());
     }
-
 }

@@ -1,8 +1,59 @@
-//! Printing results: JSON for scripts, plain tables for people.
+//! Printing results: JSON for scripts, plain tables for people. `--json` is decided once, in
+//! [`Output`] (GitButler's `OutputChannel`), not at every call site; progress goes to stderr
+//! only when a person watches it.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use cutover_core::ApiError;
+
+/// How this run prints: JSON for scripts or text for people, and whether to show progress.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    json: bool,
+    quiet: bool,
+}
+
+impl Output {
+    pub fn new(json: bool, quiet: bool) -> Self {
+        Self { json, quiet }
+    }
+
+    pub fn from_global(global: &crate::GlobalArgs) -> Self {
+        Self::new(global.json, global.quiet)
+    }
+
+    pub fn is_json(self) -> bool {
+        self.json
+    }
+
+    /// The result: `value` as one JSON line with `--json`, else what `human` prints.
+    pub fn emit<T: serde::Serialize>(self, value: &T, human: impl FnOnce()) {
+        if self.json {
+            print_json(value);
+        } else {
+            human();
+        }
+    }
+
+    /// A line of text for people (nothing with `--json`: the JSON result carries it).
+    pub fn say(self, text: &str) {
+        if !self.json {
+            out_line(&terminal_safe(text));
+        }
+    }
+
+    /// Whether progress lines are worth printing: a person at a terminal, not `--json`/`-q`.
+    pub fn progress(self) -> bool {
+        !self.json && !self.quiet && std::io::stderr().is_terminal()
+    }
+
+    /// A progress line on stderr, when [`Output::progress`].
+    pub fn progress_line(self, text: &str) {
+        if self.progress() {
+            eprintln!("{}", terminal_safe(text));
+        }
+    }
+}
 
 /// One line to stdout. A closed pipe (`cutover lb list --json | head`) is not an error worth a
 /// panic: the reader has what it wanted.
@@ -59,38 +110,32 @@ pub fn print_error(err: &ApiError, json: bool) {
     );
 }
 
-/// A left-aligned text table with a header row.
+/// A left-aligned text table with a header row, fitted to the terminal's width (cells wrap)
+/// when stdout is one; each cell made [`terminal_safe`] and cut to [`MAX_CELL_CHARS`].
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| row.iter().map(|c| cell(c)).collect())
-        .collect();
-    let rows = &rows;
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    out_line(&render_table(headers, rows));
+}
+
+/// [`print_table`]'s text.
+pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    use comfy_table::{presets, ContentArrangement, Table};
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(headers.iter().map(|h| h.to_string()));
     for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
+        table.add_row(row.iter().map(|c| cell(c)));
     }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
-                out.push_str(cell);
-                out.push_str(&" ".repeat(pad));
-            }
-        }
-        out_line(out.trim_end());
-    };
-    line(headers.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
+    // Padding 0 left, 2 right: the plain look of the former hand-written table.
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
     }
+    table
+        .lines()
+        .map(|line| line.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -99,12 +144,34 @@ mod tests {
 
     #[test]
     fn api_strings_cannot_drive_the_terminal_or_forge_rows() {
-        assert_eq!(terminal_safe("web\x1b]0;pwned\x07"), "web\\u{1b}]0;pwned\\u{7}");
+        assert_eq!(
+            terminal_safe("web\x1b]0;pwned\x07"),
+            "web\\u{1b}]0;pwned\\u{7}"
+        );
         assert_eq!(terminal_safe("a\nb"), "a\\nb");
         assert_eq!(terminal_safe("plain-name"), "plain-name");
         let long = "x".repeat(1_000_000);
         let c = cell(&long);
         assert_eq!(c.chars().count(), MAX_CELL_CHARS);
         assert!(c.ends_with('…'));
+    }
+
+    #[test]
+    fn a_table_has_its_header_and_one_line_a_row() {
+        let text = render_table(
+            &["NAME", "STATUS"],
+            &[
+                vec!["web-lb".into(), "active".into()],
+                vec!["evil\nrow".into(), "new".into()],
+            ],
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].starts_with("NAME"), "{text}");
+        assert!(
+            lines[1].starts_with("web-lb") && lines[1].contains("active"),
+            "{text}"
+        );
+        assert!(lines[2].contains("evil\\nrow"), "{text}");
     }
 }

@@ -12,9 +12,7 @@ mod support;
 
 use std::path::Path;
 
-use cutover_core::accounts::{
-    AccountRecord, OsKeychain, SecretStore, Settings, SettingsStore,
-};
+use cutover_core::accounts::{AccountRecord, OsKeychain, SecretStore, Settings, SettingsStore};
 use cutover_core::context::ConnectionKind;
 use cutover_core::sandbox::SandboxOptions;
 use cutover_core::workspace::Workspace;
@@ -63,8 +61,14 @@ fn with_context(dir: &Path, name: &str, args: &[&str]) -> (i32, Value, String) {
 
 fn error_of(json: &Value) -> (String, String) {
     (
-        json["error"]["code"].as_str().unwrap_or_default().to_string(),
-        json["error"]["message"].as_str().unwrap_or_default().to_string(),
+        json["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        json["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
     )
 }
 
@@ -95,8 +99,11 @@ fn a_protected_context_needs_the_typed_name_in_the_cli_as_in_the_app() {
     let api_id = json["id"].as_str().unwrap().to_string();
 
     // Protected: --yes alone does not delete, a wrong name does not either.
-    let (code, json, stderr) =
-        with_context(config.path(), &name, &["lb", "delete", "api-by-tag", "--yes"]);
+    let (code, json, stderr) = with_context(
+        config.path(),
+        &name,
+        &["lb", "delete", "api-by-tag", "--yes"],
+    );
     assert_eq!(code, 2, "{stderr}");
     let (cli_code, cli_message) = error_of(&json);
     assert_eq!(cli_code, "invalid_input", "{json}");
@@ -120,11 +127,15 @@ fn a_protected_context_needs_the_typed_name_in_the_cli_as_in_the_app() {
         );
         let session = ws.session().await.unwrap();
         assert!(session.account.protected);
-        let app_err = lb::delete(&session, None, "api-by-tag", None).await.unwrap_err();
+        let app_err = lb::delete(&session, None, "api-by-tag", None)
+            .await
+            .unwrap_err();
         assert_eq!(api(app_err), (cli_code.clone(), cli_message.clone()));
 
         // An unknown load balancer.
-        let app_err = lb::find(&session.connection, "no-such-lb").await.unwrap_err();
+        let app_err = lb::find(&session.connection, "no-such-lb")
+            .await
+            .unwrap_err();
         let (_, json, _) = with_context(config.path(), &name, &["lb", "get", "no-such-lb"]);
         assert_eq!(api(app_err), error_of(&json));
 
@@ -144,25 +155,36 @@ fn a_protected_context_needs_the_typed_name_in_the_cli_as_in_the_app() {
         assert_eq!(api(app_err), error_of(&json));
 
         // A DNS apply without the typed domain.
-        let plan = cutover_core::dns::plan_for(&session.connection, SHOP_DOMAIN, SHOP_LB, &[], None)
-            .await
-            .unwrap();
+        let plan =
+            cutover_core::dns::plan_for(&session.connection, SHOP_DOMAIN, SHOP_LB, &[], None)
+                .await
+                .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let guard = cutover_core::dns::ApplyGuard {
             force: true,
             ..Default::default()
         };
-        let app_err = cutover_core::dns::apply_reviewed(&session, SHOP_LB, &plan, &guard, dir.path())
-            .await
-            .unwrap_err();
+        let app_err =
+            cutover_core::dns::apply_reviewed(&session, SHOP_LB, &plan, &guard, dir.path())
+                .await
+                .unwrap_err();
         let state = tempfile::tempdir().unwrap();
         let state_dir = state.path().to_str().unwrap();
         let (code, json, stderr) = with_context(
             config.path(),
             &name,
             &[
-                "dns", "apply", "--domain", SHOP_DOMAIN, "--lb", SHOP_LB, "--yes", "--force",
-                "--no-verify", "--state-dir", state_dir,
+                "dns",
+                "apply",
+                "--domain",
+                SHOP_DOMAIN,
+                "--lb",
+                SHOP_LB,
+                "--yes",
+                "--force",
+                "--no-verify",
+                "--state-dir",
+                state_dir,
             ],
         );
         assert_eq!(code, 2, "{stderr}");
@@ -174,8 +196,18 @@ fn a_protected_context_needs_the_typed_name_in_the_cli_as_in_the_app() {
             config.path(),
             &name,
             &[
-                "dns", "apply", "--domain", SHOP_DOMAIN, "--lb", SHOP_LB, "--confirm",
-                SHOP_DOMAIN, "--force", "--no-verify", "--state-dir", state_dir,
+                "dns",
+                "apply",
+                "--domain",
+                SHOP_DOMAIN,
+                "--lb",
+                SHOP_LB,
+                "--confirm",
+                SHOP_DOMAIN,
+                "--force",
+                "--no-verify",
+                "--state-dir",
+                state_dir,
             ],
         );
         assert_eq!(code, 0, "{stderr} {json}");

@@ -81,5 +81,8 @@ pub fn standalone() -> Standalone {
 
 /// A settings folder that holds no accounts.
 pub fn no_accounts_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("cutover-cli-tests-no-accounts-{}", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "cutover-cli-tests-no-accounts-{}",
+        std::process::id()
+    ))
 }
