@@ -243,6 +243,7 @@ impl Error {
                 (String::new(), text, None)
             }
         };
+        let message = tidy_message(&message);
         let message = if message.is_empty() {
             default_message(status).to_string()
         } else {
@@ -305,6 +306,21 @@ pub fn is_busy_message(message: &str) -> bool {
         || m.contains("processing previous actions")
         || m.contains("can't be updated while")
         || m.contains("cannot be updated while")
+}
+
+/// The API's message as it may be shown and logged: control characters (escape sequences, line
+/// breaks that would forge log lines or table rows) become spaces, and it is cut at 300
+/// characters.
+fn tidy_message(message: &str) -> String {
+    let mut out: String = message
+        .chars()
+        .take(300)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if message.chars().nth(300).is_some() {
+        out.push('…');
+    }
+    out.trim().to_string()
 }
 
 /// A request id fit to show: `[A-Za-z0-9._-]{1,128}`, not the token nor a piece of it, and not
@@ -495,6 +511,22 @@ mod tests {
         let body = format!(r#"{{"id":"forbidden","message":"no","request_id":"{token}"}}"#);
         let err = Error::from_response(403, body.as_bytes(), Some("hdr".into()), None, token);
         assert_eq!(err.request_id(), Some("hdr"));
+    }
+
+    #[test]
+    fn api_messages_lose_control_characters_and_are_capped() {
+        let body = format!(
+            r#"{{"id":"forbidden","message":"no\u001b]0;pwned\u0007\nforged row {}"}}"#,
+            "x".repeat(1000)
+        );
+        let err = Error::from_response(403, body.as_bytes(), None, None, "tok");
+        let message = err.message();
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(
+            message.starts_with("no ]0;pwned  forged row"),
+            "{message:?}"
+        );
+        assert!(message.chars().count() <= 301, "{}", message.len());
     }
 
     #[test]
