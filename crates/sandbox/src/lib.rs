@@ -19,6 +19,14 @@
 //! passthrough), `blog-https` (HTTP 80 and HTTPS 443 with a Let's Encrypt certificate, redirect
 //! on) and `api-by-tag`; the domain `sandbox-shop.test` with records; regions, VPCs, tags.
 //!
+//! [`SandboxOptions::scale`] makes the account big ([`SandboxScale`]: load balancers, droplets
+//! behind each, domain records; `CUTOVER_SANDBOX_SCALE=lbs=1000,droplets=200,records=5000`
+//! through [`SandboxOptions::with_scale_from_env`]). Only the seeded droplets are servers of
+//! their own; the generated ones all answer through one shared HTTPS + HTTP server pair.
+//!
+//! With a state file, every change is saved before it is answered: the Sandbox refuses to start
+//! when the file cannot be written, and a write whose save fails gets DigitalOcean's 500.
+//!
 //! For use from another process, the same controls exist over HTTP, outside `/v2` and behind
 //! the same bearer token: `GET /_sandbox/backends`, `GET /_sandbox/ca.pem`,
 //! `POST /_sandbox/fail_next {"status":429,"count":2}` and

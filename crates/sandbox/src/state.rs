@@ -377,13 +377,21 @@ pub struct SaveError {
     pub source: std::io::Error,
 }
 
+/// Above this many bytes of compact JSON, the state file is written compact.
+const PRETTY_STATE_MAX: usize = 256 * 1024;
+
 /// Writes `state` to `path` (blocking: call it off the async threads).
 pub fn save(path: &Path, state: &State) -> Result<(), SaveError> {
     let fail = |source| SaveError {
         path: path.to_path_buf(),
         source,
     };
-    let bytes = serde_json::to_vec_pretty(state).map_err(|e| fail(std::io::Error::other(e)))?;
+    let mut bytes = serde_json::to_vec(state).map_err(|e| fail(std::io::Error::other(e)))?;
+    // Pretty for a person reading a small account; a big one (issue 20's thousand load
+    // balancers) stays compact, a third of the size, since it is written after every change.
+    if bytes.len() < PRETTY_STATE_MAX {
+        bytes = serde_json::to_vec_pretty(state).map_err(|e| fail(std::io::Error::other(e)))?;
+    }
     write_atomically(path, &bytes).map_err(fail)
 }
 

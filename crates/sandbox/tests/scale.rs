@@ -57,8 +57,27 @@ async fn a_scaled_sandbox_holds_what_was_asked_and_its_droplets_answer() {
 /// bound only catches a start-up that grew by orders of magnitude).
 #[tokio::test]
 async fn a_thousand_load_balancer_sandbox_starts_quickly() {
-    let scale: SandboxScale = "lbs=1000,droplets=200,records=5000".parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
+    // The seeded account first, for comparison.
+    let started = Instant::now();
+    let seeded = Api::start(SandboxOptions {
+        state_file: Some(dir.path().join("seed.json")),
+        ..quick()
+    })
+    .await;
+    println!("seeded account (3 LBs): start-up {:.2?}", started.elapsed());
+    seeded.sandbox.shutdown().await;
+
+    let scale: SandboxScale = "lbs=1000,droplets=200,records=5000".parse().unwrap();
+    // In memory only, as the app's built-in Sandbox runs.
+    let started = Instant::now();
+    let in_memory = Api::start(SandboxOptions { scale, ..quick() }).await;
+    println!(
+        "1,000 LBs × 200 droplets, 5,000 records, no state file: start-up {:.2?}",
+        started.elapsed()
+    );
+    in_memory.sandbox.shutdown().await;
+
     let started = Instant::now();
     let api = Api::start(SandboxOptions {
         scale,
@@ -75,10 +94,37 @@ async fn a_thousand_load_balancer_sandbox_starts_quickly() {
     let size = std::fs::metadata(dir.path().join("big.json"))
         .unwrap()
         .len();
+    // A write saves the whole account: what one change costs at this size.
+    let t = Instant::now();
+    let record = serde_json::json!({"type": "A", "name": "timed", "data": "127.0.2.9"});
+    let r = api
+        .call(
+            reqwest::Method::POST,
+            "/v2/domains/sandbox-shop.test/records",
+            Some(&record),
+        )
+        .await;
+    let write_time = t.elapsed();
+    assert_eq!(r.status, StatusCode::CREATED);
     println!(
-        "1,000 LBs × 200 droplets, 5,000 records: start-up {start_up:.2?} (state file {} KiB), a page of 200 LBs {page_time:.2?}",
+        "1,000 LBs × 200 droplets, 5,000 records: start-up {start_up:.2?} (state file {} KiB), \
+         a page of 200 LBs {page_time:.2?}, a write (with its save) {write_time:.2?}",
         size / 1024
     );
     assert!(start_up < Duration::from_secs(30), "{start_up:?}");
     api.sandbox.shutdown().await;
+
+    // Loaded back, the generated droplets are still served by the one shared server.
+    let again = Api::start(SandboxOptions {
+        state_file: Some(dir.path().join("big.json")),
+        ..quick()
+    })
+    .await;
+    let page = again.get("/v2/load_balancers?per_page=1").await;
+    assert_eq!(page.json()["meta"]["total"], 1000);
+    let distinct: std::collections::HashSet<_> =
+        again.sandbox.backends().iter().map(|b| b.addr).collect();
+    assert_eq!(distinct.len(), 5 * 2 + 2);
+    assert_eq!(again.sandbox.backends().len(), (5 + 200) * 2);
+    again.sandbox.shutdown().await;
 }
