@@ -434,22 +434,31 @@ fn reason(domain: &str, best: &Candidate, all: &[Candidate]) -> String {
             None => format!("{} has as long left but is on fewer droplets", c.group.name),
         })
         .collect();
-    let n = best.group.backends.len();
     let mut s = format!(
         "Keep certificate {} (on {}): it is valid for {domain}, its chain is trusted and it has {} left",
         best.group.name,
         best.group.backends.join(", "),
         days_text(best.left)
     );
-    if others.is_empty() {
-        // Only its own droplets with a broken chain differ.
-        s.push_str(&format!(
-            ", on {n} droplet{}",
-            if n == 1 { "" } else { "s" }
-        ));
-    } else {
+    if !others.is_empty() {
         s.push_str(", while ");
         s.push_str(&others.join(", "));
+    }
+    // Droplets that serve this very certificate but cannot be copied from (no intermediate,
+    // wrong key beside it) are to change as well.
+    let unfit: Vec<&str> = best
+        .group
+        .backends
+        .iter()
+        .map(String::as_str)
+        .filter(|l| !best.sources.iter().any(|b| b.label == *l))
+        .collect();
+    if !unfit.is_empty() {
+        s.push_str(&format!(
+            "; {} serve{} it without its full, trusted chain or with another key",
+            unfit.join(", "),
+            if unfit.len() == 1 { "s" } else { "" }
+        ));
     }
     s.push('.');
     s
@@ -1075,6 +1084,28 @@ mod tests {
         let m = r.remedy.as_ref().unwrap();
         assert_eq!(m.chosen_sha256.as_deref(), Some("bb"));
         assert!(m.reason.contains("chain is not trusted"), "{}", m.reason);
+    }
+
+    #[test]
+    fn the_same_certificate_without_its_intermediate_is_fixed_from_a_complete_one() {
+        let mut c = ok("web-3", "aa", 80);
+        c.findings.push(Finding::new(
+            FindingCode::ChainIncomplete,
+            Severity::Critical,
+            "x",
+        ));
+        let r = report(vec![ok("web-1", "aa", 80), ok("web-2", "aa", 80), c]);
+        let m = r.remedy.as_ref().unwrap();
+        assert_eq!(m.chosen.as_deref(), Some("A"));
+        assert_eq!(m.droplets, ["web-3"]);
+        assert_eq!(m.sources, ["web-1", "web-2"]);
+        assert!(
+            m.reason.ends_with(
+                "80 days left; web-3 serves it without its full, trusted chain or with another key."
+            ),
+            "{}",
+            m.reason
+        );
     }
 
     #[test]
