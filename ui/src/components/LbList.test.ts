@@ -1,0 +1,170 @@
+// views/LoadBalancers.svelte with 1,000 load balancers behind a mocked IPC. jsdom lays nothing
+// out: the list's scroll box is said to be 600 px tall, rows are taken at their estimated height.
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+
+// @ts-expect-error: the file has no declarations of its own (they are the `svelte` module's).
+vi.mock("svelte", async () => await import("../../node_modules/svelte/src/index-client.js"));
+
+import { cleanup, fireEvent, render } from "@testing-library/svelte";
+import { tick } from "svelte";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import LoadBalancers from "../views/LoadBalancers.svelte";
+
+const lb = (i: number, over: Record<string, unknown> = {}) => ({
+  id: `id-${i}`,
+  name: `lb-${String(i).padStart(4, "0")}`,
+  ip: `10.0.${i >> 8}.${i & 255}`,
+  status: "active",
+  created_at: "2026-01-01T00:00:00Z",
+  forwarding_rules: [],
+  redirect_http_to_https: false,
+  enable_proxy_protocol: false,
+  enable_backend_keepalive: false,
+  disable_lets_encrypt_dns_records: false,
+  region: { slug: "ams3", name: "Amsterdam 3" },
+  size_unit: 1,
+  droplet_ids: [1, 2],
+  tag: "",
+  ...over,
+});
+
+let answer: () => unknown[] = () => [];
+let calls = 0;
+
+beforeAll(() => {
+  if (!("ResizeObserver" in globalThis)) {
+    (globalThis as Record<string, unknown>).ResizeObserver = class {
+      observe() {}
+      unobserve() {}
+      disconnect() {}
+    };
+  }
+  Object.defineProperty(Element.prototype, "clientHeight", {
+    configurable: true,
+    get() {
+      return (this as Element).classList.contains("vt-scroll") ? 600 : 0;
+    },
+  });
+});
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+function serve(list: () => unknown[]) {
+  answer = list;
+  calls = 0;
+  mockIPC((cmd) => {
+    if (cmd === "list_load_balancers") {
+      calls++;
+      // A fresh copy every time, as the IPC gives.
+      return JSON.parse(JSON.stringify({ loadBalancers: answer(), rateLimit: null }));
+    }
+    throw new Error(`no mock for ${cmd}`);
+  });
+}
+
+async function settle() {
+  for (let i = 0; i < 5; i++) {
+    await tick();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
+const rowsOf = (c: HTMLElement) => Array.from(c.querySelectorAll<HTMLTableRowElement>("tbody tr[data-lb]"));
+
+describe("the load-balancer list", () => {
+  it("1,000 load balancers: a few rows in the page, the count says 1000", async () => {
+    serve(() => Array.from({ length: 1000 }, (_, i) => lb(i)));
+    const { container, getByTestId } = render(LoadBalancers);
+    await settle();
+    const rows = rowsOf(container);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(40);
+    expect(rows[0].dataset.lb).toBe("lb-0000");
+    expect(getByTestId("lb-count").textContent?.trim()).toBe("1000");
+  });
+
+  it("a refresh that changes nothing leaves every row element in place; a change redraws one row", async () => {
+    const list = Array.from({ length: 1000 }, (_, i) => lb(i));
+    serve(() => list);
+    const { container, getByTestId } = render(LoadBalancers);
+    await settle();
+    const before = rowsOf(container);
+    const texts = before.map((r) => r.textContent);
+
+    await fireEvent.click(getByTestId("lb-refresh"));
+    await settle();
+    expect(calls).toBe(2);
+    const after = rowsOf(container);
+    expect(after).toEqual(before);
+    after.forEach((r, i) => expect(r).toBe(before[i]));
+    expect(after.map((r) => r.textContent)).toEqual(texts);
+
+    list[2] = lb(2, { status: "errored" });
+    await fireEvent.click(getByTestId("lb-refresh"));
+    await settle();
+    const changed = rowsOf(container);
+    // Same elements (keyed by id), and only row 2's text changed.
+    changed.forEach((r, i) => expect(r).toBe(before[i]));
+    const differ = changed.map((r, i) => r.textContent !== texts[i]);
+    expect(differ.filter(Boolean).length).toBe(1);
+    expect(differ[2]).toBe(true);
+  });
+
+  it("the search filters, says how many of how many, and Esc clears it", async () => {
+    serve(() => Array.from({ length: 1000 }, (_, i) => lb(i)));
+    const { container, getByTestId } = render(LoadBalancers);
+    await settle();
+    const search = getByTestId("lb-search") as HTMLInputElement;
+    await fireEvent.input(search, { target: { value: "lb-099" } });
+    await settle();
+    expect(rowsOf(container).map((r) => r.dataset.lb)).toEqual(Array.from({ length: 10 }, (_, i) => `lb-099${i}`));
+    expect(getByTestId("lb-count").textContent?.trim()).toBe("10 of 1000");
+    await fireEvent.keyDown(search, { key: "Escape" });
+    await settle();
+    expect(search.value).toBe("");
+    expect(rowsOf(container)[0].dataset.lb).toBe("lb-0000");
+    expect(getByTestId("lb-count").textContent?.trim()).toBe("1000");
+  });
+
+  it("sorting by a header reorders the rows", async () => {
+    serve(() => Array.from({ length: 50 }, (_, i) => lb(i, { droplet_ids: Array.from({ length: i % 7 }, (_, k) => k) })));
+    const { container, getByText } = render(LoadBalancers);
+    await settle();
+    await fireEvent.click(getByText("Name ▲"));
+    await settle();
+    expect(rowsOf(container)[0].dataset.lb).toBe("lb-0049");
+    await fireEvent.click(getByText("Droplets"));
+    await settle();
+    expect(rowsOf(container)[0].textContent).toContain("0");
+  });
+
+  it("Arrow Down from the search focuses the first row, then the next", async () => {
+    serve(() => Array.from({ length: 1000 }, (_, i) => lb(i)));
+    const { container, getByTestId } = render(LoadBalancers);
+    await settle();
+    const search = getByTestId("lb-search");
+    search.focus();
+    await fireEvent.keyDown(search, { key: "ArrowDown" });
+    await settle();
+    expect(document.activeElement?.textContent).toBe("lb-0000");
+    await fireEvent.keyDown(document.activeElement!, { key: "ArrowDown" });
+    await settle();
+    expect(document.activeElement?.textContent).toBe("lb-0001");
+    await fireEvent.keyDown(document.activeElement!, { key: "ArrowUp" });
+    await fireEvent.keyDown(document.activeElement!, { key: "ArrowUp" });
+    await settle();
+    expect(document.activeElement).toBe(search);
+    expect(rowsOf(container).length).toBeLessThan(40);
+  });
+
+  it("sets the startup mark once the list is painted", async () => {
+    performance.clearMarks("cutover:lb-list-rendered");
+    serve(() => [lb(1)]);
+    render(LoadBalancers);
+    await settle();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(performance.getEntriesByName("cutover:lb-list-rendered").length).toBe(1);
+  });
+});
