@@ -483,7 +483,8 @@ async fn apply_gives_up_on_a_hanging_put_within_the_failed_time_budget() {
         .await
         .unwrap_err();
     assert_maybe_applied(&err, "PUT");
-    assert_eq!(s.puts.load(Ordering::SeqCst), 2);
+    let puts = s.puts.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&puts), "{puts} PUTs");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -616,8 +617,13 @@ async fn a_body_that_stalls_midway_fails_fast_and_says_so() {
         "{text}"
     );
     assert!(!text.contains("could not reach"), "{text}");
-    // Two attempts of 0.3 s, then the failed-time budget stops the retries.
-    assert_eq!(server.count("GET"), 2);
+    // Two attempts of 0.3 s, then the failed-time budget stops the retries (one, on a machine
+    // slow enough to spend 0.5 s on the first).
+    assert!(
+        (1..=2).contains(&server.count("GET")),
+        "{}",
+        server.count("GET")
+    );
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
