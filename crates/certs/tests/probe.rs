@@ -567,6 +567,25 @@ async fn the_backend_with_another_certificate_is_named() {
     // The odd one expires in 3 days: an error on that backend, so the verdict is not ok.
     assert!(!r.verdict.ok);
     assert_eq!(r.verdict.severity, Some(Severity::Error));
+    // Keep what web-1 and web-2 serve; copy it to web-3.
+    let remedy = r.remedy.as_ref().expect("a remedy");
+    assert_eq!(remedy.chosen.as_deref(), Some("A"));
+    assert_eq!(
+        remedy.chosen_sha256.as_deref(),
+        Some(r.groups[0].sha256.as_str())
+    );
+    assert_eq!(remedy.droplets, vec!["web-3".to_string()]);
+    assert_eq!(remedy.fixes[0].host, "127.0.0.13");
+
+    // After the copy, a recheck of web-3 alone clears the mismatch.
+    let fixed = tls_server(TlsSpec::new(pki.full_chain(&good), &good.key)).await;
+    let mut targets = r.recheck_targets(&["web-3".to_string()]).unwrap();
+    targets[0].addr = fixed;
+    let fresh: Vec<BackendReport> = probe_all(targets, opts_with(&pki), 2).collect().await;
+    let after = r.merged_with(fresh);
+    assert!(after.remedy.is_none());
+    assert!(after.recheck.as_ref().unwrap().cleared);
+    assert!(after.verdict.ok, "{}", after.verdict.summary);
 }
 
 #[tokio::test]
