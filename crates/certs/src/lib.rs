@@ -20,11 +20,11 @@
 //! | `backend.unreachable` | critical | TCP connect refused / no route / no public IPv4 |
 //! | `backend.timeout` | critical | connect or handshake not done within the timeout |
 //! | `backend.not_tls` | critical | the first bytes back are not a TLS record (e.g. HTTP) |
-//! | `backend.handshake_failed` | critical | alert, reset, EOF, malformed record, unreadable certificate, or a handshake signature that does not verify with the leaf's key |
+//! | `backend.handshake_failed` | critical | alert, reset, EOF, malformed record, a chain over 64 KB ("too large"), unreadable certificate, or a handshake signature that does not verify with the leaf's key |
 //! | `cert.name_mismatch` | critical | no subjectAltName matches the domain (RFC 6125; `*.` = one left-most label; CN ignored) |
 //! | `cert.expired` / `cert.not_yet_valid` | critical | leaf outside its validity period |
 //! | `cert.expiring_soon` | warning / error | less than min(30 d, ⅓ of the lifetime) left / less than 7 d |
-//! | `chain.untrusted` | critical | no trust store (public roots, OS roots, CA file) accepts the chain |
+//! | `chain.untrusted` | critical | no trust store (public roots, OS roots, CA file) accepts the chain; the message names the cause (unknown root, an issuer's dates, depth, algorithm, signature, purpose) |
 //! | `chain.incomplete` | critical | webpki says UnknownIssuer and the leaf's issuer is not among the certificates sent (see below) |
 //! | `cert.self_signed` | critical (info when the CA file trusts it) | the leaf is signed by its own key |
 //! | `chain.order` | warning | a certificate is not followed by its issuer, duplicates, unrelated certificates, certificates after a root, or more than 16 sent |
