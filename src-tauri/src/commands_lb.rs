@@ -82,17 +82,27 @@ pub async fn plan_lb_edit(
     lb::plan_edit(&conn, &state.lb_sessions, &id, &edit).await
 }
 
-/// Apply: refuses on a conflict, then follows the load balancer back to `active`.
+/// Apply: refuses on a conflict (and on a Kubernetes-owned load balancer unless
+/// `override_kubernetes`), then follows the load balancer back to `active`.
 #[tauri::command]
 #[specta::specta]
 pub async fn apply_lb_edit(
     state: State<'_, AppState>,
     id: String,
     edit: LbEdit,
+    override_kubernetes: bool,
     progress: Channel<LbProgress>,
 ) -> Result<LoadBalancer, ApiError> {
     let conn = state.workspace.connection().await?;
-    lb::apply_edit(&conn, &state.lb_sessions, &id, &edit, report(&progress)).await
+    lb::apply_edit(
+        &conn,
+        &state.lb_sessions,
+        &id,
+        &edit,
+        override_kubernetes,
+        report(&progress),
+    )
+    .await
 }
 
 /// Regions, VPCs, droplets and tags for the create form.
@@ -132,11 +142,18 @@ pub async fn delete_load_balancer(
     state: State<'_, AppState>,
     id: String,
     confirm: Option<String>,
+    override_kubernetes: bool,
 ) -> Result<(), ApiError> {
     let session = state.workspace.session().await?;
-    lb::delete(&session, Some(&state.lb_sessions), &id, confirm.as_deref())
-        .await
-        .map(drop)
+    lb::delete(
+        &session,
+        Some(&state.lb_sessions),
+        &id,
+        confirm.as_deref(),
+        override_kubernetes,
+    )
+    .await
+    .map(drop)
 }
 
 #[tauri::command]
@@ -145,10 +162,13 @@ pub async fn add_lb_droplets(
     state: State<'_, AppState>,
     id: String,
     droplets: Vec<f64>,
+    override_kubernetes: bool,
 ) -> Result<(), ApiError> {
     let ids = droplet_ids(&droplets)?;
     let conn = state.workspace.connection().await?;
-    lb::add_droplets(&conn, &id, &ids).await.map(drop)
+    lb::add_droplets(&conn, &id, &ids, override_kubernetes)
+        .await
+        .map(drop)
 }
 
 #[tauri::command]
@@ -157,8 +177,11 @@ pub async fn remove_lb_droplets(
     state: State<'_, AppState>,
     id: String,
     droplets: Vec<f64>,
+    override_kubernetes: bool,
 ) -> Result<(), ApiError> {
     let ids = droplet_ids(&droplets)?;
     let conn = state.workspace.connection().await?;
-    lb::remove_droplets(&conn, &id, &ids).await.map(drop)
+    lb::remove_droplets(&conn, &id, &ids, override_kubernetes)
+        .await
+        .map(drop)
 }

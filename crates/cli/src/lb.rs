@@ -222,6 +222,7 @@ where
 
 pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
     let out = Output::from_global(global);
+    let override_k8s = global.override_kubernetes;
     with_session(global, async move |session: &Session| {
         let conn = &session.connection;
         match command {
@@ -236,7 +237,7 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                 Ok(ExitCode::SUCCESS)
             }
             LbCommand::Create(args) => create(conn, *args, out).await,
-            LbCommand::Update(args) => update(conn, *args, out).await,
+            LbCommand::Update(args) => update(conn, *args, out, override_k8s).await,
             LbCommand::Delete {
                 lb: wanted,
                 yes,
@@ -258,7 +259,8 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                         None
                     }
                 };
-                let deleted = lb::delete(session, None, &found.id, typed.as_deref()).await?;
+                let deleted =
+                    lb::delete(session, None, &found.id, typed.as_deref(), override_k8s).await?;
                 done(
                     out,
                     json!({"deleted": deleted.id}),
@@ -272,9 +274,9 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                     DropletsCommand::Remove { lb, droplet_ids } => (lb, droplet_ids, false),
                 };
                 let lb = if add {
-                    lb::add_droplets(conn, &wanted, &ids).await?
+                    lb::add_droplets(conn, &wanted, &ids, override_k8s).await?
                 } else {
-                    lb::remove_droplets(conn, &wanted, &ids).await?
+                    lb::remove_droplets(conn, &wanted, &ids, override_k8s).await?
                 };
                 let verb = if add { "Added" } else { "Removed" };
                 let key = if add { "added" } else { "removed" };
@@ -300,11 +302,11 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                     .map(|s| crate::lb_fields::parse_rule(s))
                     .collect::<Result<Vec<ForwardingRule>, _>>()?;
                 let lb = if add {
-                    let (lb, findings) = lb::add_rules(conn, &wanted, &rules).await?;
+                    let (lb, findings) = lb::add_rules(conn, &wanted, &rules, override_k8s).await?;
                     report_findings(&findings, out);
                     lb
                 } else {
-                    lb::remove_rules(conn, &wanted, &rules).await?
+                    lb::remove_rules(conn, &wanted, &rules, override_k8s).await?
                 };
                 let verb = if add { "Added" } else { "Removed" };
                 let key = if add { "added" } else { "removed" };
@@ -596,7 +598,7 @@ fn manage_region(slug: &str) -> lb::Region {
     }
 }
 
-async fn update(conn: &Connection, args: UpdateArgs, out: Output) -> Outcome {
+async fn update(conn: &Connection, args: UpdateArgs, out: Output, override_k8s: bool) -> Outcome {
     let current = lb::find(conn, &args.lb).await?;
     let mut desired = current.clone();
     apply_fields(&mut desired, &args.fields)?;
@@ -605,6 +607,12 @@ async fn update(conn: &Connection, args: UpdateArgs, out: Output) -> Outcome {
     if plan.is_noop() {
         return Err(lb::nothing_to_change(&current));
     }
+    cutover_core::kubernetes::refuse_unless_overridden(
+        &current,
+        Some(&desired),
+        &plan.changes,
+        override_k8s,
+    )?;
     if !out.is_json() {
         print_plan(&current, &plan);
     }
@@ -812,7 +820,10 @@ fn print_lb_table(lbs: &[LoadBalancer]) {
         .map(|lb| {
             vec![
                 lb.id.clone(),
-                lb.name.clone(),
+                match cutover_core::kubernetes::owner(lb) {
+                    Some(_) => format!("{} [kubernetes]", lb.name),
+                    None => lb.name.clone(),
+                },
                 status_word(lb).to_string(),
                 if lb.ip.is_empty() {
                     "-".into()
@@ -854,7 +865,7 @@ fn print_lb_detail(lb: &LoadBalancer) {
     };
     let fw = lb.firewall.clone().unwrap_or_default();
     let opt = |v: Option<&str>| v.filter(|s| !s.is_empty()).unwrap_or("-").to_string();
-    let rows = vec![
+    let mut rows = vec![
         vec!["ID".into(), lb.id.clone()],
         vec!["Name".into(), lb.name.clone()],
         vec!["Status".into(), status_word(lb).to_string()],
@@ -938,6 +949,20 @@ fn print_lb_detail(lb: &LoadBalancer) {
         ],
         vec!["Created".into(), lb.created_at.clone()],
     ];
+    if let Some(owner) = cutover_core::kubernetes::owner(lb) {
+        rows.insert(
+            2,
+            vec![
+                "Managed by".into(),
+                format!(
+                    "Kubernetes cluster {} ({}): edits are reverted by its controller; set the Service's annotations. Find the Service: {}",
+                    owner.cluster_id.as_deref().unwrap_or("(id unknown)"),
+                    owner.signals.join("; "),
+                    owner.kubectl
+                ),
+            ],
+        );
+    }
     print_table(&["FIELD", "VALUE"], &rows);
     println!();
     let rules: Vec<Vec<String>> = lb

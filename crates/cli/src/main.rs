@@ -30,6 +30,10 @@ pub struct GlobalArgs {
     /// More log output on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Change a load balancer a Kubernetes cluster owns anyway (its controller will likely
+    /// revert the change: set the Service's annotations instead).
+    #[arg(long, global = true)]
+    pub override_kubernetes: bool,
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -127,7 +127,7 @@ fn a_protected_context_needs_the_typed_name_in_the_cli_as_in_the_app() {
         );
         let session = ws.session().await.unwrap();
         assert!(session.account.protected);
-        let app_err = lb::delete(&session, None, "api-by-tag", None)
+        let app_err = lb::delete(&session, None, "api-by-tag", None, false)
             .await
             .unwrap_err();
         assert_eq!(api(app_err), (cli_code.clone(), cli_message.clone()));
@@ -144,9 +144,16 @@ fn a_protected_context_needs_the_typed_name_in_the_cli_as_in_the_app() {
         let start = lb::begin_edit(&session.connection, &sessions, &api_id)
             .await
             .unwrap();
-        let app_err = lb::apply_edit(&session.connection, &sessions, &api_id, &start.edit, |_| {})
-            .await
-            .unwrap_err();
+        let app_err = lb::apply_edit(
+            &session.connection,
+            &sessions,
+            &api_id,
+            &start.edit,
+            false,
+            |_| {},
+        )
+        .await
+        .unwrap_err();
         let (_, json, _) = with_context(
             config.path(),
             &name,

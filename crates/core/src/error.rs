@@ -31,6 +31,8 @@ pub enum ErrorCode {
     AddressUnavailable,
     Io,
     Internal,
+    /// A DNS apply was refused because readiness items are red (and it was not forced).
+    NotReady,
     /// A write was sent and then no clear answer came (a timeout, a reset, a 5xx): it may have
     /// been carried out. Check (list again) before retrying.
     MaybeApplied,
@@ -39,6 +41,9 @@ pub enum ErrorCode {
     /// The API's answer could not be read (a field of the wrong type, not JSON, too large);
     /// `details` names the resource and the field when known.
     Decode,
+    /// The load balancer belongs to a Kubernetes cluster, whose controller would revert the
+    /// change; `details` has the Service annotations that would make it.
+    ManagedByKubernetes,
 }
 
 impl ErrorCode {
@@ -58,9 +63,11 @@ impl ErrorCode {
             ErrorCode::AddressUnavailable => "address_unavailable",
             ErrorCode::Io => "io",
             ErrorCode::Internal => "internal",
+            ErrorCode::NotReady => "not_ready",
             ErrorCode::MaybeApplied => "maybe_applied",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Decode => "decode",
+            ErrorCode::ManagedByKubernetes => "managed_by_kubernetes",
         }
     }
 }

@@ -14,15 +14,14 @@ use cutover_digitalocean::{plan_update, validate_load_balancer, ValidationContex
 /// The models of a load balancer and what surrounds it, so the front ends name them through
 /// core without depending on the client crate.
 pub use cutover_digitalocean::{
-    Account, Certificate, Client, Droplet, FieldChange, Finding, ForwardingRule, HealthCheck, LbFirewall,
-    LoadBalancer, LoadBalancerRequest, Region, Severity, StickySessions, UpdatePlan,
+    Account, Certificate, Client, Droplet, FieldChange, Finding, ForwardingRule, HealthCheck,
+    LbFirewall, LoadBalancer, LoadBalancerRequest, Region, Severity, StickySessions, UpdatePlan,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::context::Connection;
 use crate::error::{ApiError, ErrorCode};
 use crate::workspace::RateLimitInfo;
-
 
 /// How a change is followed until the load balancer is `active` again: the same in the app and
 /// the CLI (`--wait-timeout` sets the timeout).
@@ -49,6 +48,16 @@ impl Default for Follow {
 pub struct LbList {
     pub load_balancers: Vec<LoadBalancer>,
     pub rate_limit: Option<RateLimitInfo>,
+    /// The load balancers a Kubernetes cluster owns (edits are refused unless overridden).
+    pub kubernetes: Vec<KubernetesOwned>,
+}
+
+/// A load balancer a Kubernetes cluster owns, for the list's badge.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct KubernetesOwned {
+    pub id: String,
+    pub owner: crate::kubernetes::KubernetesOwner,
 }
 
 /// A droplet behind a load balancer, as the detail view shows it.
@@ -90,6 +99,8 @@ pub struct LbDetail {
     pub missing_droplet_ids: Vec<u64>,
     /// Pretty-printed, unknown fields included.
     pub raw_json: String,
+    /// Set when a Kubernetes cluster owns it: its controller reverts edits.
+    pub kubernetes: Option<crate::kubernetes::KubernetesOwner>,
 }
 
 /// The fields of a load balancer that can change after it is created, as the editor sends them.
@@ -222,6 +233,10 @@ pub struct EditReview {
     pub dry_run: DryRun,
     /// No error finding, the dry run passed, and something changes.
     pub can_apply: bool,
+    /// Set when a Kubernetes cluster owns the load balancer: Apply then needs an override.
+    pub kubernetes: Option<crate::kubernetes::KubernetesOwner>,
+    /// The Service annotations that would make these changes stick (Kubernetes-owned only).
+    pub annotations: Vec<crate::kubernetes::Annotation>,
 }
 
 /// One step while a load balancer settles, for a progress line.
@@ -277,7 +292,17 @@ fn check_id(id: &str) -> Result<&str, ApiError> {
 /// Every load balancer, and the rate limit after listing them.
 pub async fn list(conn: &Connection) -> Result<LbList, ApiError> {
     let load_balancers = conn.client.list_load_balancers().await?;
+    let kubernetes = load_balancers
+        .iter()
+        .filter_map(|lb| {
+            crate::kubernetes::owner(lb).map(|owner| KubernetesOwned {
+                id: lb.id.clone(),
+                owner,
+            })
+        })
+        .collect();
     Ok(LbList {
+        kubernetes,
         load_balancers,
         rate_limit: conn.client.rate_limit().map(RateLimitInfo::from),
     })
@@ -309,6 +334,7 @@ pub async fn detail(conn: &Connection, id: &str) -> Result<LbDetail, ApiError> {
     }
     let raw_json = serde_json::to_string_pretty(&lb).unwrap_or_default();
     Ok(LbDetail {
+        kubernetes: crate::kubernetes::owner(&lb),
         lb,
         droplets,
         missing_droplet_ids: missing,
@@ -370,11 +396,19 @@ pub async fn plan_edit(
         dry_run_outcome(conn.client.dry_run(&plan).await)
     };
     let can_apply = matches!(dry_run, DryRun::Ok);
+    let kubernetes = crate::kubernetes::owner(&loaded);
+    let annotations = if kubernetes.is_some() {
+        crate::kubernetes::annotations_for(&desired, &plan.changes).0
+    } else {
+        Vec::new()
+    };
     Ok(EditReview {
         changes: plan.changes,
         findings: lb_findings(findings),
         dry_run,
         can_apply,
+        kubernetes,
+        annotations,
     })
 }
 
@@ -387,6 +421,7 @@ pub async fn apply_edit(
     sessions: &EditSessions,
     id: &str,
     edit: &LbEdit,
+    override_kubernetes: bool,
     progress: impl FnMut(LbProgress),
 ) -> Result<LoadBalancer, ApiError> {
     let loaded = sessions.get(check_id(id)?)?;
@@ -395,6 +430,12 @@ pub async fn apply_edit(
     if plan.is_noop() {
         return Err(nothing_to_change(&loaded));
     }
+    crate::kubernetes::refuse_unless_overridden(
+        &loaded,
+        Some(&desired),
+        &plan.changes,
+        override_kubernetes,
+    )?;
     let applied = conn.client.apply(&plan).await?;
     // The new version is what a further edit in the same editor starts from.
     sessions.put(applied.clone());
@@ -534,6 +575,8 @@ pub async fn review_create(
         findings: lb_findings(findings),
         can_apply: matches!(dry_run, DryRun::Ok),
         dry_run,
+        kubernetes: None,
+        annotations: Vec::new(),
     })
 }
 
@@ -578,9 +621,12 @@ pub async fn delete(
     sessions: Option<&EditSessions>,
     id_or_name: &str,
     confirm: Option<&str>,
+    override_kubernetes: bool,
 ) -> Result<LoadBalancer, ApiError> {
     let conn = &session.connection;
     let lb = find(conn, id_or_name).await?;
+    // The controller would create it again (with a new IP) while the Service exists.
+    crate::kubernetes::refuse_unless_overridden(&lb, None, &[], override_kubernetes)?;
     session.require_typed(
         &format!("deleting load balancer \"{}\"", lb.name),
         &lb.name,
@@ -599,8 +645,9 @@ pub async fn add_droplets(
     conn: &Connection,
     id_or_name: &str,
     droplet_ids: &[u64],
+    override_kubernetes: bool,
 ) -> Result<LoadBalancer, ApiError> {
-    change_droplets(conn, id_or_name, droplet_ids, true).await
+    change_droplets(conn, id_or_name, droplet_ids, true, override_kubernetes).await
 }
 
 /// Removes droplets (by id) from `id_or_name`; as [`add_droplets`].
@@ -608,8 +655,9 @@ pub async fn remove_droplets(
     conn: &Connection,
     id_or_name: &str,
     droplet_ids: &[u64],
+    override_kubernetes: bool,
 ) -> Result<LoadBalancer, ApiError> {
-    change_droplets(conn, id_or_name, droplet_ids, false).await
+    change_droplets(conn, id_or_name, droplet_ids, false, override_kubernetes).await
 }
 
 async fn change_droplets(
@@ -617,6 +665,7 @@ async fn change_droplets(
     id_or_name: &str,
     droplet_ids: &[u64],
     add: bool,
+    override_kubernetes: bool,
 ) -> Result<LoadBalancer, ApiError> {
     if droplet_ids.is_empty() {
         return Err(ApiError::invalid_input(if add {
@@ -627,6 +676,7 @@ async fn change_droplets(
         .with_details(serde_json::json!({"field": "droplet_ids"})));
     }
     let lb = find(conn, id_or_name).await?;
+    crate::kubernetes::refuse_unless_overridden(&lb, None, &[], override_kubernetes)?;
     if lb.is_tag_based() {
         return Err(ApiError::invalid_input(format!(
             "\"{}\" chooses its droplets by the tag \"{}\": tag or untag the droplets instead (DigitalOcean refuses ids here).",
@@ -648,10 +698,17 @@ pub async fn add_rules(
     conn: &Connection,
     id_or_name: &str,
     rules: &[ForwardingRule],
+    override_kubernetes: bool,
 ) -> Result<(LoadBalancer, Vec<Finding>), ApiError> {
     let lb = find(conn, id_or_name).await?;
     let mut after = lb.clone();
     after.forwarding_rules.extend(rules.iter().cloned());
+    let change = FieldChange {
+        path: "forwarding_rules".into(),
+        before: serde_json::to_value(&lb.forwarding_rules).unwrap_or_default(),
+        after: serde_json::to_value(&after.forwarding_rules).unwrap_or_default(),
+    };
+    crate::kubernetes::refuse_unless_overridden(&lb, Some(&after), &[change], override_kubernetes)?;
     let findings = check(&after.to_request(), Some(&lb));
     if let Some(message) = rejection_message(&findings) {
         return Err(not_sent(message, &findings));
@@ -665,8 +722,10 @@ pub async fn remove_rules(
     conn: &Connection,
     id_or_name: &str,
     rules: &[ForwardingRule],
+    override_kubernetes: bool,
 ) -> Result<LoadBalancer, ApiError> {
     let lb = find(conn, id_or_name).await?;
+    crate::kubernetes::refuse_unless_overridden(&lb, None, &[], override_kubernetes)?;
     for rule in rules {
         if !lb.forwarding_rules.iter().any(|r| r.same_rule(rule)) {
             return Err(ApiError::new(
@@ -752,7 +811,10 @@ pub fn plan(current: &LoadBalancer, desired: &LoadBalancer) -> UpdatePlan {
 }
 
 /// DigitalOcean's dry run of a planned update (`validate_only`). `Ok` holds local warnings.
-pub async fn dry_run_update(conn: &Connection, plan: &UpdatePlan) -> Result<Vec<Finding>, ApiError> {
+pub async fn dry_run_update(
+    conn: &Connection,
+    plan: &UpdatePlan,
+) -> Result<Vec<Finding>, ApiError> {
     Ok(conn.client.dry_run(plan).await?)
 }
 
@@ -855,9 +917,11 @@ mod tests {
             .iter()
             .any(|c| c.path == "redirect_http_to_https"));
         let mut seen = Vec::new();
-        let applied = apply_edit(&conn, &sessions, &lb.id, &edit, |p| seen.push(p.status))
-            .await
-            .expect("apply");
+        let applied = apply_edit(&conn, &sessions, &lb.id, &edit, false, |p| {
+            seen.push(p.status)
+        })
+        .await
+        .expect("apply");
         assert!(!applied.redirect_http_to_https);
         assert_eq!(seen.last().map(String::as_str), Some("active"));
         handle.shutdown().await;
@@ -876,7 +940,7 @@ mod tests {
         conn.client.apply(&plan).await.expect("other change");
         let mut edit = start.edit;
         edit.redirect_http_to_https = false;
-        let err = apply_edit(&conn, &sessions, &lb.id, &edit, |_| {})
+        let err = apply_edit(&conn, &sessions, &lb.id, &edit, false, |_| {})
             .await
             .expect_err("conflict");
         assert_eq!(err.code, ErrorCode::Conflict);
@@ -923,4 +987,93 @@ mod tests {
         assert!(d.droplets.iter().all(|d| !d.private_ipv4.is_empty()));
         handle.shutdown().await;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The droplets of a load balancer, and the load balancers the check and rehearsal views offer.
+// (Appended after the tests while the rest of this file is being reworked; move them up then.)
+// ---------------------------------------------------------------------------------------------
+
+/// Whether `droplet` is behind `lb`: its id is in `droplet_ids`, or `lb` picks its droplets by a
+/// tag the droplet carries (DigitalOcean fills a tag-based load balancer's `droplet_ids` itself,
+/// but a droplet tagged a moment ago may not be in it yet). The one meaning of "the droplets of a
+/// load balancer" in core: certificate checks, rehearsal and DNS verify all use it.
+pub fn is_member(lb: &LoadBalancer, droplet: &Droplet) -> bool {
+    lb.droplet_ids.contains(&droplet.id)
+        || (lb.is_tag_based() && droplet.tags.iter().any(|t| t == lb.tag.trim()))
+}
+
+/// The droplets among `droplets` (all of the account's, or any list) that are behind `lb`, in
+/// their order.
+pub fn member_droplets<'a>(lb: &LoadBalancer, droplets: &'a [Droplet]) -> Vec<&'a Droplet> {
+    droplets.iter().filter(|d| is_member(lb, d)).collect()
+}
+
+/// The droplets behind `lb`, read from the account ([`is_member`]).
+pub async fn members(conn: &Connection, lb: &LoadBalancer) -> Result<Vec<Droplet>, ApiError> {
+    let all = conn.client.list_droplets().await?;
+    Ok(all.into_iter().filter(|d| is_member(lb, d)).collect())
+}
+
+/// A droplet as people name it: its name, or its id when it has none.
+pub fn droplet_label(droplet: &Droplet) -> String {
+    if droplet.name.is_empty() {
+        droplet.id.to_string()
+    } else {
+        droplet.name.clone()
+    }
+}
+
+/// A load balancer as the check and rehearsal views offer it.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LbChoice {
+    pub id: String,
+    pub name: String,
+    /// Has an SSL-passthrough rule (the only kind the local balancer rehearses).
+    pub passthrough: bool,
+    pub proxy_protocol: bool,
+    /// Domain suggestions: the load balancer's domains and its certificates' names.
+    pub domains: Vec<String>,
+    /// Names of the certificates its HTTPS rules terminate with, when it terminates TLS.
+    pub certificates: Vec<String>,
+}
+
+/// The load balancers of the account, with domain suggestions for each.
+pub async fn lb_choices(conn: &Connection) -> Result<Vec<LbChoice>, ApiError> {
+    let lbs = conn.client.list_load_balancers().await?;
+    // Certificates only feed suggestions: without them the user can still type a domain.
+    let certs = conn.client.list_certificates().await.unwrap_or_default();
+    Ok(lbs
+        .into_iter()
+        .map(|lb| {
+            let mut domains: Vec<String> = lb
+                .domains
+                .iter()
+                .flatten()
+                .map(|d| d.name.trim().to_string())
+                .filter(|d| !d.is_empty())
+                .collect();
+            let mut certificates = Vec::new();
+            for rule in &lb.forwarding_rules {
+                let Some(id) = rule.certificate() else {
+                    continue;
+                };
+                if let Some(cert) = certs.iter().find(|c| c.id == id) {
+                    certificates.push(cert.name.clone());
+                    domains.extend(cert.names().map(|n| n.trim_start_matches("*.").to_string()));
+                }
+            }
+            domains.sort();
+            domains.dedup();
+            LbChoice {
+                passthrough: lb.has_passthrough(),
+                proxy_protocol: lb.enable_proxy_protocol,
+                id: lb.id,
+                name: lb.name,
+                domains,
+                certificates,
+            }
+        })
+        .collect())
 }

@@ -5,11 +5,12 @@
 
 pub mod accounts;
 pub mod certs;
-pub mod checks;
 pub mod context;
 pub mod dns;
 pub mod error;
 pub mod files;
+pub mod kubernetes;
+pub mod https_probe;
 pub mod lb;
 pub mod logging;
 pub mod redact;
