@@ -85,6 +85,59 @@ impl std::str::FromStr for WebServer {
     }
 }
 
+impl Remedy {
+    /// The remedy as a Markdown section ("## How to fix"), for exported reports.
+    pub fn markdown(&self) -> String {
+        // One line per paragraph: a stray newline or `|` in a name must not break the layout.
+        let line = |s: &str| s.replace(['\n', '\r'], " ");
+        let mut md = format!("\n## How to fix\n\n{}\n", line(&self.reason));
+        if let (Some(name), Some(sha)) = (&self.chosen, &self.chosen_sha256) {
+            md.push_str(&format!("\nKeep certificate **{name}** (`{sha}`)."));
+        }
+        if !self.droplets.is_empty() {
+            md.push_str(&format!(
+                " To change: {}.\n",
+                line(&self.droplets.join(", "))
+            ));
+        }
+        let step_md = |md: &mut String, n: Option<usize>, step: &FixStep| {
+            let num = n.map(|n| format!("{n}. ")).unwrap_or_default();
+            md.push_str(&format!(
+                "\n{num}**{}** — on {}\n\n",
+                line(&step.title),
+                line(&step.run_on)
+            ));
+            if !step.commands.is_empty() {
+                md.push_str(&format!("```sh\n{}\n```\n", step.commands.join("\n")));
+            }
+            if let Some(note) = &step.note {
+                md.push_str(&format!("\n{}\n", line(note)));
+            }
+        };
+        for fix in &self.fixes {
+            md.push_str(&format!(
+                "\n### {} ({}), from {} ({})\n\n{}\n",
+                line(&fix.droplet),
+                line(&fix.host),
+                line(&fix.copy_from),
+                line(&fix.copy_from_host),
+                line(&fix.server_note)
+            ));
+            for (i, step) in fix.steps.iter().enumerate() {
+                step_md(&mut md, Some(i + 1), step);
+            }
+        }
+        if let Some(step) = &self.rebuild {
+            md.push_str("\n### Or rebuild from a snapshot\n");
+            step_md(&mut md, None, step);
+        }
+        if let Some(warning) = &self.renewal_warning {
+            md.push_str(&format!("\n> **Let's Encrypt:** {}\n", line(warning)));
+        }
+        md
+    }
+}
+
 /// The remedy and the recheck as methods, so that callers reach them through the report type
 /// alone (the CLI and the app see this crate only through `core`).
 impl FleetReport {
@@ -1106,6 +1159,27 @@ mod tests {
             "{}",
             m.reason
         );
+    }
+
+    #[test]
+    fn the_remedy_reads_as_markdown() {
+        let r = report(vec![
+            ok("web-1", "aa", 89),
+            ok("web-2", "aa", 89),
+            ok("web-3", "bb", 3),
+        ]);
+        let md = r.remedy.as_ref().unwrap().markdown();
+        assert!(
+            md.starts_with("\n## How to fix\n\nKeep certificate A (on web-1, web-2)"),
+            "{md}"
+        );
+        assert!(md.contains("To change: web-3."), "{md}");
+        assert!(
+            md.contains("### web-3 (10.0.0.3), from web-1 (10.0.0.1)"),
+            "{md}"
+        );
+        assert!(md.contains("```sh\nssh -A SSH_USER@10.0.0.1\n"), "{md}");
+        assert!(md.contains("5. **Reload the server on web-3**"), "{md}");
     }
 
     #[test]
