@@ -3,12 +3,15 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use cutover_core::certs::inventory::CertificateSummary;
+use cutover_core::certs::report::ReportFormat;
+use cutover_core::certs::termination::TerminationCheck;
 use cutover_core::certs::{BackendReport, CertCheckInput, FleetReport};
-use cutover_core::checks::{
-    BalancerStatus, CertificateSummary, LbChoice, ReportFormat, TerminationCheck, TestRequestResult,
-};
+use cutover_core::https_probe::TestRequestResult;
+use cutover_core::lb::LbChoice;
+use cutover_core::rehearse::slot::BalancerStatus;
 use cutover_core::rehearse::{BalancerConfig, BalancerEvent, RehearseOptions, StatsSnapshot};
-use cutover_core::{ApiError, ErrorCode};
+use cutover_core::ApiError;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
@@ -42,7 +45,7 @@ pub struct BalancerStateMsg(pub Option<BalancerStatus>);
 #[specta::specta]
 pub async fn check_sources(state: State<'_, AppState>) -> Result<Vec<LbChoice>, ApiError> {
     let conn = state.workspace.connection().await?;
-    cutover_core::checks::lb_choices(&conn).await
+    cutover_core::lb::lb_choices(&conn).await
 }
 
 /// Probes every backend, sending each result to `progress` as it finishes; returns the report.
@@ -57,7 +60,7 @@ pub async fn run_cert_check(
 ) -> Result<FleetReport, ApiError> {
     let mut input = input;
     if let Some(path) = ca_file.filter(|p| !p.trim().is_empty()) {
-        input.options.ca_pem = Some(cutover_core::checks::read_ca_file(&path)?);
+        input.options.ca_pem = Some(cutover_core::certs::read_ca_file(&path)?);
     }
     let conn = match input.lb_id {
         Some(_) => Some(state.workspace.connection().await?),
@@ -88,7 +91,7 @@ pub async fn tls_termination_checks(
     state: State<'_, AppState>,
 ) -> Result<Vec<TerminationCheck>, ApiError> {
     let conn = state.workspace.connection().await?;
-    cutover_core::checks::termination_checks(&conn).await
+    cutover_core::certs::termination::termination_checks(&conn).await
 }
 
 /// The test seam of the report export. A native save dialog cannot be driven over WebDriver, so
@@ -112,7 +115,7 @@ pub struct ReportSaveHint {
 #[specta::specta]
 pub fn cert_report_save_hint(domain: String, format: ReportFormat) -> ReportSaveHint {
     ReportSaveHint {
-        default_name: cutover_core::checks::report_file_name(&domain, format),
+        default_name: cutover_core::certs::report::report_file_name(&domain, format),
         skip_dialog: std::env::var_os(E2E_SAVE_DIR).is_some(),
     }
 }
@@ -128,11 +131,13 @@ pub fn export_cert_report(
     path: Option<String>,
 ) -> Result<String, ApiError> {
     let written = match (path, std::env::var_os(E2E_SAVE_DIR)) {
-        (Some(path), _) => {
-            cutover_core::checks::save_report_to(&report, format, std::path::Path::new(&path))?
-        }
+        (Some(path), _) => cutover_core::certs::report::save_report_to(
+            &report,
+            format,
+            std::path::Path::new(&path),
+        )?,
         (None, Some(dir)) => {
-            cutover_core::checks::export_report(&report, format, std::path::Path::new(&dir))?
+            cutover_core::certs::report::export_report(&report, format, std::path::Path::new(&dir))?
         }
         (None, None) => {
             return Err(ApiError::invalid_input("choose where to save the report")
@@ -149,7 +154,7 @@ pub async fn list_do_certificates(
     state: State<'_, AppState>,
 ) -> Result<Vec<CertificateSummary>, ApiError> {
     let conn = state.workspace.connection().await?;
-    cutover_core::checks::list_certificates(&conn).await
+    cutover_core::certs::inventory::list_certificates(&conn).await
 }
 
 /// The balancer config that reproduces a load balancer here, to edit before starting.
@@ -161,7 +166,7 @@ pub async fn rehearsal_config(
     options: RehearseOptions,
 ) -> Result<BalancerConfig, ApiError> {
     let conn = state.workspace.connection().await?;
-    cutover_core::checks::rehearsal_config(&conn, &lb_id, &options).await
+    cutover_core::rehearse::from_load_balancer(&conn, &lb_id, &options).await
 }
 
 /// Starts the local balancer (one at a time) and streams its events and stats to the UI.
@@ -221,14 +226,10 @@ pub fn rehearsal_status(state: State<'_, AppState>) -> Result<Option<BalancerSta
 }
 
 fn running_addr(state: &AppState) -> Result<SocketAddr, ApiError> {
-    let status = state
+    state
         .balancer
-        .status()
-        .ok_or_else(|| ApiError::invalid_input("the balancer is not running: start it first"))?;
-    status
-        .listen
-        .parse()
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "the balancer's address is unreadable"))
+        .addr()
+        .ok_or_else(|| ApiError::invalid_input("the balancer is not running: start it first"))
 }
 
 /// `GET https://domain{path}` through the running balancer, trusting the account's extra CA.
@@ -246,7 +247,7 @@ pub async fn rehearsal_test_request(
         .await
         .ok()
         .and_then(|c| c.extra_ca_pem);
-    cutover_core::checks::test_request(&domain, &path, addr, ca.as_deref()).await
+    cutover_core::https_probe::https_probe(&domain, &path, addr, ca.as_deref()).await
 }
 
 /// Opens Chromium/Chrome with `domain` mapped to the running balancer.
@@ -254,5 +255,5 @@ pub async fn rehearsal_test_request(
 #[specta::specta]
 pub fn rehearsal_open_browser(state: State<'_, AppState>, domain: String) -> Result<(), ApiError> {
     let addr = running_addr(&state)?;
-    cutover_core::checks::open_browser(&domain, addr)
+    cutover_core::rehearse::try_it::open_browser(&domain, addr)
 }

@@ -16,7 +16,7 @@ pub struct AppState {
     pub log_dir: Option<PathBuf>,
     pub workspace: Workspace,
     /// The local rehearsal balancer, when one runs.
-    pub balancer: cutover_core::checks::BalancerSlot,
+    pub balancer: cutover_core::rehearse::slot::BalancerSlot,
     /// The load balancers open in an editor, as loaded (what Apply compares with).
     pub lb_sessions: EditSessions,
     _log_guard: LogGuard,

@@ -382,13 +382,9 @@ pub async fn sandbox_https_addr(conn: &Connection, lb_id: &str) -> Option<Socket
         return None;
     }
     let lb = crate::lb::find(conn, lb_id).await.ok()?;
-    let rule = lb.forwarding_rules.iter().find(|r| r.is_passthrough())?;
-    let port = u16::try_from(rule.target_port).ok()?;
-    let droplets = conn.client.list_droplets().await.ok()?;
-    droplets
-        .iter()
-        .filter(|d| lb.droplet_ids.contains(&d.id))
-        .find_map(|d| conn.resolve(d, port))
+    let port = u16::try_from(lb.passthrough_rule()?.target_port).ok()?;
+    let members = crate::lb::members(conn, &lb).await.ok()?;
+    members.iter().find_map(|d| conn.resolve(d, port))
 }
 
 /// Whether the account's Domains API has `domain`, and its records if so.
@@ -1399,84 +1395,35 @@ pub async fn verify(
     })
 }
 
-/// A GET of `https://domain/` connected to `addr`, the certificate checked for `domain`.
+/// A GET of `https://domain/` connected to `addr`, the certificate checked for `domain`
+/// ([`crate::https_probe::https_probe`]); a 2xx or 3xx answer is `ok`.
 async fn https_check(domain: &str, addr: SocketAddr, ca_pem: Option<&str>) -> HttpsCheck {
-    let url = format!("https://{domain}/");
-    let mut builder = reqwest::Client::builder()
-        .resolve(domain, addr)
-        .tls_info(true)
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(pem) = ca_pem {
-        match reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
-            Ok(certs) => {
-                for c in certs {
-                    builder = builder.add_root_certificate(c);
-                }
-            }
-            Err(e) => {
-                return HttpsCheck {
-                    url,
-                    addr: addr.to_string(),
-                    status: None,
-                    ok: false,
-                    error: Some(format!("the CA is not PEM: {e}")),
-                    certificate: None,
-                }
-            }
-        }
-    }
-    let result = match builder.build() {
-        Ok(client) => client.get(&url).send().await,
-        Err(e) => {
-            return HttpsCheck {
-                url,
-                addr: addr.to_string(),
-                status: None,
-                ok: false,
-                error: Some(e.to_string()),
-                certificate: None,
-            }
-        }
-    };
-    match result {
-        Ok(resp) => {
-            let status = resp.status();
-            let certificate = resp
-                .extensions()
-                .get::<reqwest::tls::TlsInfo>()
-                .and_then(|i| i.peer_certificate())
-                .map(cutover_certs::cert_info);
-            HttpsCheck {
-                url,
-                addr: addr.to_string(),
-                status: Some(status.as_u16()),
-                ok: status.is_success() || status.is_redirection(),
-                error: None,
-                certificate,
-            }
-        }
-        Err(e) => HttpsCheck {
-            url,
+    match crate::https_probe::https_probe(domain, "/", addr, ca_pem).await {
+        Ok(answer) => HttpsCheck {
+            ok: (200..400).contains(&answer.status),
+            status: Some(answer.status),
+            url: answer.url,
+            addr: answer.via,
+            error: None,
+            certificate: answer.certificate,
+        },
+        Err(err) => HttpsCheck {
+            url: format!("https://{domain}/"),
             addr: addr.to_string(),
             status: None,
             ok: false,
             // The chain of causes says which: refused, timed out, certificate.
-            error: Some(error_chain(&e)),
+            error: Some(
+                err.details
+                    .as_ref()
+                    .and_then(|d| d.get("cause"))
+                    .and_then(|c| c.as_str())
+                    .map(str::to_string)
+                    .unwrap_or(err.message),
+            ),
             certificate: None,
         },
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

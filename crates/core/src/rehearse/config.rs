@@ -1,43 +1,17 @@
-//! Rehearsing a cutover locally: the SNI-passthrough balancer (`cutover-balancer`) started from a
-//! config the user gives, or built from a DigitalOcean load balancer (its domains, its droplets'
-//! public IPv4 and target port, its health check, PROXY protocol and redirect settings).
+//! The one balancer config built from a DigitalOcean load balancer: its domains, its droplets
+//! (public IPv4 and target port, or the Sandbox's address map), its health check, PROXY protocol
+//! and redirect settings. The app's Rehearsal view and `cutover balance --lb` both start here.
 
 use std::net::SocketAddr;
 
 use cutover_digitalocean::{Droplet, LoadBalancer};
 use serde::{Deserialize, Serialize};
 
-pub use cutover_balancer::{
-    Algorithm, BackendConfig, BackendHealth, BackendStats, BalancerConfig, BalancerError,
-    BalancerEvent, BalancerHandle, ConnectionRecord, HealthCheckConfig, HealthCheckProtocol,
-    Outcome, ProxyProtocol, StatsSnapshot,
+use super::{
+    Algorithm, BackendConfig, BalancerConfig, HealthCheckConfig, HealthCheckProtocol, ProxyProtocol,
 };
-
-use crate::{ApiError, ErrorCode};
-
-/// Starts the balancer on the current Tokio runtime; binding happens before this returns.
-pub fn start_balancer(config: BalancerConfig) -> Result<BalancerHandle, ApiError> {
-    cutover_balancer::Balancer::start(config).map_err(ApiError::from)
-}
-
-impl From<BalancerError> for ApiError {
-    fn from(err: BalancerError) -> Self {
-        let message = err.to_string();
-        let code = match &err {
-            BalancerError::AddressInUse { .. }
-            | BalancerError::PermissionDenied { .. }
-            | BalancerError::AddressNotAvailable { .. }
-            | BalancerError::Bind { .. } => ErrorCode::AddressUnavailable,
-            BalancerError::InvalidConfig(_) => ErrorCode::InvalidInput,
-            _ => ErrorCode::Internal,
-        };
-        let api = ApiError::new(code, message);
-        match err.addr() {
-            Some(addr) => api.with_details(serde_json::json!({ "addr": addr.to_string() })),
-            None => api,
-        }
-    }
-}
+use crate::context::Connection;
+use crate::ApiError;
 
 /// What the user adds to (or overrides in) a load balancer's settings for a rehearsal.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, specta::Type)]
@@ -49,6 +23,8 @@ pub struct RehearseOptions {
     pub listen: Option<SocketAddr>,
     /// Where the HTTP→HTTPS redirect listens when the load balancer redirects; default
     /// 127.0.0.1:8080.
+    // The default is in fact a free port of 127.0.0.1 (see `build`); the sentence above is in
+    // the generated bindings, so it changes with their next regeneration.
     pub redirect_http_listen: Option<SocketAddr>,
 }
 
@@ -60,35 +36,35 @@ pub fn public_ipv4_backend(droplet: &Droplet, port: u16) -> Option<SocketAddr> {
         .map(|ip| SocketAddr::new((*ip).into(), port))
 }
 
-/// Reads load balancer `lb_id` and the account's droplets through `conn` and builds the config
-/// that reproduces it locally (droplet addresses via the connection: public IPv4s for
-/// DigitalOcean, the address map for a Sandbox).
-pub async fn rehearse_load_balancer(
-    conn: &crate::context::Connection,
-    lb_id: &str,
+/// Reads load balancer `lb` (id or unique name) and its droplets through `conn` and builds the
+/// config that reproduces it locally ([`build`]; droplet addresses via the connection: public
+/// IPv4s for DigitalOcean, the address map for a Sandbox). Listens on 127.0.0.1:8443 unless
+/// `options` says otherwise.
+pub async fn from_load_balancer(
+    conn: &Connection,
+    lb: &str,
     options: &RehearseOptions,
 ) -> Result<BalancerConfig, ApiError> {
-    let lb = crate::lb::find(conn, lb_id).await?;
-    let droplets = conn.client.list_droplets().await?;
-    rehearse(&lb, &droplets, options, |d, p| conn.resolve(d, p))
+    let lb = crate::lb::find(conn, lb).await?;
+    let droplets = crate::lb::members(conn, &lb).await?;
+    build(&lb, &droplets, options, |d, p| conn.resolve(d, p))
 }
 
 /// Builds the balancer config that reproduces `lb` locally.
 ///
-/// `droplets` may be all droplets of the account: the load balancer's own (by id, or by tag) are
-/// picked. `resolve(droplet, port)` says where a droplet's port is reachable from here —
-/// [`public_ipv4_backend`] for real droplets, the Sandbox's `backend_addr` for its fakes.
-pub fn rehearse(
+/// `droplets` may be all droplets of the account: the load balancer's own are picked
+/// ([`crate::lb::is_member`]). `resolve(droplet, port)` says where a droplet's port is reachable
+/// from here — [`public_ipv4_backend`] for real droplets, the Sandbox's `backend_addr` for its
+/// fakes. When the load balancer redirects HTTP to HTTPS and `options` names no redirect
+/// address, the local redirect listens on a free port of 127.0.0.1 (a fixed port may well be
+/// taken; the running balancer says which port it got).
+pub fn build(
     lb: &LoadBalancer,
     droplets: &[Droplet],
     options: &RehearseOptions,
     resolve: impl Fn(&Droplet, u16) -> Option<SocketAddr>,
 ) -> Result<BalancerConfig, ApiError> {
-    let rule = lb
-        .forwarding_rules
-        .iter()
-        .find(|r| r.is_passthrough())
-        .ok_or_else(|| {
+    let rule = lb.passthrough_rule().ok_or_else(|| {
             ApiError::invalid_input(format!(
                 "load balancer {} has no SSL-passthrough forwarding rule; the local balancer only rehearses passthrough",
                 lb.name
@@ -115,16 +91,7 @@ pub fn rehearse(
         )));
     }
 
-    let members: Vec<&Droplet> = droplets
-        .iter()
-        .filter(|d| {
-            if lb.tag.trim().is_empty() {
-                lb.droplet_ids.contains(&d.id)
-            } else {
-                d.tags.iter().any(|t| t == &lb.tag)
-            }
-        })
-        .collect();
+    let members = crate::lb::member_droplets(lb, droplets);
     let check = lb
         .health_check
         .clone()
@@ -135,11 +102,7 @@ pub fn rehearse(
     for droplet in &members {
         match resolve(droplet, target_port) {
             Some(addr) => backends.push(BackendConfig {
-                name: if droplet.name.is_empty() {
-                    droplet.id.to_string()
-                } else {
-                    droplet.name.clone()
-                },
+                name: crate::lb::droplet_label(droplet),
                 addr,
                 display: Some(format!("{} ({addr})", droplet.name)),
                 health_check_addr: check_port.and_then(|p| resolve(droplet, p)),
@@ -203,7 +166,7 @@ pub fn rehearse(
         redirect_http_listen: lb.redirect_http_to_https.then(|| {
             options
                 .redirect_http_listen
-                .unwrap_or_else(|| SocketAddr::new(listen.ip(), 8080))
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
         }),
         idle_timeout_ms: lb
             .http_idle_timeout_seconds
@@ -218,6 +181,8 @@ pub fn rehearse(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rehearse::start_balancer;
+    use crate::ErrorCode;
 
     fn lb() -> LoadBalancer {
         serde_json::from_value(serde_json::json!({
@@ -255,14 +220,14 @@ mod tests {
             domains: vec!["shop.test".into()],
             ..Default::default()
         };
-        let config = rehearse(&lb(), &droplets, &options, public_ipv4_backend).unwrap();
+        let config = build(&lb(), &droplets, &options, public_ipv4_backend).unwrap();
         assert_eq!(config.domains, vec!["shop.test".to_string()]);
         let addrs: Vec<String> = config.backends.iter().map(|b| b.addr.to_string()).collect();
         assert_eq!(addrs, vec!["203.0.113.1:443", "203.0.113.2:443"]);
         assert_eq!(config.proxy_protocol, Some(ProxyProtocol::V1));
         assert_eq!(
             config.redirect_http_listen,
-            Some("127.0.0.1:8080".parse().unwrap())
+            Some("127.0.0.1:0".parse().unwrap())
         );
         let check = config.health_check.unwrap();
         assert_eq!(
@@ -275,7 +240,7 @@ mod tests {
     #[test]
     fn needs_a_domain_and_a_passthrough_rule() {
         let droplets = [droplet(1, "web-1", "203.0.113.1")];
-        let err = rehearse(
+        let err = build(
             &lb(),
             &droplets,
             &RehearseOptions::default(),
@@ -292,7 +257,7 @@ mod tests {
             domains: vec!["shop.test".into()],
             ..Default::default()
         };
-        let err = rehearse(&no_passthrough, &droplets, &options, public_ipv4_backend).unwrap_err();
+        let err = build(&no_passthrough, &droplets, &options, public_ipv4_backend).unwrap_err();
         assert!(err.message.contains("passthrough"), "{}", err.message);
     }
 
@@ -354,7 +319,7 @@ mod tests {
             listen: Some("127.0.0.1:0".parse().unwrap()),
             redirect_http_listen: Some("127.0.0.1:0".parse().unwrap()),
         };
-        let config = rehearse_load_balancer(&conn, cutover_sandbox::LB_SHOP_ID, &options)
+        let config = from_load_balancer(&conn, cutover_sandbox::LB_SHOP_ID, &options)
             .await
             .unwrap();
         assert!(config.backends.len() >= 2, "{config:?}");
@@ -388,32 +353,5 @@ mod tests {
         sandbox.shutdown().await;
         assert!(answer.starts_with("HTTP/1."), "{answer}");
         assert_eq!(stats.relayed_connections, 1);
-    }
-
-    #[tokio::test]
-    async fn a_port_in_use_maps_to_address_unavailable() {
-        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let config = BalancerConfig {
-            listen: taken.local_addr().unwrap(),
-            domains: vec!["shop.test".into()],
-            backends: vec![BackendConfig {
-                name: "a".into(),
-                addr: "127.0.0.1:9".parse().unwrap(),
-                display: None,
-                health_check_addr: None,
-            }],
-            ..Default::default()
-        };
-        let err = start_balancer(config).err().unwrap();
-        assert_eq!(err.code, ErrorCode::AddressUnavailable);
-        assert!(
-            err.message.contains("in use by another program"),
-            "{}",
-            err.message
-        );
-        assert_eq!(
-            err.details.unwrap()["addr"],
-            taken.local_addr().unwrap().to_string()
-        );
     }
 }

@@ -1,5 +1,16 @@
 //! Certificate inspection as one call for the app and the CLI: probe every backend of a domain,
 //! stream each result as it finishes, and return the fleet report.
+//!
+//! Beside the check itself (here: options, the CA file, a load balancer's backends as probe
+//! targets):
+//! - [`termination`]: a load balancer that terminates TLS, its certificate compared with what its
+//!   droplets serve;
+//! - [`report`]: a report as Markdown or JSON, saved through [`crate::files::write_atomic`];
+//! - [`inventory`]: the account's DigitalOcean certificates.
+
+pub mod inventory;
+pub mod report;
+pub mod termination;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -115,15 +126,16 @@ pub struct LbBackends {
 /// Which droplets serve `lb`'s TLS, and where: the target port of its passthrough rule (or of an
 /// HTTPS rule), each member droplet at `resolve(droplet, port)` — the first public IPv4 for real
 /// droplets (the label says which when a droplet has two), the address map for the Sandbox's.
+///
+/// `droplets` may be all of the account's: the load balancer's own are picked
+/// ([`crate::lb::is_member`]).
 pub fn lb_backends(
     lb: &LoadBalancer,
     droplets: &[Droplet],
     resolve: impl Fn(&Droplet, u16) -> Option<SocketAddr>,
 ) -> Result<LbBackends, ApiError> {
     let rule = lb
-        .forwarding_rules
-        .iter()
-        .find(|r| r.is_passthrough())
+        .passthrough_rule()
         .or_else(|| {
             lb.forwarding_rules
                 .iter()
@@ -138,18 +150,28 @@ pub fn lb_backends(
     let target_port = u16::try_from(rule.target_port).map_err(|_| {
         ApiError::invalid_input(format!("target port {} is not a port", rule.target_port))
     })?;
-    let members = droplets.iter().filter(|d| {
-        lb.droplet_ids.contains(&d.id)
-            || (!lb.tag.trim().is_empty() && d.tags.iter().any(|t| t == &lb.tag))
-    });
+    let backends = lb_backends_at(lb, droplets, target_port, resolve);
+    if backends.targets.is_empty() && backends.unreachable.is_empty() {
+        return Err(ApiError::invalid_input(format!(
+            "load balancer {} has no droplets",
+            lb.name
+        )));
+    }
+    Ok(backends)
+}
+
+/// [`lb_backends`] at a port the caller chose (the target port of one particular rule); the
+/// lists are empty when the load balancer has no droplets.
+pub fn lb_backends_at(
+    lb: &LoadBalancer,
+    droplets: &[Droplet],
+    target_port: u16,
+    resolve: impl Fn(&Droplet, u16) -> Option<SocketAddr>,
+) -> LbBackends {
     let mut targets = Vec::new();
     let mut unreachable = Vec::new();
-    for droplet in members {
-        let label = if droplet.name.is_empty() {
-            droplet.id.to_string()
-        } else {
-            droplet.name.clone()
-        };
+    for droplet in crate::lb::member_droplets(lb, droplets) {
+        let label = crate::lb::droplet_label(droplet);
         let ips = droplet.public_ipv4s();
         let display_host = match ips.as_slice() {
             [] => "no public IPv4".to_string(),
@@ -174,18 +196,12 @@ pub fn lb_backends(
             )),
         }
     }
-    if targets.is_empty() && unreachable.is_empty() {
-        return Err(ApiError::invalid_input(format!(
-            "load balancer {} has no droplets",
-            lb.name
-        )));
-    }
-    Ok(LbBackends {
+    LbBackends {
         targets,
         unreachable,
         proxy_protocol: lb.enable_proxy_protocol.then_some(ProxyVersion::V1),
         target_port,
-    })
+    }
 }
 
 /// Check every droplet behind load balancer `lb_id` for `domain`. The load balancer's PROXY
@@ -201,7 +217,7 @@ pub async fn check_load_balancer(
     let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
     cutover_certs::validate_domain(&domain)?;
     let lb = crate::lb::find(conn, lb_id).await?;
-    let droplets = conn.client.list_droplets().await?;
+    let droplets = crate::lb::members(conn, &lb).await?;
     let backends = lb_backends(&lb, &droplets, |d, p| conn.resolve(d, p))?;
     let mut options = options.clone();
     if options.proxy_protocol.is_none() {
@@ -271,6 +287,28 @@ pub async fn check_certificates(
             check_backends(&input.domain, targets, &input.options, on_result).await
         }
     }
+}
+
+/// Reads a PEM file of CA certificates the user names (the check's "extra CA file"). A missing
+/// or unreadable file, or one with no certificate in it, is an input error on `ca_file`.
+pub fn read_ca_file(path: &str) -> Result<String, ApiError> {
+    let bad = |m: String| {
+        ApiError::invalid_input(m).with_details(serde_json::json!({ "field": "ca_file" }))
+    };
+    let path = path.trim();
+    if path.is_empty() {
+        return Err(bad(
+            "give the path of a PEM file with the CA certificates".into()
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(format!("could not read the CA file {path}: {e}")))?;
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(bad(format!(
+            "{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )));
+    }
+    Ok(text)
 }
 
 /// Turn `HOST:PORT` (a name, an IPv4 or a bracketed IPv6) into a probe target. A name that
@@ -421,6 +459,51 @@ mod tests {
         let err =
             lb_backends(&no_tls, &droplets, crate::rehearse::public_ipv4_backend).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidInput);
+    }
+
+    #[test]
+    fn a_ca_file_must_exist_and_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.pem");
+        let err = read_ca_file(missing.to_str().unwrap()).unwrap_err();
+        assert_eq!(err.details.unwrap()["field"], "ca_file");
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "hello").unwrap();
+        assert!(read_ca_file(junk.to_str().unwrap())
+            .unwrap_err()
+            .message
+            .contains("no PEM"));
+        let good = dir.path().join("ca.pem");
+        std::fs::write(
+            &good,
+            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert!(read_ca_file(good.to_str().unwrap()).is_ok());
+        assert!(read_ca_file("  ").is_err());
+    }
+
+    /// A tag-based load balancer: the droplets it lists and those carrying its tag (tagged a
+    /// moment ago, not listed yet), never the others.
+    #[test]
+    fn lb_backends_of_a_tag_based_lb_take_its_tagged_droplets() {
+        let lb: LoadBalancer = serde_json::from_value(serde_json::json!({
+            "id": "lb-2", "name": "api", "tag": "api", "droplet_ids": [1],
+            "forwarding_rules": [
+                {"entry_protocol": "https", "entry_port": 443, "target_protocol": "https", "target_port": 443, "tls_passthrough": true}
+            ]
+        }))
+        .unwrap();
+        let droplets = vec![
+            droplet(1, "api-1", &["203.0.113.1"], &["api"]),
+            droplet(2, "api-2", &["203.0.113.2"], &["api", "web"]),
+            droplet(3, "web-1", &["203.0.113.3"], &["web"]),
+            droplet(4, "", &["203.0.113.4"], &["api"]),
+        ];
+        let b = lb_backends(&lb, &droplets, crate::rehearse::public_ipv4_backend).unwrap();
+        let labels: Vec<&str> = b.targets.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(labels, vec!["api-1", "api-2", "4"]);
+        assert_eq!(b.proxy_protocol, None);
     }
 
     #[tokio::test]
