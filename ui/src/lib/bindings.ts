@@ -68,18 +68,21 @@ export const commands = {
 	/**  The shared validator's findings for the edit, locally, for inline messages. */
 	validateLbEdit: (id: string, edit: LbEdit_Deserialize) => typedError<LbFinding[], ApiError_Serialize>(__TAURI_INVOKE("validate_lb_edit", { id, edit })),
 	/**  Review: the field-level diff, the findings and the API's dry run. */
-	planLbEdit: (id: string, edit: LbEdit_Deserialize) => typedError<EditReview, ApiError_Serialize>(__TAURI_INVOKE("plan_lb_edit", { id, edit })),
-	/**  Apply: refuses on a conflict, then follows the load balancer back to `active`. */
-	applyLbEdit: (id: string, edit: LbEdit_Deserialize, progress: Channel<LbProgress>) => typedError<LoadBalancer_Serialize, ApiError_Serialize>(__TAURI_INVOKE("apply_lb_edit", { id, edit, progress })),
+	planLbEdit: (id: string, edit: LbEdit_Deserialize) => typedError<EditReview_Serialize, ApiError_Serialize>(__TAURI_INVOKE("plan_lb_edit", { id, edit })),
+	/**
+	 *  Apply: refuses on a conflict (and on a Kubernetes-owned load balancer unless
+	 *  `override_kubernetes`), then follows the load balancer back to `active`.
+	 */
+	applyLbEdit: (id: string, edit: LbEdit_Deserialize, overrideKubernetes: boolean, progress: Channel<LbProgress>) => typedError<LoadBalancer_Serialize, ApiError_Serialize>(__TAURI_INVOKE("apply_lb_edit", { id, edit, overrideKubernetes, progress })),
 	/**  Regions, VPCs, droplets and tags for the create form. */
 	lbCreateOptions: () => typedError<CreateOptions_Serialize, ApiError_Serialize>(__TAURI_INVOKE("lb_create_options")),
 	/**  The validator's findings and the API's dry run of a create. */
-	reviewLbCreate: (input: CreateLbInput_Deserialize) => typedError<EditReview, ApiError_Serialize>(__TAURI_INVOKE("review_lb_create", { input })),
+	reviewLbCreate: (input: CreateLbInput_Deserialize) => typedError<EditReview_Serialize, ApiError_Serialize>(__TAURI_INVOKE("review_lb_create", { input })),
 	/**  Creates a load balancer and follows it to `active`. */
 	createLoadBalancer: (input: CreateLbInput_Deserialize, progress: Channel<LbProgress>) => typedError<LoadBalancer_Serialize, ApiError_Serialize>(__TAURI_INVOKE("create_load_balancer", { input, progress })),
-	deleteLoadBalancer: (id: string) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("delete_load_balancer", { id })),
-	addLbDroplets: (id: string, droplets: (number | null)[]) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("add_lb_droplets", { id, droplets })),
-	removeLbDroplets: (id: string, droplets: (number | null)[]) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("remove_lb_droplets", { id, droplets })),
+	deleteLoadBalancer: (id: string, confirm: string | null, overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("delete_load_balancer", { id, confirm, overrideKubernetes })),
+	addLbDroplets: (id: string, droplets: (number | null)[], overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("add_lb_droplets", { id, droplets, overrideKubernetes })),
+	removeLbDroplets: (id: string, droplets: (number | null)[], overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("remove_lb_droplets", { id, droplets, overrideKubernetes })),
 	/**  Where `domain` points now (apex and `www`), next to the load balancer's IP when one is given. */
 	dnsStatus: (domain: string, lbId: string | null) => typedError<DnsStatus_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_status", { domain, lbId })),
 	/**
@@ -93,10 +96,10 @@ export const commands = {
 	 */
 	dnsPlan: (domain: string, lbId: string, names: string[], ttl: number | null) => typedError<DnsPlan_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_plan", { domain, lbId, names, ttl })),
 	/**
-	 *  Applies the reviewed plan (or only its TTL step). Refuses when the records changed since the
-	 *  review: the user must see the diff that is applied.
+	 *  Applies the reviewed plan (or only its TTL step) through core's one guarded apply: the
+	 *  typed domain on a protected account, no stale plan, no red readiness unless `force`.
 	 */
-	dnsApply: (lbId: string, plan: DnsPlan_Deserialize, ttlStepOnly: boolean, confirm: string | null) => typedError<ApplyResult_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_apply", { lbId, plan, ttlStepOnly, confirm })),
+	dnsApply: (lbId: string, plan: DnsPlan_Deserialize, ttlStepOnly: boolean, confirm: string | null, force: boolean, rehearsalOk: boolean | null) => typedError<ApplyResult_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_apply", { lbId, plan, ttlStepOnly, confirm, force, rehearsalOk })),
 	/**
 	 *  Polls the authoritative nameservers until the plan's names answer the load balancer's IP,
 	 *  sending each poll to `progress`, then makes the HTTPS request.
@@ -121,10 +124,10 @@ export const events = {
 };
 
 /* Types */
-/**  An account as the UI sees it: never the token, only its last four characters. */
+/**  An account as the front ends see it: never the token, only its last four characters. */
 export type AccountSummary = AccountSummary_Serialize | AccountSummary_Deserialize;
 
-/**  An account as the UI sees it: never the token, only its last four characters. */
+/**  An account as the front ends see it: never the token, only its last four characters. */
 export type AccountSummary_Deserialize = {
 	name: string,
 	kind: ConnectionKind,
@@ -139,7 +142,7 @@ export type AccountSummary_Deserialize = {
 	note?: string | null,
 };
 
-/**  An account as the UI sees it: never the token, only its last four characters. */
+/**  An account as the front ends see it: never the token, only its last four characters. */
 export type AccountSummary_Serialize = {
 	name: string,
 	kind: ConnectionKind,
@@ -209,6 +212,12 @@ export type Algorithm =
  *  nearest thing to stickiness that passthrough allows).
  */
 "source_hash";
+
+/**  One Service annotation an edit corresponds to. */
+export type Annotation = {
+	key: string,
+	value: string,
+};
 
 /**  `{ code, message, details }`: what every failed command returns. */
 export type ApiError = ApiError_Serialize | ApiError_Deserialize;
@@ -436,6 +445,12 @@ export type BalancerConfig_Deserialize = {
 	connectTimeoutMs?: number,
 	/**  A relayed connection with no bytes either way for this long is closed. */
 	idleTimeoutMs?: number,
+	/**
+	 *  Allow `listen` (and `redirect_http_listen`) on an address other machines can reach.
+	 *  Off by default: whoever reaches such an address can use this balancer to reach the
+	 *  backends (and, in a rehearsal, the site as it will be), so it must be asked for.
+	 */
+	allowPublicListen?: boolean,
 };
 
 /**  Everything the balancer needs to run. Timeouts are milliseconds (u32: TypeScript-safe). */
@@ -462,6 +477,12 @@ export type BalancerConfig_Serialize = {
 	connectTimeoutMs: number,
 	/**  A relayed connection with no bytes either way for this long is closed. */
 	idleTimeoutMs: number,
+	/**
+	 *  Allow `listen` (and `redirect_http_listen`) on an address other machines can reach.
+	 *  Off by default: whoever reaches such an address can use this balancer to reach the
+	 *  backends (and, in a rehearsal, the site as it will be), so it must be asked for.
+	 */
+	allowPublicListen?: boolean,
 };
 
 /**  What the handle streams through [`crate::BalancerHandle::subscribe`]. */
@@ -941,6 +962,39 @@ export type DomainRecord_Serialize = {
 	tag: string | null,
 };
 
+/**  The fix for one droplet that serves another certificate. */
+export type DropletFix = DropletFix_Serialize | DropletFix_Deserialize;
+
+/**  The fix for one droplet that serves another certificate. */
+export type DropletFix_Deserialize = {
+	/**  The droplet to change (its label in the report). */
+	droplet: string,
+	host: string,
+	/**  The droplet that serves the chosen certificate, to copy from. */
+	copy_from: string,
+	copy_from_host: string,
+	/**  What it runs, when that could be told (else the steps are the generic ones). */
+	server?: WebServer | null,
+	/**  How the server was told, or that it could not be. */
+	server_note: string,
+	steps: FixStep_Deserialize[],
+};
+
+/**  The fix for one droplet that serves another certificate. */
+export type DropletFix_Serialize = {
+	/**  The droplet to change (its label in the report). */
+	droplet: string,
+	host: string,
+	/**  The droplet that serves the chosen certificate, to copy from. */
+	copy_from: string,
+	copy_from_host: string,
+	/**  What it runs, when that could be told (else the steps are the generic ones). */
+	server: WebServer | null,
+	/**  How the server was told, or that it could not be. */
+	server_note: string,
+	steps: FixStep_Serialize[],
+};
+
 /**  What the API's dry run said. */
 export type DryRun = 
 /**  `validate_only` accepted the request. */
@@ -951,13 +1005,34 @@ export type DryRun =
 { outcome: "skipped"; reason: string };
 
 /**  What Review shows before Apply. */
-export type EditReview = {
+export type EditReview = EditReview_Serialize | EditReview_Deserialize;
+
+/**  What Review shows before Apply. */
+export type EditReview_Deserialize = {
 	changes: FieldChange[],
 	/**  The shared validator's findings (errors first). */
 	findings: LbFinding[],
 	dryRun: DryRun,
 	/**  No error finding, the dry run passed, and something changes. */
 	canApply: boolean,
+	/**  Set when a Kubernetes cluster owns the load balancer: Apply then needs an override. */
+	kubernetes?: KubernetesOwner_Deserialize | null,
+	/**  The Service annotations that would make these changes stick (Kubernetes-owned only). */
+	annotations: Annotation[],
+};
+
+/**  What Review shows before Apply. */
+export type EditReview_Serialize = {
+	changes: FieldChange[],
+	/**  The shared validator's findings (errors first). */
+	findings: LbFinding[],
+	dryRun: DryRun,
+	/**  No error finding, the dry run passed, and something changes. */
+	canApply: boolean,
+	/**  Set when a Kubernetes cluster owns the load balancer: Apply then needs an override. */
+	kubernetes: KubernetesOwner_Serialize | null,
+	/**  The Service annotations that would make these changes stick (Kubernetes-owned only). */
+	annotations: Annotation[],
 };
 
 /**  The editor's session: the version it was opened on, and that version as editable fields. */
@@ -994,7 +1069,26 @@ export type ErrorCode =
 /**  The OS keychain could not be used. */
 "keychain" | 
 /**  A local port could not be bound. */
-"address_unavailable" | "io" | "internal";
+"address_unavailable" | "io" | "internal" | 
+/**  A DNS apply was refused because readiness items are red (and it was not forced). */
+"not_ready" | 
+/**
+ *  A write was sent and then no clear answer came (a timeout, a reset, a 5xx): it may have
+ *  been carried out. Check (list again) before retrying.
+ */
+"maybe_applied" | 
+/**  No answer in time: the API did not answer, stopped sending mid-way, or a wait ran out. */
+"timeout" | 
+/**
+ *  The API's answer could not be read (a field of the wrong type, not JSON, too large);
+ *  `details` names the resource and the field when known.
+ */
+"decode" | 
+/**
+ *  The load balancer belongs to a Kubernetes cluster, whose controller would revert the
+ *  change; `details` has the Service annotations that would make it.
+ */
+"managed_by_kubernetes";
 
 /**  Why a probe did not complete. */
 export type FailureKind = 
@@ -1043,6 +1137,31 @@ export type Finding_Serialize = {
 	evidence?: { [key in string]: string },
 };
 
+/**  One step of a fix: what to do, where, and the commands to copy. */
+export type FixStep = FixStep_Serialize | FixStep_Deserialize;
+
+/**  One step of a fix: what to do, where, and the commands to copy. */
+export type FixStep_Deserialize = {
+	title: string,
+	/**  Where the commands run: "your computer" or a droplet ("web-1 (203.0.113.7)"). */
+	run_on: string,
+	/**  Each a command line to copy as it is (placeholders in capitals, e.g. `SSH_USER`). */
+	commands: string[],
+	/**  What to know before running them. */
+	note?: string | null,
+};
+
+/**  One step of a fix: what to do, where, and the commands to copy. */
+export type FixStep_Serialize = {
+	title: string,
+	/**  Where the commands run: "your computer" or a droplet ("web-1 (203.0.113.7)"). */
+	run_on: string,
+	/**  Each a command line to copy as it is (placeholders in capitals, e.g. `SSH_USER`). */
+	commands: string[],
+	/**  What to know before running them. */
+	note: string | null,
+};
+
 /**  The whole fleet behind one domain. */
 export type FleetReport = FleetReport_Serialize | FleetReport_Deserialize;
 
@@ -1053,6 +1172,10 @@ export type FleetReport_Deserialize = {
 	groups: CertGroup[],
 	findings: Finding_Deserialize[],
 	verdict: Verdict_Deserialize,
+	/**  When backends disagree: the certificate to keep and how to put it on the others. */
+	remedy?: Remedy_Deserialize | null,
+	/**  Set on a report made by rechecking some backends of an earlier one. */
+	recheck?: Recheck | null,
 };
 
 /**  The whole fleet behind one domain. */
@@ -1062,6 +1185,10 @@ export type FleetReport_Serialize = {
 	groups: CertGroup[],
 	findings: Finding_Serialize[],
 	verdict: Verdict_Serialize,
+	/**  When backends disagree: the certificate to keep and how to put it on the others. */
+	remedy: Remedy_Serialize | null,
+	/**  Set on a report made by rechecking some backends of an earlier one. */
+	recheck: Recheck | null,
 };
 
 /**
@@ -1259,6 +1386,44 @@ export type HttpsCheck_Serialize = {
 	certificate: CertInfo_Serialize | null,
 };
 
+/**  A load balancer a Kubernetes cluster owns, for the list's badge. */
+export type KubernetesOwned = KubernetesOwned_Serialize | KubernetesOwned_Deserialize;
+
+/**  A load balancer a Kubernetes cluster owns, for the list's badge. */
+export type KubernetesOwned_Deserialize = {
+	id: string,
+	owner: KubernetesOwner_Deserialize,
+};
+
+/**  A load balancer a Kubernetes cluster owns, for the list's badge. */
+export type KubernetesOwned_Serialize = {
+	id: string,
+	owner: KubernetesOwner_Serialize,
+};
+
+/**  Why Cutover thinks a Kubernetes cluster owns a load balancer. */
+export type KubernetesOwner = KubernetesOwner_Serialize | KubernetesOwner_Deserialize;
+
+/**  Why Cutover thinks a Kubernetes cluster owns a load balancer. */
+export type KubernetesOwner_Deserialize = {
+	/**  The cluster's id, when a `k8s:<uuid>` tag names it. */
+	clusterId?: string | null,
+	/**  What gave it away, one short phrase each. */
+	signals: string[],
+	/**  A command that finds the Service owning this load balancer. */
+	kubectl: string,
+};
+
+/**  Why Cutover thinks a Kubernetes cluster owns a load balancer. */
+export type KubernetesOwner_Serialize = {
+	/**  The cluster's id, when a `k8s:<uuid>` tag names it. */
+	clusterId: string | null,
+	/**  What gave it away, one short phrase each. */
+	signals: string[],
+	/**  A command that finds the Service owning this load balancer. */
+	kubectl: string,
+};
+
 /**  A load balancer as the check and rehearsal views offer it. */
 export type LbChoice = {
 	id: string,
@@ -1283,6 +1448,8 @@ export type LbDetail_Deserialize = {
 	missingDropletIds: (number | null)[],
 	/**  Pretty-printed, unknown fields included. */
 	rawJson: string,
+	/**  Set when a Kubernetes cluster owns it: its controller reverts edits. */
+	kubernetes?: KubernetesOwner_Deserialize | null,
 };
 
 /**  One load balancer with its droplets resolved, and the API's JSON as it came. */
@@ -1293,6 +1460,8 @@ export type LbDetail_Serialize = {
 	missingDropletIds: (number | null)[],
 	/**  Pretty-printed, unknown fields included. */
 	rawJson: string,
+	/**  Set when a Kubernetes cluster owns it: its controller reverts edits. */
+	kubernetes: KubernetesOwner_Serialize | null,
 };
 
 /**  A domain of a GLOBAL load balancer. */
@@ -1404,12 +1573,16 @@ export type LbList = LbList_Serialize | LbList_Deserialize;
 export type LbList_Deserialize = {
 	loadBalancers: LoadBalancer_Deserialize[],
 	rateLimit?: RateLimitInfo | null,
+	/**  The load balancers a Kubernetes cluster owns (edits are refused unless overridden). */
+	kubernetes: KubernetesOwned_Deserialize[],
 };
 
 /**  The list, plus the rate limit read from the same answer's headers. */
 export type LbList_Serialize = {
 	loadBalancers: LoadBalancer_Serialize[],
 	rateLimit: RateLimitInfo | null,
+	/**  The load balancers a Kubernetes cluster owns (edits are refused unless overridden). */
+	kubernetes: KubernetesOwned_Serialize[],
 };
 
 /**  One step while a load balancer settles, for a progress line. */
@@ -1585,7 +1758,12 @@ export type Outcome =
 /**  Every healthy backend refused or timed out. */
 "backend_connect_failed" | 
 /**  Over `max_connections`: closed at once. */
-"over_connection_limit";
+"over_connection_limit" | 
+/**
+ *  This machine could not open the connection to the backend (out of file descriptors,
+ *  ports or memory): closed, and not counted against any backend.
+ */
+"local_error";
 
 export type ProbeFailure = {
 	kind: FailureKind,
@@ -1714,6 +1892,16 @@ export type ReadinessItem_Serialize = {
 	safe_at: string | null,
 };
 
+/**  What a recheck of some droplets found, against the report before it. */
+export type Recheck = {
+	/**  The droplets probed again (the others are as the previous check found them). */
+	droplets: string[],
+	/**  True when the backends no longer serve different certificates. */
+	cleared: boolean,
+	/**  One line: "web-3 now serves certificate A: all 3 backends serve the same certificate." */
+	summary: string,
+};
+
 /**  One record change, as a diff line. */
 export type RecordChange = RecordChange_Serialize | RecordChange_Deserialize;
 
@@ -1794,6 +1982,49 @@ export type RehearseOptions_Serialize = {
 	 *  127.0.0.1:8080.
 	 */
 	redirectHttpListen: string | null,
+};
+
+/**  What to do about backends that serve different certificates. */
+export type Remedy = Remedy_Serialize | Remedy_Deserialize;
+
+/**  What to do about backends that serve different certificates. */
+export type Remedy_Deserialize = {
+	/**  The certificate group to keep ("A"); `None` when no certificate served qualifies. */
+	chosen?: string | null,
+	/**  The SHA-256 of the certificate to keep. */
+	chosen_sha256?: string | null,
+	/**  One sentence: why this certificate, or why none of them. */
+	reason: string,
+	/**  The droplets (labels) to change. */
+	droplets: string[],
+	/**  The droplets that serve the chosen certificate properly (to copy from). */
+	sources: string[],
+	/**  The steps, per droplet to change. */
+	fixes: DropletFix_Deserialize[],
+	/**  Rebuilding from a snapshot of a good droplet, offered when more than half differ. */
+	rebuild?: FixStep_Deserialize | null,
+	/**  Set when a differing certificate is from Let's Encrypt: [`LETS_ENCRYPT_BEHIND_LB`]. */
+	renewal_warning?: string | null,
+};
+
+/**  What to do about backends that serve different certificates. */
+export type Remedy_Serialize = {
+	/**  The certificate group to keep ("A"); `None` when no certificate served qualifies. */
+	chosen: string | null,
+	/**  The SHA-256 of the certificate to keep. */
+	chosen_sha256: string | null,
+	/**  One sentence: why this certificate, or why none of them. */
+	reason: string,
+	/**  The droplets (labels) to change. */
+	droplets: string[],
+	/**  The droplets that serve the chosen certificate properly (to copy from). */
+	sources: string[],
+	/**  The steps, per droplet to change. */
+	fixes: DropletFix_Serialize[],
+	/**  Rebuilding from a snapshot of a good droplet, offered when more than half differ. */
+	rebuild: FixStep_Serialize | null,
+	/**  Set when a differing certificate is from Let's Encrypt: [`LETS_ENCRYPT_BEHIND_LB`]. */
+	renewal_warning: string | null,
 };
 
 /**  How to save a report. */
@@ -2026,8 +2257,9 @@ export type TrustCheck_Deserialize = {
 	problem?: TrustProblem | null,
 	detail?: string | null,
 	/**
-	 *  True when the leaf was outside its validity period now, so the chain was checked at the
-	 *  middle of the leaf's lifetime to tell "untrusted" apart from "expired".
+	 *  True when the leaf was outside its validity period now, so the chain was checked within
+	 *  the leaf's lifetime (its last — or first — second, then its middle) to tell "untrusted"
+	 *  apart from "expired".
 	 */
 	checked_at_leaf_midpoint: boolean,
 };
@@ -2038,14 +2270,17 @@ export type TrustCheck_Serialize = {
 	problem: TrustProblem | null,
 	detail: string | null,
 	/**
-	 *  True when the leaf was outside its validity period now, so the chain was checked at the
-	 *  middle of the leaf's lifetime to tell "untrusted" apart from "expired".
+	 *  True when the leaf was outside its validity period now, so the chain was checked within
+	 *  the leaf's lifetime (its last — or first — second, then its middle) to tell "untrusted"
+	 *  apart from "expired".
 	 */
 	checked_at_leaf_midpoint: boolean,
 };
 
 /**  Why webpki did not accept the chain. */
-export type TrustProblem = "unknown_issuer" | "expired" | "not_valid_yet" | "bad_signature" | "unsupported_algorithm" | "invalid_purpose" | "bad_encoding" | "other" | 
+export type TrustProblem = "unknown_issuer" | 
+/**  The chain is longer than verifiers accept, or breaks a CA's path length constraint. */
+"path_too_long" | "expired" | "not_valid_yet" | "bad_signature" | "unsupported_algorithm" | "invalid_purpose" | "bad_encoding" | "other" | 
 /**  The store could not be loaded (e.g. no OS roots on this machine). */
 "store_unavailable" | 
 /**  Nothing to verify: no certificate was received. */
@@ -2184,6 +2419,9 @@ export type Vpc_Serialize = {
 	default: boolean,
 	created_at: string,
 };
+
+/**  What a droplet runs in front of the site, as far as it can be told. */
+export type WebServer = "nginx" | "apache" | "caddy" | "traefik" | "haproxy";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {
