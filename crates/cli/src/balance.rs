@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use cutover_core::connect::Session;
 use cutover_core::rehearse::{
-    rehearse_load_balancer, start_balancer, Algorithm, BackendConfig, BalancerConfig,
-    BalancerEvent, HealthCheckConfig, HealthCheckProtocol, ProxyProtocol, RehearseOptions,
-    StatsSnapshot,
+    from_load_balancer, start_balancer, Algorithm, BackendConfig, BalancerConfig, BalancerEvent,
+    HealthCheckConfig, HealthCheckProtocol, ProxyProtocol, RehearseOptions, StatsSnapshot,
 };
 use cutover_core::ApiError;
 
@@ -134,7 +133,7 @@ pub async fn config_from_args(
                 listen: Some(args.listen),
                 redirect_http_listen: args.redirect_http,
             };
-            let config = rehearse_load_balancer(&opened.connection, id, &options).await;
+            let config = from_load_balancer(&opened.connection, id, &options).await;
             match config {
                 Ok(config) => {
                     session = Some(opened);
