@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// File descriptors left for everything else the process does (the app's windows, logs, API
-/// calls, an in-process Sandbox, health checks) when working out how many connections fit.
-const RESERVED_FDS: u64 = 64;
+/// File descriptors left for what the process opens after the start (log files, API calls,
+/// health-check sockets come on top) when working out how many connections fit; what is open
+/// at the start is counted as it is. Running out anyway is handled: accepts back off and a
+/// failed connect is not blamed on the backend.
+const RESERVED_FDS: u64 = 32;
 /// A relayed connection holds two: the client's socket and the one to the backend.
 const FDS_PER_CONNECTION: u64 = 2;
 

@@ -67,7 +67,11 @@ impl Shared {
     fn mark_failing(&self, idx: usize, reason: String) {
         let backend = &self.backends[idx];
         backend.connect_failures.fetch_add(1, Ordering::Relaxed);
-        backend.consecutive_failures.store(0, Ordering::Relaxed);
+        // On probation once back: the next failure takes it out again at once; an answered
+        // connection clears it.
+        backend
+            .consecutive_failures
+            .store(PASSIVE_FAIL_THRESHOLD - 1, Ordering::Relaxed);
         let now = millis_since(self.epoch);
         let until = now + PASSIVE_FAIL_TIMEOUT.as_millis() as u64;
         let before = backend.health(now);

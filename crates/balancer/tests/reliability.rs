@@ -630,6 +630,19 @@ async fn a_backend_that_resets_every_connection_is_taken_out_without_a_health_ch
             .all(|a| a.as_deref() == Some("good")),
         "{answers:?}"
     );
+
+    // After the cool-down it is tried again; still resetting, one failure takes it out again.
+    tokio::time::sleep(Duration::from_millis(10_200)).await;
+    assert_eq!(handle.stats().backends[0].health, BackendHealth::Healthy);
+    let mut failed_again = 0;
+    for _ in 0..6 {
+        let (_s, line) = hello_and_greeting(handle.local_addr(), &hello).await;
+        if line.is_none() {
+            failed_again += 1;
+        }
+    }
+    assert_eq!(failed_again, 1);
+    assert_eq!(handle.stats().backends[0].health, BackendHealth::Failing);
 }
 
 #[tokio::test]
