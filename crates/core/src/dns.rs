@@ -148,6 +148,9 @@ pub struct TtlStep {
 pub struct DnsPlan {
     pub domain: String,
     pub lb_ip: String,
+    /// A dual-stack load balancer's IPv6: the plan points AAAA records at it too.
+    #[serde(default)]
+    pub lb_ipv6: Option<String>,
     pub ttl: u32,
     /// The names the plan covers (`@`, `www`, …).
     pub names: Vec<String>,
@@ -428,7 +431,7 @@ async fn view_names(
     authoritative: &TokioResolver,
     system: Option<&TokioResolver>,
     system_skipped: &str,
-    lb_ip: Option<IpAddr>,
+    lb_ips: &[IpAddr],
 ) -> Vec<NameView> {
     let mut out = Vec::new();
     for name in names {
@@ -444,7 +447,11 @@ async fn view_names(
             },
             None => (Vec::new(), Some(system_skipped.to_string())),
         };
-        let points_to_lb = lb_ip.is_some_and(|ip| auth.iter().any(|a| a.data == ip.to_string()));
+        // Every address of the load balancer must be answered (both families when dual-stack).
+        let points_to_lb = !lb_ips.is_empty()
+            && lb_ips
+                .iter()
+                .all(|ip| auth.iter().any(|a| a.data == ip.to_string()));
         out.push(NameView {
             name: full,
             authoritative: auth,
@@ -485,7 +492,7 @@ pub async fn status(
         &authoritative,
         system.as_ref(),
         SANDBOX_SYSTEM_SKIPPED,
-        lb_ip,
+        &lb_ip.into_iter().collect::<Vec<_>>(),
     )
     .await;
     Ok(DnsStatus {
@@ -777,6 +784,21 @@ pub fn plan(
     lb_ip: IpAddr,
     ttl: u32,
 ) -> DnsPlan {
+    plan_dual(records, domain, names, &[lb_ip], ttl)
+}
+
+/// [`plan`] for a load balancer with several addresses (a dual-stack one: its IPv4 and its
+/// IPv6): each name gets one A record per IPv4 and one AAAA per IPv6 address — kept, updated or
+/// created — and every other A/AAAA/CNAME there is deleted. An IPv6-only name list never
+/// deletes the AAAA records of a dual-stack load balancer, which is what the single-address
+/// plan did (IPv6 clients would then go around the load balancer, or nowhere).
+pub fn plan_dual(
+    records: &[DomainRecord],
+    domain: &str,
+    names: &[String],
+    lb_ips: &[IpAddr],
+    ttl: u32,
+) -> DnsPlan {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let names: Vec<String> = if names.is_empty() {
         default_names()
@@ -795,8 +817,11 @@ pub fn plan(
             })
             .collect()
     };
-    let kind = if lb_ip.is_ipv4() { "A" } else { "AAAA" };
-    let lb = lb_ip.to_string();
+    let kind_of = |ip: &IpAddr| if ip.is_ipv4() { "A" } else { "AAAA" };
+    let targets: Vec<(&str, String)> = lb_ips
+        .iter()
+        .map(|ip| (kind_of(ip), ip.to_string()))
+        .collect();
     let mut changes = Vec::new();
     let mut rollback = Vec::new();
     let mut ttl_changes = Vec::new();
@@ -814,30 +839,45 @@ pub fn plan(
         if is_follow {
             continue;
         }
-        let keep = here.iter().find(|r| r.kind == kind).copied();
-        let after = RecordValue {
-            kind: kind.to_string(),
-            data: lb.clone(),
-            ttl,
-        };
-        match keep {
-            Some(r) if r.data == lb && r.ttl == ttl => {}
-            Some(r) => changes.push(RecordChange {
-                name: name.clone(),
-                action: ChangeAction::Update,
-                record_id: Some(r.id),
-                before: Some(value_of(r)),
-                after: Some(after),
-            }),
-            None => changes.push(RecordChange {
-                name: name.clone(),
-                action: ChangeAction::Create,
-                record_id: None,
-                before: None,
-                after: Some(after),
-            }),
+        let mut kept: Vec<u64> = Vec::new();
+        for (kind, lb) in &targets {
+            // The record already holding this address, else the first of this kind not yet
+            // claimed by another address.
+            let keep = here
+                .iter()
+                .find(|r| r.kind == *kind && &r.data == lb && !kept.contains(&r.id))
+                .or_else(|| {
+                    here.iter()
+                        .find(|r| r.kind == *kind && !kept.contains(&r.id))
+                })
+                .copied();
+            let after = RecordValue {
+                kind: kind.to_string(),
+                data: lb.clone(),
+                ttl,
+            };
+            match keep {
+                Some(r) if &r.data == lb && r.ttl == ttl => {}
+                Some(r) => changes.push(RecordChange {
+                    name: name.clone(),
+                    action: ChangeAction::Update,
+                    record_id: Some(r.id),
+                    before: Some(value_of(r)),
+                    after: Some(after),
+                }),
+                None => changes.push(RecordChange {
+                    name: name.clone(),
+                    action: ChangeAction::Create,
+                    record_id: None,
+                    before: None,
+                    after: Some(after),
+                }),
+            }
+            if let Some(r) = keep {
+                kept.push(r.id);
+            }
         }
-        for r in here.iter().filter(|r| keep.is_none_or(|k| k.id != r.id)) {
+        for r in here.iter().filter(|r| !kept.contains(&r.id)) {
             changes.push(RecordChange {
                 name: name.clone(),
                 action: ChangeAction::Delete,
@@ -861,11 +901,28 @@ pub fn plan(
     }
     let provider_records = names
         .iter()
-        .map(|n| format!("{} {ttl} IN {kind} {lb}", fqdn(n, &domain)))
+        .flat_map(|n| {
+            targets
+                .iter()
+                .map(|(kind, lb)| format!("{} {ttl} IN {kind} {lb}", fqdn(n, &domain)))
+                .collect::<Vec<_>>()
+        })
         .collect();
+    let lb_ip = lb_ips
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(lb_ips.first())
+        .map(IpAddr::to_string)
+        .unwrap_or_default();
+    let lb_ipv6 = lb_ips
+        .iter()
+        .find(|ip| ip.is_ipv6())
+        .filter(|_| lb_ips.iter().any(IpAddr::is_ipv4))
+        .map(IpAddr::to_string);
     DnsPlan {
         domain,
-        lb_ip: lb,
+        lb_ip,
+        lb_ipv6,
         ttl,
         names,
         changes,
@@ -897,8 +954,23 @@ pub async fn plan_for(
             ),
         )
     })?;
+    let mut targets = vec![ip];
+    // A dual-stack load balancer also answers on its IPv6: point AAAA records at it.
+    if let Some(v6) = lb
+        .ipv6
+        .as_deref()
+        .and_then(|s| s.trim().parse::<std::net::Ipv6Addr>().ok())
+    {
+        targets.push(IpAddr::V6(v6));
+    }
     let records = hosted_records(conn, &domain).await?.unwrap_or_default();
-    Ok(plan(&records, &domain, names, ip, ttl.unwrap_or(LOW_TTL)))
+    Ok(plan_dual(
+        &records,
+        &domain,
+        names,
+        &targets,
+        ttl.unwrap_or(LOW_TTL),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1115,6 +1187,7 @@ pub async fn apply_reviewed(
     if fresh.changes != reviewed.changes
         || fresh.ttl_step != reviewed.ttl_step
         || fresh.lb_ip != reviewed.lb_ip
+        || fresh.lb_ipv6 != reviewed.lb_ipv6
     {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -1313,6 +1386,13 @@ pub async fn verify(
         .lb_ip
         .parse()
         .map_err(|_| ApiError::invalid_input(format!("{} is not an IP address", plan.lb_ip)))?;
+    let mut lb_ips = vec![lb_ip];
+    if let Some(v6) = plan.lb_ipv6.as_deref() {
+        lb_ips.push(
+            v6.parse()
+                .map_err(|_| ApiError::invalid_input(format!("{v6} is not an IPv6 address")))?,
+        );
+    }
     let deadline = tokio::time::Instant::now() + opts.timeout;
     let mut attempt = 0u32;
     let views = loop {
@@ -1323,7 +1403,7 @@ pub async fn verify(
             &resolver,
             None,
             "not asked while verifying",
-            Some(lb_ip),
+            &lb_ips,
         )
         .await;
         let (ready, waiting): (Vec<&NameView>, Vec<&NameView>) =
@@ -1453,6 +1533,54 @@ mod tests {
     }
 
     const LB: &str = "203.0.113.9";
+
+    #[test]
+    fn a_dual_stack_load_balancer_gets_its_aaaa_records_not_their_deletion() {
+        let v6: IpAddr = "2001:db8:1::10".parse().unwrap();
+        let records = vec![
+            rec(5, "A", "@", "192.0.2.11", 300),
+            rec(8, "AAAA", "@", "2001:db8::1", 300),
+            rec(9, "A", "www", "192.0.2.11", 300),
+        ];
+        let p = plan_dual(&records, "example.com", &[], &[lb_ip(), v6], 300);
+        assert_eq!(p.lb_ip, lb_ip().to_string());
+        assert_eq!(p.lb_ipv6.as_deref(), Some("2001:db8:1::10"));
+        let at = |name: &str, kind: &str| {
+            p.changes
+                .iter()
+                .find(|c| c.name == name && c.after.as_ref().is_some_and(|a| a.kind == kind))
+                .map(|c| (c.action, c.after.as_ref().map(|a| a.data.clone())))
+        };
+        // The apex's AAAA is pointed at the load balancer's IPv6, not deleted.
+        assert_eq!(
+            at("@", "AAAA"),
+            Some((ChangeAction::Update, Some("2001:db8:1::10".to_string())))
+        );
+        // www had no AAAA: one is created.
+        assert_eq!(
+            at("www", "AAAA"),
+            Some((ChangeAction::Create, Some("2001:db8:1::10".to_string())))
+        );
+        assert!(
+            !p.changes.iter().any(|c| c.action == ChangeAction::Delete),
+            "{:?}",
+            p.changes
+        );
+        // Rollback restores both families.
+        assert!(p.rollback.iter().any(|r| r.kind == "AAAA"));
+        assert!(p
+            .provider_records
+            .iter()
+            .any(|l| l.contains("IN AAAA 2001:db8:1::10")));
+
+        // IPv4 only: the stale AAAA is deleted (it would send IPv6 clients around the LB).
+        let p = plan_dual(&records, "example.com", &[], &[lb_ip()], 300);
+        assert!(p.lb_ipv6.is_none());
+        assert!(p
+            .changes
+            .iter()
+            .any(|c| c.action == ChangeAction::Delete && c.record_id == Some(8)));
+    }
 
     fn lb_ip() -> IpAddr {
         LB.parse().unwrap()
