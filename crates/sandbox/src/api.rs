@@ -188,10 +188,7 @@ impl Shared {
         }
         self.persist().await.map_err(|err| SandboxError::StateFile {
             path: err.path.clone(),
-            reason: format!(
-                "the change is in effect but not saved: {}",
-                state::describe_io_error(&err.source)
-            ),
+            reason: format!("the change is in effect but not saved: {}", err.cause()),
         })
     }
 
@@ -299,7 +296,7 @@ impl From<state::SaveError> for ApiErr {
             format!(
                 "The change was made in this Sandbox run but could not be saved to its state file {}: {}. It is lost when the Sandbox stops unless a later save succeeds.",
                 err.path.display(),
-                state::describe_io_error(&err.source)
+                err.cause()
             ),
         )
     }

@@ -179,7 +179,7 @@ impl Sandbox {
                 path: err.path.clone(),
                 reason: format!(
                     "cannot be saved, so the Sandbox would lose every change: {}",
-                    state::describe_io_error(&err.source)
+                    err.cause()
                 ),
             })?;
         }
@@ -380,7 +380,7 @@ impl SandboxHandle {
                 path: err.path.clone(),
                 reason: format!(
                     "the account could not be saved at shutdown: {}",
-                    state::describe_io_error(&err.source)
+                    err.cause()
                 ),
             })
     }

@@ -370,11 +370,23 @@ pub fn temp_path(path: &Path) -> std::path::PathBuf {
 
 /// A save of the state file that failed; its message names the cause.
 #[derive(Debug, thiserror::Error)]
-#[error("could not save the sandbox state to {}: {}", path.display(), describe_io_error(source))]
+#[error("could not save the sandbox state to {}: {}", path.display(), self.cause())]
 pub struct SaveError {
     pub path: std::path::PathBuf,
     #[source]
     pub source: std::io::Error,
+}
+
+impl SaveError {
+    /// Why, in words; "not found" is told apart from a folder that exists but takes no new
+    /// files (as in /proc).
+    pub fn cause(&self) -> String {
+        let parent_exists = self.path.parent().is_some_and(Path::is_dir);
+        if self.source.kind() == std::io::ErrorKind::NotFound && parent_exists {
+            return format!("no file can be created in that folder ({})", self.source);
+        }
+        describe_io_error(&self.source)
+    }
 }
 
 /// Above this many bytes of compact JSON, the state file is written compact.

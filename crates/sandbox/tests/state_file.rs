@@ -43,7 +43,7 @@ async fn a_state_file_that_cannot_be_written_refuses_the_start() {
         // A file system nobody may create files in (whatever the cause is called there).
         (
             std::path::PathBuf::from("/proc/self/cutover-sandbox-state.json"),
-            "",
+            "no file can be created in that folder",
         ),
     ];
     for (path, cause) in unwritable {
