@@ -76,8 +76,17 @@ pub use x509::cert_info;
 pub enum CertsError {
     #[error("the CA file is not usable: {0}")]
     InvalidCaFile(String),
-    #[error("{0:?} is not a valid domain name")]
+    #[error("{0:?} is not a valid domain name{hint}", hint = idn_hint(.0))]
     InvalidDomain(String),
+}
+
+/// Certificates and SNI carry internationalised names in their ASCII form (`xn--…`).
+fn idn_hint(domain: &str) -> &'static str {
+    if domain.is_ascii() {
+        ""
+    } else {
+        "; give an internationalised name in its punycode form (xn--…), as certificates and SNI carry it"
+    }
 }
 
 impl ProbeOptions {
@@ -98,6 +107,20 @@ pub fn validate_domain(domain: &str) -> Result<(), CertsError> {
         return Err(CertsError::InvalidDomain(domain.to_string()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unicode_domain_gets_the_punycode_hint() {
+        let err = validate_domain("bücher.example").unwrap_err().to_string();
+        assert!(err.contains("punycode form (xn--"), "{err}");
+        assert!(validate_domain("xn--bcher-kva.example").is_ok());
+        let err = validate_domain("not a domain").unwrap_err().to_string();
+        assert_eq!(err, "\"not a domain\" is not a valid domain name");
+    }
 }
 
 #[cfg(all(test, feature = "specta"))]
