@@ -407,3 +407,63 @@ fn the_checker_itself_rejects_a_wrong_response() {
         )
         .is_err());
 }
+
+/// A big account (issue 20) and a write whose save failed (issue 14) keep DigitalOcean's shapes.
+#[tokio::test]
+async fn a_scaled_account_and_a_failed_save_validate_against_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let api = Api::start(SandboxOptions {
+        scale: "lbs=25,droplets=4,records=12".parse().unwrap(),
+        state_file: Some(file.clone()),
+        ..quick()
+    })
+    .await;
+    let mut c = Checker {
+        api,
+        checked: 0,
+        failures: Vec::new(),
+    };
+    use Method as M;
+    let lbs = c
+        .call(M::GET, "/v2/load_balancers?per_page=200", None, 200)
+        .await;
+    for lb in lbs.json()["load_balancers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(3)
+    {
+        let id = lb["id"].as_str().unwrap();
+        c.call(M::GET, &format!("/v2/load_balancers/{id}"), None, 200)
+            .await;
+    }
+    c.call(M::GET, "/v2/droplets?per_page=200", None, 200).await;
+    c.call(M::GET, "/v2/droplets?tag_name=app", None, 200).await;
+    c.call(M::GET, "/v2/tags/app", None, 200).await;
+    c.call(
+        M::GET,
+        "/v2/domains/sandbox-shop.test/records?per_page=200",
+        None,
+        200,
+    )
+    .await;
+    // The state file turns into a folder: the save fails, the answer is a documented 500.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    std::fs::write(file.join("keep"), b"x").unwrap();
+    c.call(M::POST, "/v2/load_balancers", Some(lb_body("unsaved")), 500)
+        .await;
+    let Checker {
+        api,
+        checked,
+        failures,
+    } = c;
+    api.sandbox.shutdown().await;
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} responses broke the contract:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
