@@ -385,7 +385,7 @@ pub async fn sandbox_https_addr(conn: &Connection, lb_id: &str) -> Option<Socket
         return None;
     }
     let lb = crate::lb::find(conn, lb_id).await.ok()?;
-    let port = u16::try_from(lb.passthrough_rule()?.target_port).ok()?;
+    let port = u16::try_from(crate::lb::passthrough_like_rule(&lb)?.target_port).ok()?;
     let members = crate::lb::members(conn, &lb).await.ok()?;
     members.iter().find_map(|d| conn.resolve(d, port))
 }
@@ -686,10 +686,7 @@ pub async fn readiness(
     let domain = normalize_domain(domain)?;
     let lb = crate::lb::find(conn, lb_id).await?;
     let certificates = conn.client.list_certificates().await?;
-    let backends_serve_tls = lb
-        .forwarding_rules
-        .iter()
-        .any(|r| r.is_passthrough() || r.target_protocol.eq_ignore_ascii_case("https"));
+    let backends_serve_tls = crate::lb::tls_rule(&lb).is_some();
     let cert_report = match cert_report {
         Some(r) => Some(r),
         None if backends_serve_tls => Some(

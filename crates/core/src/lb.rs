@@ -757,6 +757,27 @@ pub fn nothing_to_change(lb: &LoadBalancer) -> ApiError {
     .with_details(serde_json::json!({ "field": "edit", "nothing_to_change": true }))
 }
 
+/// The rule through which the droplets serve TLS themselves: an SSL-passthrough rule, else a
+/// `tcp` rule on 443 (how many people, and DOKS's network load balancers, run passthrough:
+/// DigitalOcean forwards the bytes and the droplets terminate TLS).
+pub fn passthrough_like_rule(lb: &LoadBalancer) -> Option<&ForwardingRule> {
+    lb.passthrough_rule().or_else(|| {
+        lb.forwarding_rules
+            .iter()
+            .find(|r| r.entry_protocol.eq_ignore_ascii_case("tcp") && r.entry_port == 443)
+    })
+}
+
+/// The rule whose target port the droplets serve a certificate on: [`passthrough_like_rule`],
+/// else an HTTPS-to-droplet rule (the load balancer re-encrypts).
+pub fn tls_rule(lb: &LoadBalancer) -> Option<&ForwardingRule> {
+    passthrough_like_rule(lb).or_else(|| {
+        lb.forwarding_rules
+            .iter()
+            .find(|r| r.target_protocol.eq_ignore_ascii_case("https"))
+    })
+}
+
 /// Whether `s` looks like a load balancer id (a UUID).
 pub fn looks_like_id(s: &str) -> bool {
     let s = s.trim();

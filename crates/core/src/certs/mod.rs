@@ -72,6 +72,18 @@ impl CertCheckOptions {
         Ok(opts)
     }
 
+    /// These options, also trusting the connection's extra CA (the Sandbox's) besides any CA
+    /// the user gave: what every check made through a connection verifies against.
+    pub fn with_connection_ca(mut self, conn: Option<&Connection>) -> Self {
+        if let Some(extra) = conn.and_then(|c| c.extra_ca_pem.as_ref()) {
+            self.ca_pem = Some(match self.ca_pem.take() {
+                Some(mine) => format!("{mine}\n{extra}"),
+                None => extra.clone(),
+            });
+        }
+        self
+    }
+
     fn concurrency(&self) -> usize {
         self.concurrency
             .map(|c| c.clamp(1, 1024) as usize)
@@ -134,19 +146,12 @@ pub fn lb_backends(
     droplets: &[Droplet],
     resolve: impl Fn(&Droplet, u16) -> Option<SocketAddr>,
 ) -> Result<LbBackends, ApiError> {
-    let rule = lb
-        .passthrough_rule()
-        .or_else(|| {
-            lb.forwarding_rules
-                .iter()
-                .find(|r| r.target_protocol.eq_ignore_ascii_case("https"))
-        })
-        .ok_or_else(|| {
-            ApiError::invalid_input(format!(
-                "load balancer {} has no SSL-passthrough or HTTPS-to-droplet forwarding rule: its droplets serve no certificate to check",
-                lb.name
-            ))
-        })?;
+    let rule = crate::lb::tls_rule(lb).ok_or_else(|| {
+        ApiError::invalid_input(format!(
+            "Load balancer \"{}\" has no rule through which its droplets serve TLS (SSL passthrough, tcp on 443, or HTTPS to the droplets): there is no certificate to check.",
+            lb.name
+        ))
+    })?;
     let target_port = u16::try_from(rule.target_port).map_err(|_| {
         ApiError::invalid_input(format!("target port {} is not a port", rule.target_port))
     })?;
@@ -219,15 +224,9 @@ pub async fn check_load_balancer(
     let lb = crate::lb::find(conn, lb_id).await?;
     let droplets = crate::lb::members(conn, &lb).await?;
     let backends = lb_backends(&lb, &droplets, |d, p| conn.resolve(d, p))?;
-    let mut options = options.clone();
+    let mut options = options.clone().with_connection_ca(Some(conn));
     if options.proxy_protocol.is_none() {
         options.proxy_protocol = backends.proxy_protocol;
-    }
-    if let Some(extra) = &conn.extra_ca_pem {
-        options.ca_pem = Some(match options.ca_pem.take() {
-            Some(mine) => format!("{mine}\n{extra}"),
-            None => extra.clone(),
-        });
     }
     let mut unprobed = Vec::new();
     for (mut target, why) in backends.unreachable {
@@ -263,7 +262,9 @@ pub struct CertCheckInput {
     pub options: CertCheckOptions,
 }
 
-/// [`check_load_balancer`] or [`check_backends`], whichever `input` asks for.
+/// [`check_load_balancer`] or [`check_backends`], whichever `input` asks for. Hand-made
+/// backends are checked against the connection's extra CA too, when there is a connection (on
+/// the Sandbox they serve certificates of its CA).
 pub async fn check_certificates(
     conn: Option<&Connection>,
     input: &CertCheckInput,
@@ -284,7 +285,8 @@ pub async fn check_certificates(
             for spec in &input.backends {
                 targets.push(backend_from_spec(spec).await?);
             }
-            check_backends(&input.domain, targets, &input.options, on_result).await
+            let options = input.options.clone().with_connection_ca(conn);
+            check_backends(&input.domain, targets, &options, on_result).await
         }
     }
 }
@@ -461,6 +463,28 @@ mod tests {
         assert_eq!(err.code, ErrorCode::InvalidInput);
     }
 
+    /// `tcp:443 → tcp:443` is how many run passthrough (and DOKS's network load balancers
+    /// only have tcp/udp rules): the droplets serve TLS, so their certificates are checked.
+    #[test]
+    fn a_tcp_443_rule_is_a_passthrough_for_the_certificate_check() {
+        let lb: LoadBalancer = serde_json::from_value(serde_json::json!({
+            "id": "lb-nlb", "name": "nlb", "type": "REGIONAL_NETWORK", "droplet_ids": [1, 2],
+            "forwarding_rules": [
+                {"entry_protocol": "tcp", "entry_port": 80, "target_protocol": "tcp", "target_port": 80},
+                {"entry_protocol": "tcp", "entry_port": 443, "target_protocol": "tcp", "target_port": 30443}
+            ]
+        }))
+        .unwrap();
+        let droplets = vec![
+            droplet(1, "node-1", &["203.0.113.1"], &[]),
+            droplet(2, "node-2", &["203.0.113.2"], &[]),
+        ];
+        let b = lb_backends(&lb, &droplets, crate::rehearse::public_ipv4_backend).unwrap();
+        assert_eq!(b.target_port, 30443);
+        assert_eq!(b.targets.len(), 2);
+        assert_eq!(b.targets[0].addr, "203.0.113.1:30443".parse().unwrap());
+    }
+
     #[test]
     fn a_ca_file_must_exist_and_hold_a_certificate() {
         let dir = tempfile::tempdir().unwrap();
@@ -504,6 +528,43 @@ mod tests {
         let labels: Vec<&str> = b.targets.iter().map(|t| t.label.as_str()).collect();
         assert_eq!(labels, vec!["api-1", "api-2", "4"]);
         assert_eq!(b.proxy_protocol, None);
+    }
+
+    /// Hand-made backends on the Sandbox verify against its CA when the check has the
+    /// connection, and are untrusted without it.
+    #[tokio::test]
+    async fn hand_made_backends_trust_the_connections_ca() {
+        let sandbox = cutover_sandbox::Sandbox::start(cutover_sandbox::SandboxOptions::default())
+            .await
+            .unwrap();
+        let conn = Connection::for_sandbox(&sandbox).unwrap();
+        let lb = crate::lb::find(&conn, "shop-passthrough").await.unwrap();
+        let port = u16::try_from(lb.passthrough_rule().unwrap().target_port).unwrap();
+        let members = crate::lb::members(&conn, &lb).await.unwrap();
+        let web1 = members.iter().find(|d| d.name == "web-1").unwrap();
+        let addr = conn.resolve(web1, port).unwrap();
+        let input = CertCheckInput {
+            domain: "sandbox-shop.test".into(),
+            backends: vec![addr.to_string()],
+            options: CertCheckOptions {
+                proxy_protocol: lb.enable_proxy_protocol.then_some(ProxyVersion::V1),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let untrusted = |r: &FleetReport| {
+            r.backends[0]
+                .findings
+                .iter()
+                .any(|f| f.code == FindingCode::ChainUntrusted)
+        };
+        let with = check_certificates(Some(&conn), &input, |_| {})
+            .await
+            .unwrap();
+        let without = check_certificates(None, &input, |_| {}).await.unwrap();
+        sandbox.shutdown().await;
+        assert!(!untrusted(&with), "{:#?}", with.backends[0].findings);
+        assert!(untrusted(&without), "{:#?}", without.backends[0].findings);
     }
 
     #[tokio::test]

@@ -64,9 +64,9 @@ pub fn build(
     options: &RehearseOptions,
     resolve: impl Fn(&Droplet, u16) -> Option<SocketAddr>,
 ) -> Result<BalancerConfig, ApiError> {
-    let rule = lb.passthrough_rule().ok_or_else(|| {
+    let rule = crate::lb::passthrough_like_rule(lb).ok_or_else(|| {
             ApiError::invalid_input(format!(
-                "load balancer {} has no SSL-passthrough forwarding rule; the local balancer only rehearses passthrough",
+                "Load balancer \"{}\" has no SSL-passthrough or tcp:443 rule: the local balancer only rehearses passthrough (the droplets serve TLS).",
                 lb.name
             ))
         })?;
