@@ -932,6 +932,36 @@ pub fn plan_dual(
     }
 }
 
+/// What public DNS cannot point at, said before anything is planned: an internal load balancer
+/// has no public address; a global load balancer's domain that DigitalOcean manages gets its
+/// records from DigitalOcean, not from a cutover.
+pub fn refuse_unreachable_from_the_internet(
+    lb: &cutover_digitalocean::LoadBalancer,
+    domain: &str,
+) -> Result<(), ApiError> {
+    if lb
+        .network
+        .as_deref()
+        .is_some_and(|n| n.eq_ignore_ascii_case("INTERNAL"))
+    {
+        return Err(ApiError::invalid_input(format!(
+            "Load balancer \"{}\" is internal (network INTERNAL): it has no public address, so public DNS cannot point at it and nothing outside its VPC can verify it. Use an external load balancer for {domain}.",
+            lb.name
+        ))
+        .with_details(serde_json::json!({ "field": "lb", "reason": "internal" })));
+    }
+    if let Some(managed) = lb.domains.iter().flatten().find(|d| {
+        d.is_managed == Some(true) && d.name.trim_end_matches('.').eq_ignore_ascii_case(domain)
+    }) {
+        return Err(ApiError::invalid_input(format!(
+            "DigitalOcean manages the records of {} for global load balancer \"{}\" (is_managed): there is nothing to cut over by hand.",
+            managed.name, lb.name
+        ))
+        .with_details(serde_json::json!({ "field": "domain", "reason": "managed_by_digitalocean" })));
+    }
+    Ok(())
+}
+
 /// Reads the domain's records and load balancer `lb_id`'s IP, and plans.
 pub async fn plan_for(
     conn: &Connection,
@@ -942,6 +972,7 @@ pub async fn plan_for(
 ) -> Result<DnsPlan, ApiError> {
     let domain = normalize_domain(domain)?;
     let lb = crate::lb::find(conn, lb_id).await?;
+    refuse_unreachable_from_the_internet(&lb, &domain)?;
     let ip: IpAddr = lb.ip.parse().map_err(|_| {
         ApiError::new(
             ErrorCode::Conflict,
@@ -1577,6 +1608,28 @@ mod tests {
             .changes
             .iter()
             .any(|c| c.action == ChangeAction::Delete && c.record_id == Some(8)));
+    }
+
+    #[test]
+    fn internal_and_managed_domains_are_said_up_front() {
+        let internal: cutover_digitalocean::LoadBalancer = serde_json::from_value(
+            serde_json::json!({"id": "x", "name": "private", "network": "INTERNAL", "ip": "10.0.0.5"}),
+        )
+        .unwrap();
+        let err = refuse_unreachable_from_the_internet(&internal, "example.com").unwrap_err();
+        assert!(err.message.contains("internal"), "{}", err.message);
+        let glb: cutover_digitalocean::LoadBalancer = serde_json::from_value(serde_json::json!({
+            "id": "g", "name": "global", "type": "GLOBAL",
+            "domains": [{"name": "example.com", "is_managed": true}]
+        }))
+        .unwrap();
+        let err = refuse_unreachable_from_the_internet(&glb, "example.com").unwrap_err();
+        assert!(
+            err.message.contains("manages the records"),
+            "{}",
+            err.message
+        );
+        refuse_unreachable_from_the_internet(&glb, "other.example").unwrap();
     }
 
     fn lb_ip() -> IpAddr {
