@@ -447,6 +447,75 @@ mod tests {
         (a.expect("connect"), b.expect("accept").0)
     }
 
+    /// Resets `s`: SO_LINGER 0, then close.
+    fn reset(s: TcpStream) {
+        let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
+        drop(s);
+    }
+
+    #[tokio::test]
+    async fn a_relay_tells_which_side_failed_or_closed_first() {
+        let idle = Duration::from_secs(10);
+        // The backend resets: the backend's fault.
+        let (_client_peer, mut client) = pair().await;
+        let (backend_peer, mut backend) = pair().await;
+        let counters = TestCounters::default();
+        reset(backend_peer);
+        let end = relay(
+            &mut client,
+            &mut backend,
+            counters.up(),
+            counters.down(),
+            idle,
+        )
+        .await;
+        assert_eq!(end, RelayEnd::Error(Side::Backend));
+
+        // The client resets: not the backend's.
+        let (client_peer, mut client) = pair().await;
+        let (_backend_peer, mut backend) = pair().await;
+        reset(client_peer);
+        let end = relay(
+            &mut client,
+            &mut backend,
+            counters.up(),
+            counters.down(),
+            idle,
+        )
+        .await;
+        assert_eq!(end, RelayEnd::Error(Side::Client));
+
+        // The backend closes first (without a byte), then the client.
+        let (mut client_peer, mut client) = pair().await;
+        let (mut backend_peer, mut backend) = pair().await;
+        backend_peer.shutdown().await.expect("backend EOF");
+        let closing = async {
+            let mut rest = Vec::new();
+            client_peer
+                .read_to_end(&mut rest)
+                .await
+                .expect("EOF passed on");
+            client_peer.shutdown().await.expect("client EOF");
+            let _ = backend_peer.read_to_end(&mut rest).await;
+        };
+        let (end, ()) = tokio::join!(
+            relay(
+                &mut client,
+                &mut backend,
+                counters.up(),
+                counters.down(),
+                idle
+            ),
+            closing
+        );
+        assert_eq!(
+            end,
+            RelayEnd::Closed {
+                backend_first: true
+            }
+        );
+    }
+
     #[tokio::test]
     async fn a_client_on_this_machine_gets_a_capped_send_buffer() {
         let (client, _peer) = pair().await;
