@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ErrorCode } from "./bindings";
-import { describeError, errorAction, errorButton, errorCode, errorHint } from "./errors";
+import { describeError, errorAction, errorButton, errorCode, errorHint, humanDuration } from "./errors";
 import { CommandError } from "./ipc";
 
 const fail = (code: string, message = "It failed.", details: unknown = null) =>
@@ -26,8 +26,12 @@ describe("the error table", () => {
 
   it("asks to wait when rate limited, for as long as the API said when it said", () => {
     expect(errorAction("rate_limited")).toEqual({ kind: "wait", label: "" });
-    expect(errorHint("rate_limited")).toBe("Wait a minute, then try again.");
+    expect(errorHint("rate_limited")).not.toMatch(/minute/);
+    expect(errorHint("rate_limited")).toMatch(/then try again/);
     expect(errorHint("rate_limited", { retry_after_seconds: 30 })).toBe("Wait 30 s, then try again.");
+    // The same wait the Rust message names ("try again in 3 h 20 min"), not "a minute".
+    expect(errorHint("rate_limited", { retry_after_seconds: 12_000 })).toBe("Wait 3 h 20 min, then try again.");
+    expect(errorHint("rate_limited", { retry_after_seconds: 0 })).not.toMatch(/minute|0 s/);
   });
 
   it("has a maybe-applied change checked before a retry", () => {
@@ -39,9 +43,26 @@ describe("the error table", () => {
     const codes: ErrorCode[] = [
       "invalid_input", "unauthorized", "forbidden", "busy", "not_found", "validation", "conflict",
       "rate_limited", "server", "network", "keychain", "address_unavailable", "io", "internal",
+      "not_ready", "maybe_applied", "timeout", "decode", "managed_by_kubernetes",
     ];
     for (const code of codes) expect(errorAction(code).kind, code).toBeTruthy();
     expect(errorHint("address_unavailable")).toMatch(/another listen port/);
+  });
+
+  it("sends a Kubernetes-owned load balancer's change to the Service's annotations", () => {
+    expect(errorHint("managed_by_kubernetes")).toBe(
+      "A Kubernetes cluster owns this load balancer: set the Service's annotations instead",
+    );
+    expect(errorAction("managed_by_kubernetes")).toEqual({ kind: "none", label: "" });
+  });
+
+  it("says a wait the way the Rust messages do", () => {
+    expect(humanDuration(5)).toBe("5 s");
+    expect(humanDuration(60)).toBe("1 min");
+    expect(humanDuration(125)).toBe("2 min 5 s");
+    expect(humanDuration(12_000)).toBe("3 h 20 min");
+    expect(humanDuration(3_600)).toBe("1 h");
+    expect(humanDuration(93_600)).toBe("1 d 2 h");
   });
 
   it("says how to get past a red readiness check", () => {

@@ -28,7 +28,7 @@ interface Entry {
 
 // Codes Rust is about to send; listed here so the table covers them before `ErrorCode` does.
 // (Keyed by `ErrorCode`, the table stops type-checking when Rust adds a code it lacks.)
-type ComingCode = "maybe_applied" | "decode" | "timeout" | "not_ready" | "confirmation_required";
+type ComingCode = "confirmation_required";
 
 const TABLE: Record<ErrorCode | ComingCode, Entry> = {
   invalid_input: { hint: null, action: "none" },
@@ -46,7 +46,9 @@ const TABLE: Record<ErrorCode | ComingCode, Entry> = {
   },
   not_found: { hint: "It may have been deleted meanwhile: reload to see what is there now.", action: "reload" },
   conflict: { hint: "It changed since it was loaded and nothing was written: reload, then review again.", action: "reload" },
-  rate_limited: { hint: "Wait a minute, then try again.", action: "wait", redundantIf: /try again/i },
+  // The wait, when the API said it, comes from `details.retry_after_seconds` (see errorHint):
+  // no fixed "a minute" that the message ("try again in 3 h 20 min") would contradict.
+  rate_limited: { hint: "Wait until the rate limit resets, then try again.", action: "wait", redundantIf: /try again/i },
   server: { hint: "DigitalOcean failed on its side: retry shortly.", action: "retry", redundantIf: /try again shortly/i },
   network: { hint: "Check the network connection, then retry.", action: "retry" },
   timeout: { hint: "No answer in time: retry.", action: "retry" },
@@ -59,6 +61,10 @@ const TABLE: Record<ErrorCode | ComingCode, Entry> = {
   },
   not_ready: {
     hint: "Fix the red readiness items and re-check, or tick the override to apply anyway.",
+    action: "none",
+  },
+  managed_by_kubernetes: {
+    hint: "A Kubernetes cluster owns this load balancer: set the Service's annotations instead",
     action: "none",
   },
   confirmation_required: { hint: "This account is protected: type the name to confirm.", action: "none" },
@@ -127,11 +133,28 @@ function messageOf(err: unknown): string {
   return String(err);
 }
 
+/**
+ * A wait in seconds as the Rust messages say it ("45 s", "2 min 5 s", "3 h 20 min", "1 d 2 h"):
+ * the two largest units, the second left out when zero.
+ */
+export function humanDuration(seconds: number): string {
+  const secs = Math.round(seconds);
+  const d = Math.floor(secs / 86_400);
+  const h = Math.floor(secs / 3_600) % 24;
+  const m = Math.floor(secs / 60) % 60;
+  const s = secs % 60;
+  const pair = (a: number, au: string, b: number, bu: string) => (b === 0 ? `${a} ${au}` : `${a} ${au} ${b} ${bu}`);
+  if (d > 0) return pair(d, "d", h, "h");
+  if (h > 0) return pair(h, "h", m, "min");
+  if (m > 0) return pair(m, "min", s, "s");
+  return `${s} s`;
+}
+
 /** The hint for a code (null for none, or a code the table does not know). */
 export function errorHint(code: string | null, details: unknown = null): string | null {
   if (code === "rate_limited") {
     const wait = details && typeof details === "object" ? (details as Record<string, unknown>)["retry_after_seconds"] : null;
-    if (typeof wait === "number" && wait > 0) return `Wait ${wait} s, then try again.`;
+    if (typeof wait === "number" && wait > 0) return `Wait ${humanDuration(wait)}, then try again.`;
   }
   return entry(code)?.hint ?? null;
 }
