@@ -64,19 +64,9 @@ pub async fn run_cert_check(
     }
     let conn = match input.lb_id {
         Some(_) => Some(state.workspace.connection().await?),
-        None => None,
+        // Hand-made backends need no account, but on the Sandbox its CA verifies them.
+        None => state.workspace.connection().await.ok(),
     };
-    // Hand-made backends on the Sandbox still need its CA to verify.
-    if input.lb_id.is_none() {
-        if let Ok(c) = state.workspace.connection().await {
-            if let Some(extra) = c.extra_ca_pem {
-                input.options.ca_pem = Some(match input.options.ca_pem.take() {
-                    Some(mine) => format!("{mine}\n{extra}"),
-                    None => extra,
-                });
-            }
-        }
-    }
     cutover_core::certs::check_certificates(conn.as_ref(), &input, |report| {
         // A closed view is not an error: the final report still comes back.
         let _ = progress.send(report.clone());

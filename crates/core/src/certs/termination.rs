@@ -291,9 +291,9 @@ async fn compare_re_encrypting(
     }
     let options = CertCheckOptions {
         proxy_protocol: backends.proxy_protocol,
-        ca_pem: conn.extra_ca_pem.clone(),
         ..Default::default()
-    };
+    }
+    .with_connection_ca(Some(conn));
     match check_backends(&domain, backends.targets, &options, |_| {}).await {
         Ok(report) => {
             let mut compared = compare_report(cert, &report);
