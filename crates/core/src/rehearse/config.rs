@@ -237,6 +237,29 @@ mod tests {
         assert_eq!((check.healthy_threshold, check.unhealthy_threshold), (2, 4));
     }
 
+    /// A tag-based load balancer rehearses the droplets it lists and those carrying its tag (the
+    /// same droplets a certificate check of it probes), never an untagged one.
+    #[test]
+    fn a_tag_based_load_balancer_brings_its_tagged_droplets() {
+        let mut by_tag = lb();
+        by_tag.tag = "web".into();
+        by_tag.droplet_ids = vec![1];
+        let mut tagged = droplet(2, "web-2", "203.0.113.2");
+        tagged.tags = vec!["web".into()];
+        let droplets = [
+            droplet(1, "web-1", "203.0.113.1"),
+            tagged,
+            droplet(3, "other", "203.0.113.3"),
+        ];
+        let options = RehearseOptions {
+            domains: vec!["shop.test".into()],
+            ..Default::default()
+        };
+        let config = build(&by_tag, &droplets, &options, public_ipv4_backend).unwrap();
+        let names: Vec<&str> = config.backends.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["web-1", "web-2"]);
+    }
+
     #[test]
     fn needs_a_domain_and_a_passthrough_rule() {
         let droplets = [droplet(1, "web-1", "203.0.113.1")];

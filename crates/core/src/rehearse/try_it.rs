@@ -39,6 +39,11 @@ pub fn try_it(domain: &str, addr: SocketAddr) -> TryIt {
 /// The first Chromium-family browser on the PATH (`.exe` and the other `PATHEXT` endings
 /// included on Windows).
 pub fn find_browser() -> Option<PathBuf> {
+    find_browser_in(std::env::var_os("PATH")?)
+}
+
+/// [`find_browser`] in the folders of `path` (a `PATH`-style list).
+fn find_browser_in(path: std::ffi::OsString) -> Option<PathBuf> {
     const NAMES: &[&str] = &[
         "chromium",
         "chromium-browser",
@@ -50,7 +55,10 @@ pub fn find_browser() -> Option<PathBuf> {
         "microsoft-edge",
         "msedge",
     ];
-    NAMES.iter().find_map(|name| which::which(name).ok())
+    let cwd = std::env::current_dir().ok()?;
+    NAMES
+        .iter()
+        .find_map(|name| which::which_in(name, Some(&path), &cwd).ok())
 }
 
 /// Opens the browser with `domain` mapped to the balancer at `addr`, in a throwaway profile of
@@ -164,11 +172,17 @@ mod tests {
     fn a_browser_on_the_path_is_found() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let bin = dir.path().join("chromium");
-        std::fs::write(&bin, "#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-        // `which` is asked with an explicit PATH so the test does not touch the process's.
-        let found = which::which_in("chromium", Some(dir.path()), dir.path()).unwrap();
-        assert_eq!(found, bin);
+        assert_eq!(find_browser_in(dir.path().as_os_str().to_owned()), None);
+        // Not executable: not a browser.
+        let edge = dir.path().join("msedge");
+        std::fs::write(&edge, "#!/bin/sh\n").unwrap();
+        assert_eq!(find_browser_in(dir.path().as_os_str().to_owned()), None);
+        std::fs::set_permissions(&edge, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let chromium = dir.path().join("chromium");
+        std::fs::write(&chromium, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&chromium, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Chromium comes first in the order of preference.
+        let path = std::env::join_paths([Path::new("/nonexistent"), dir.path()]).unwrap();
+        assert_eq!(find_browser_in(path), Some(chromium));
     }
 }
