@@ -585,6 +585,20 @@ impl Client {
         decode_key(&answer, key)
     }
 
+    /// A GET with query parameters whose body the caller decodes (answers that are not a
+    /// `{key: …}` envelope, such as the monitoring matrices): the same retries, rate-limit
+    /// tracking and typed errors as every GET. Returns the body and the request id.
+    pub(crate) async fn get_raw(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<(Vec<u8>, Option<String>)> {
+        let answer = self
+            .send(Method::GET, path, query, None, Retry::Idempotent)
+            .await?;
+        Ok((answer.body, answer.request_id))
+    }
+
     async fn write_json<T: DeserializeOwned>(
         &self,
         method: Method,

@@ -31,7 +31,7 @@ pub use error::{clean_request_id, human_bytes, human_duration, Error, Result};
 pub use models::*;
 pub use plan::{plan_update, FieldChange, UpdatePlan};
 pub use secret::Secret;
-pub use validate::{validate_load_balancer, Finding, Severity, ValidationContext};
+pub use validate::{notes, validate_load_balancer, Finding, Note, Severity, ValidationContext};
 #[cfg(all(test, feature = "specta"))]
 mod specta_tests {
     use super::*;
@@ -58,6 +58,7 @@ mod specta_tests {
             .register::<ForwardingRulesRequest>()
             .register::<validate::Finding>()
             .register::<validate::Operation>()
+            .register::<validate::Note>()
             .register::<plan::UpdatePlan>()
             .register::<RateLimit>();
         let ts = specta_typescript::Typescript::default()

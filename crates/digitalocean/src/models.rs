@@ -102,6 +102,18 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// Reads a `null` as the field's default. The live API (and the fixtures DigitalOcean's own
+/// clients test against) sends `null` where the spec promises a string, list or flag — a domain
+/// record's `name`, for one (droplet_kit `spec/fixtures/domain_records/all.json`) — and one such
+/// field must not make a whole listing undecodable.
+pub(crate) fn null_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pagination
 // ---------------------------------------------------------------------------------------------
@@ -160,7 +172,7 @@ pub fn page_param(url: &str) -> Option<u32> {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Meta {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub total: u32,
 }
 
@@ -172,9 +184,9 @@ pub struct Meta {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ApiErrorBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -188,15 +200,15 @@ pub struct ApiErrorBody {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Region {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub slug: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub features: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub available: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub sizes: Vec<String>,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -223,7 +235,7 @@ pub struct ForwardingRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_id: Option<String>,
     /// SSL passthrough: the load balancer forwards the TLS stream without decrypting it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub tls_passthrough: bool,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -395,9 +407,9 @@ impl StickySessions {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LbFirewall {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub deny: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub allow: Vec<String>,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -408,12 +420,23 @@ pub struct LbFirewall {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LbDomain {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
+    /// DigitalOcean hosts the domain's DNS and adds its A/AAAA records itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_managed: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_id: Option<String>,
+    /// Read-only, not in the spec (godo `LBDomain.Status`): e.g. `CREATING`, `ACTIVE`. Kept as
+    /// it came so that a PUT built from a GET sends the domain back unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Read-only, not in the spec (godo): why the domain could not be verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_error_reasons: Option<Vec<String>>,
+    /// Read-only, not in the spec (godo): why its certificate could not be validated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_validation_error_reasons: Option<Vec<String>>,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
     pub extra: Extra,
@@ -425,6 +448,9 @@ pub struct LbDomain {
 pub struct GlbCdn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_enabled: Option<bool>,
+    #[serde(flatten)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub extra: Extra,
 }
 
 /// Settings of a GLOBAL load balancer.
@@ -453,14 +479,14 @@ pub struct GlbSettings {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LoadBalancer {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// The public IPv4 address (empty while `new`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub ip: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<String>,
@@ -474,27 +500,27 @@ pub struct LoadBalancer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<String>,
     /// `new`, `active` or `errored`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub created_at: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub forwarding_rules: Vec<ForwardingRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sticky_sessions: Option<StickySessions>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub redirect_http_to_https: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub enable_proxy_protocol: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub enable_backend_keepalive: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_idle_timeout_seconds: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_uuid: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub disable_lets_encrypt_dns_records: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<LbFirewall>,
@@ -523,11 +549,11 @@ pub struct LoadBalancer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<Region>,
     /// The droplets behind it. A tag-based load balancer fills this too.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[cfg_attr(feature = "specta", specta(type = Vec<f64>))]
     pub droplet_ids: Vec<u64>,
     /// The tag whose droplets are behind it; `""` when it lists droplets by id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub tag: String,
     /// Fields this crate does not know; sent back on update.
     #[serde(flatten)]
@@ -640,7 +666,7 @@ impl LoadBalancer {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LoadBalancerRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
     /// Region slug, e.g. `nyc3`. Required for REGIONAL types; absent for GLOBAL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -655,23 +681,23 @@ pub struct LoadBalancerRequest {
     /// Deprecated and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub forwarding_rules: Vec<ForwardingRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sticky_sessions: Option<StickySessions>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub redirect_http_to_https: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub enable_proxy_protocol: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub enable_backend_keepalive: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_idle_timeout_seconds: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_uuid: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub disable_lets_encrypt_dns_records: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<LbFirewall>,
@@ -781,41 +807,65 @@ pub struct ForwardingRulesRequest {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NetworkV4 {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub ip_address: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub netmask: String,
     /// Private interfaces return `"nil"` (literally) or nothing.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub gateway: String,
     /// `public` or `private`.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "null_default")]
     pub kind: String,
+    /// Fields this crate does not know, kept so that they round-trip.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub extra: Extra,
 }
 
 /// One IPv6 interface of a droplet (always public).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NetworkV6 {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub ip_address: String,
-    /// Prefix length.
-    #[serde(default)]
-    pub netmask: u32,
-    #[serde(default)]
+    /// Prefix length. Some answers give it as `cidr` instead (godo `tags_test.go`, droplet_kit
+    /// `spec/fixtures/droplets/find.json`): see [`NetworkV6::prefix_len`]. Absent stays absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netmask: Option<u32>,
+    #[serde(default, deserialize_with = "null_default")]
     pub gateway: String,
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "null_default")]
     pub kind: String,
+    /// Fields this crate does not know (e.g. `cidr`), kept so that they round-trip.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub extra: Extra,
+}
+
+impl NetworkV6 {
+    /// The prefix length, from `netmask` or else from `cidr`.
+    pub fn prefix_len(&self) -> Option<u32> {
+        self.netmask.or_else(|| {
+            self.extra
+                .get("cidr")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+        })
+    }
 }
 
 /// A droplet's network interfaces.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Networks {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub v4: Vec<NetworkV4>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub v6: Vec<NetworkV6>,
+    #[serde(flatten)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub extra: Extra,
 }
 
 /// A droplet. Only the fields Cutover uses are typed; the rest of the spec's droplet (memory,
@@ -825,54 +875,54 @@ pub struct Networks {
 pub struct Droplet {
     #[cfg_attr(feature = "specta", specta(type = f64))]
     pub id: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub memory: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub vcpus: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub disk: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(type = Option<Vec<specta_typescript::Unknown>>))]
     pub disk_info: Option<Vec<Value>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub locked: bool,
     /// `new`, `active`, `off` or `archive`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub status: String,
     /// Deprecated; usually `null`.
     #[serde(default)]
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Unknown))]
     pub kernel: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub created_at: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub features: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[cfg_attr(feature = "specta", specta(type = Vec<f64>))]
     pub backup_ids: Vec<u64>,
     #[serde(default)]
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Unknown))]
     pub next_backup_window: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[cfg_attr(feature = "specta", specta(type = Vec<f64>))]
     pub snapshot_ids: Vec<u64>,
     #[serde(default)]
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Unknown))]
     pub image: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub volume_ids: Vec<String>,
     #[serde(default)]
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Unknown))]
     pub size: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub size_slug: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub networks: Networks,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub region: Region,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_uuid: Option<String>,
@@ -925,26 +975,26 @@ impl Droplet {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Certificate {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
     /// RFC 3339.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub not_after: String,
     /// Lowercase hex, no colons.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub sha1_fingerprint: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub created_at: String,
     /// Custom certificates may return `[""]`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub dns_names: Vec<String>,
     /// `pending`, `verified` or `error`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub state: String,
     /// `custom` or `lets_encrypt`.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "null_default")]
     pub kind: String,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -1026,7 +1076,7 @@ impl std::fmt::Debug for CertificateRequest {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Domain {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
     /// Write-only (create): an IP address for an A record at the apex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1044,21 +1094,21 @@ pub struct Domain {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DomainRecord {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[cfg_attr(feature = "specta", specta(type = f64))]
     pub id: u64,
     /// `A`, `AAAA`, `CAA`, `CNAME`, `MX`, `NS`, `SOA`, `SRV` or `TXT`.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "null_default")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub data: String,
     #[serde(default)]
     pub priority: Option<u32>,
     #[serde(default)]
     pub port: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub ttl: u32,
     #[serde(default)]
     pub weight: Option<u32>,
@@ -1137,7 +1187,7 @@ impl From<&DomainRecord> for DomainRecordRequest {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TagMetadata {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_tagged_uri: Option<String>,
@@ -1147,7 +1197,7 @@ pub struct TagMetadata {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TagResources {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_tagged_uri: Option<String>,
@@ -1171,7 +1221,7 @@ pub struct TagResources {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Tag {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<TagResources>,
@@ -1184,22 +1234,22 @@ pub struct Tag {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Vpc {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub urn: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Region slug.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub region: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub ip_range: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub default: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub created_at: String,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -1210,9 +1260,9 @@ pub struct Vpc {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Team {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub uuid: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
 }
 
@@ -1220,22 +1270,22 @@ pub struct Team {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Account {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub droplet_limit: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub floating_ip_limit: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub uuid: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub email_verified: bool,
     /// `active`, `warning` or `locked`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub status_message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<Team>,

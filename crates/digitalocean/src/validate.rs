@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::models::consts::{
     lb_size, lb_type, network, network_stack, protocol, sticky, tls_cipher_policy,
@@ -46,6 +47,11 @@ pub struct Finding {
     pub field: String,
     /// A sentence a person understands, saying what to change.
     pub message: String,
+    /// For an update: the load balancer was already so before the edit (same code, same field
+    /// or subject, same value there), so the finding is a warning whatever its rule's severity —
+    /// an edit is refused only for what it introduces. See [`mark_pre_existing`].
+    #[serde(default)]
+    pub pre_existing: bool,
 }
 
 impl Finding {
@@ -55,6 +61,7 @@ impl Finding {
             severity: Severity::Error,
             field: field.into(),
             message: message.into(),
+            pre_existing: false,
         }
     }
 
@@ -64,6 +71,7 @@ impl Finding {
             severity: Severity::Warning,
             field: field.into(),
             message: message.into(),
+            pre_existing: false,
         }
     }
 
@@ -174,12 +182,149 @@ impl<T: LoadBalancerSpec + ?Sized> LoadBalancerSpec for &T {
 
 /// Checks a load balancer create/update request against every rule that can be checked from
 /// it. Errors first, then warnings; within each, in field order.
+///
+/// For an update with the current load balancer known ([`ValidationContext::update`]), the
+/// current one is checked too (as the request that would recreate it), and what was already so
+/// is marked [`Finding::pre_existing`] and never an error: the API returned it, so refusing an
+/// unrelated edit over it would only leave the user stuck (a legacy `size`, a GLB
+/// `target_protocol` spelled `HTTP`, a redirect switched on before the API checked it…).
 pub fn validate_load_balancer<L: LoadBalancerSpec + ?Sized>(
     lb: &L,
     ctx: &ValidationContext<'_>,
 ) -> Vec<Finding> {
     let req = lb.as_request();
     let req: &LoadBalancerRequest = &req;
+    let after = validate_request(req, ctx);
+    let (Operation::Update, Some(current)) = (ctx.operation, ctx.current) else {
+        return after;
+    };
+    let before_req = current.to_request();
+    // The same context minus `current`: the load balancer compared with itself changes no
+    // immutable field, and a resize of itself is no resize.
+    let before_ctx = ValidationContext {
+        current: None,
+        ..*ctx
+    };
+    let before = validate_request(&before_req, &before_ctx);
+    let mut out = mark_pre_existing(&before_req, &before, req, after);
+    out.sort_by_key(|f| f.severity != Severity::Error);
+    out
+}
+
+/// Marks the findings of an edited request (`after`) that were already there before the edit
+/// (`before`, the findings of `before_req`): same code, at the same field or on the same subject
+/// (a forwarding rule found by its protocols and ports, a droplet id or firewall entry by its
+/// value, so that removing or reordering rules does not make old findings new), and the same
+/// value at that field on both sides (a field the user changed and left wrong is the user's).
+/// Marked findings become warnings with [`Finding::pre_existing`] set.
+pub fn mark_pre_existing(
+    before_req: &LoadBalancerRequest,
+    before: &[Finding],
+    after_req: &LoadBalancerRequest,
+    after: Vec<Finding>,
+) -> Vec<Finding> {
+    let before_json = serde_json::to_value(before_req).unwrap_or(Value::Null);
+    let after_json = serde_json::to_value(after_req).unwrap_or(Value::Null);
+    after
+        .into_iter()
+        .map(|mut f| {
+            let was_there = candidate_paths(&f.field, &after_json, &before_json)
+                .into_iter()
+                .any(|path| {
+                    before.iter().any(|b| b.code == f.code && b.field == path)
+                        && value_at(&after_json, &f.field) == value_at(&before_json, &path)
+                });
+            if was_there {
+                f.pre_existing = true;
+                if f.severity == Severity::Error {
+                    f.severity = Severity::Warning;
+                    f.message.push_str(
+                        " (Already so before this edit: shown, but not a reason to refuse it.)",
+                    );
+                }
+            }
+            f
+        })
+        .collect()
+}
+
+/// The fields in `before` that `field` (a field of `after`) may have been: itself, and — when
+/// it is inside an array element (`forwarding_rules[2].…`, `droplet_ids[1]`) — the same place in
+/// every element of `before`'s array that is the same subject.
+fn candidate_paths(field: &str, after: &Value, before: &Value) -> Vec<String> {
+    let mut out = vec![field.to_string()];
+    let Some((array_path, index, rest)) = split_first_index(field) else {
+        return out;
+    };
+    let Some(item) = value_at(after, &format!("{array_path}[{index}]")) else {
+        return out;
+    };
+    let Some(Value::Array(items)) = value_at(before, array_path) else {
+        return out;
+    };
+    for (j, other) in items.iter().enumerate() {
+        if j != index && same_subject(item, other) {
+            out.push(format!("{array_path}[{j}]{rest}"));
+        }
+    }
+    out
+}
+
+/// Two array elements are the same subject: forwarding rules with the same protocols and ports
+/// (case aside), anything else when equal.
+fn same_subject(a: &Value, b: &Value) -> bool {
+    let key = |v: &Value| {
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+        };
+        Some((
+            text("entry_protocol")?,
+            v.get("entry_port")?.as_u64()?,
+            text("target_protocol")?,
+            v.get("target_port")?.as_u64()?,
+        ))
+    };
+    match (key(a), key(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// `forwarding_rules[2].certificate_id` → (`forwarding_rules`, 2, `.certificate_id`).
+fn split_first_index(field: &str) -> Option<(&str, usize, &str)> {
+    let open = field.find('[')?;
+    let close = open + field[open..].find(']')?;
+    let index = field[open + 1..close].parse().ok()?;
+    Some((&field[..open], index, &field[close + 1..]))
+}
+
+/// The value at a finding's field (`health_check.path`, `firewall.deny[1]`); `None` when the
+/// path leads nowhere. The empty field (the whole load balancer) is `None` on both sides.
+fn value_at<'v>(root: &'v Value, field: &str) -> Option<&'v Value> {
+    if field.is_empty() {
+        return None;
+    }
+    let mut at = root;
+    for part in field.split('.') {
+        let (key, indexes) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            at = at.get(key)?;
+        }
+        for index in indexes.split('[').filter(|s| !s.is_empty()) {
+            let index: usize = index.trim_end_matches(']').parse().ok()?;
+            at = at.get(index)?;
+        }
+    }
+    Some(at)
+}
+
+/// Every rule, without the comparison with the current load balancer's findings.
+fn validate_request(req: &LoadBalancerRequest, ctx: &ValidationContext<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     check_top_level(req, ctx, &mut out);
     check_forwarding_rules(req, ctx, &mut out);
@@ -427,8 +572,23 @@ fn check_forwarding_rules(
             "Add at least one forwarding rule.",
         ));
     }
+    let network_lb = req.lb_type.as_deref() == Some(lb_type::REGIONAL_NETWORK);
     for (i, rule) in rules.iter().enumerate() {
         check_rule(i, rule, rules, out);
+        // A network load balancer works at layer 4: the cloud controller only ever builds
+        // tcp/udp rules for one (`buildRegionalNetworkForwardingRule`).
+        let entry = rule.entry_protocol.as_str();
+        if network_lb
+            && protocol::ENTRY.contains(&entry)
+            && entry != protocol::TCP
+            && entry != protocol::UDP
+        {
+            out.push(Finding::error(
+                "rule.network_lb.protocol",
+                format!("forwarding_rules[{i}].entry_protocol"),
+                format!("A network load balancer forwards TCP and UDP only, not {entry}: use tcp (the droplets then terminate TLS themselves)."),
+            ));
+        }
         if let (Some(certs), Some(cert_id)) = (ctx.certificates, rule.certificate()) {
             let field = format!("forwarding_rules[{i}].certificate_id");
             match certs.iter().find(|c| c.id == cert_id) {
@@ -1012,7 +1172,9 @@ fn check_global(req: &LoadBalancerRequest, out: &mut Vec<Finding>) {
         )),
         Some(g) => {
             if let Some(p) = g.target_protocol.as_deref() {
-                if !["http", "https", "http2"].contains(&p) {
+                // The API itself answers `HTTP` (godo `load_balancers_test.go`, doctl
+                // `integration/glb_create_test.go`), so the case is not held against it.
+                if !["http", "https", "http2"].contains(&p.to_ascii_lowercase().as_str()) {
                     out.push(Finding::error(
                         "lb.global.target_protocol",
                         "glb_settings.target_protocol",
@@ -1150,6 +1312,77 @@ fn check_against_current(
             ));
         }
     }
+}
+
+/// Something to know about a load balancer that is neither wrong nor risky: what a network,
+/// internal, dual-stack or global load balancer does differently, so that nothing is expected of
+/// it that it cannot give. Kept apart from [`Finding`] (whose severities are all reasons to look
+/// twice) so that front ends can show them as information.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Note {
+    /// Stable identifier, e.g. `note.internal.no_public_address`.
+    pub code: String,
+    /// The field it is about (`type`, `network`, `network_stack`, `domains[0]`).
+    pub field: String,
+    pub message: String,
+}
+
+impl Note {
+    fn new(code: &str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_string(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What differs about this load balancer from the usual regional, external, IPv4 one.
+pub fn notes(lb: &LoadBalancer) -> Vec<Note> {
+    let mut out = Vec::new();
+    if lb.lb_type.as_deref() == Some(lb_type::REGIONAL_NETWORK) {
+        out.push(Note::new(
+            "note.network_lb.layer4",
+            "type",
+            "A network load balancer forwards TCP and UDP only: no HTTP or HTTPS rules, no certificate on the load balancer, no HTTP-to-HTTPS redirect, no sticky sessions. The droplets terminate TLS themselves.",
+        ));
+        out.push(Note::new(
+            "note.network_lb.client_ip",
+            "type",
+            "Connections reach the droplets from the clients' own addresses, not the load balancer's: the droplets' firewalls must let the clients in.",
+        ));
+    }
+    if lb.network.as_deref() == Some(network::INTERNAL) {
+        out.push(Note::new(
+            "note.internal.no_public_address",
+            "network",
+            "An internal load balancer has no public address: only machines inside its VPC reach it. A rehearsal, a DNS cutover to it and a public check cannot work from outside that network.",
+        ));
+    }
+    if lb.network_stack.as_deref() == Some(network_stack::DUALSTACK) {
+        let v6 = lb.ipv6.as_deref().filter(|a| !a.is_empty());
+        out.push(Note::new(
+            "note.dualstack.ipv6",
+            "network_stack",
+            match v6 {
+                Some(addr) => format!("Dual-stack: clients reach it over IPv6 too, at {addr}. A DNS cutover points AAAA records there as well as A records at the IPv4 address."),
+                None => "Dual-stack: clients reach it over IPv6 too. A DNS cutover points AAAA records at its IPv6 address as well as A records at the IPv4 address.".to_string(),
+            },
+        ));
+    }
+    if lb.is_global() {
+        for (i, d) in lb.domains.iter().flatten().enumerate() {
+            if d.is_managed == Some(true) {
+                out.push(Note::new(
+                    "note.global.managed_domain",
+                    format!("domains[{i}]"),
+                    format!("DigitalOcean manages the DNS of {}: it points the records at the global load balancer itself, so there is nothing to cut over by hand.", d.name),
+                ));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
