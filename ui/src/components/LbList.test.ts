@@ -29,6 +29,8 @@ const lb = (i: number, over: Record<string, unknown> = {}) => ({
 });
 
 let answer: () => unknown[] = () => [];
+// The list's `kubernetes` entries (absent, as an older backend sends, when undefined).
+let owned: unknown[] | undefined;
 let calls = 0;
 
 beforeAll(() => {
@@ -49,6 +51,7 @@ beforeAll(() => {
 afterEach(() => {
   cleanup();
   clearMocks();
+  owned = undefined;
 });
 
 function serve(list: () => unknown[]) {
@@ -58,7 +61,7 @@ function serve(list: () => unknown[]) {
     if (cmd === "list_load_balancers") {
       calls++;
       // A fresh copy every time, as the IPC gives.
-      return JSON.parse(JSON.stringify({ loadBalancers: answer(), rateLimit: null }));
+      return JSON.parse(JSON.stringify({ loadBalancers: answer(), rateLimit: null, kubernetes: owned }));
     }
     throw new Error(`no mock for ${cmd}`);
   });
@@ -166,5 +169,26 @@ describe("the load-balancer list", () => {
     await settle();
     await new Promise((r) => setTimeout(r, 50));
     expect(performance.getEntriesByName("cutover:lb-list-rendered").length).toBe(1);
+  });
+
+  it("badges the load balancers a Kubernetes cluster owns, and a refresh saying the same redraws nothing", async () => {
+    const cluster = "0a1b2c3d-0000-4000-8000-000000000001";
+    owned = [{ id: "id-1", owner: { clusterId: cluster, signals: [`tagged k8s:${cluster}`], kubectl: "kubectl …" } }];
+    serve(() => Array.from({ length: 5 }, (_, i) => lb(i)));
+    const { container, getByTestId } = render(LoadBalancers);
+    await settle();
+    const badges = container.querySelectorAll<HTMLElement>("[data-testid='k8s-badge']");
+    expect(badges.length).toBe(1);
+    expect(badges[0].closest("tr")?.dataset.lb).toBe("lb-0001");
+    expect(badges[0].textContent).toBe("Kubernetes");
+    expect(badges[0].title).toBe(`Managed by Kubernetes cluster ${cluster}`);
+    // The name is still the row's button (the journeys click `tr[data-lb] button.link`).
+    expect(badges[0].closest("tr")?.querySelector("button.link")?.textContent).toBe("lb-0001");
+
+    const before = rowsOf(container);
+    await fireEvent.click(getByTestId("lb-refresh"));
+    await settle();
+    rowsOf(container).forEach((r, i) => expect(r).toBe(before[i]));
+    expect(container.querySelector("[data-testid='k8s-badge']")).toBe(badges[0]);
   });
 });
