@@ -2057,4 +2057,200 @@ mod tests {
         assert_eq!(rejection_message(&[]), None);
         assert_eq!(errors(&findings).len(), 1);
     }
+
+    /// A load balancer as fetched, with `size` (legacy) in a region where new ones use
+    /// `size_unit`, a passthrough rule that also carries a certificate (droplet_kit's fixture),
+    /// and a redirect switched on without an HTTPS rule on 443.
+    fn legacy() -> LoadBalancer {
+        serde_json::from_value(serde_json::json!({
+            "id": "lb-legacy", "name": "legacy-lb", "status": "active",
+            "size": "lb-small",
+            "region": {"slug": "nyc3"},
+            "forwarding_rules": [
+                {"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80},
+                {"entry_protocol": "https", "entry_port": 444, "target_protocol": "https", "target_port": 443,
+                 "certificate_id": "my-cert", "tls_passthrough": true}
+            ],
+            "redirect_http_to_https": true,
+            "http_idle_timeout_seconds": 60,
+            "droplet_ids": [1, 2],
+            "tag": ""
+        }))
+        .unwrap()
+    }
+
+    fn update_findings(current: &LoadBalancer, desired: &LoadBalancer) -> Vec<Finding> {
+        let plan = crate::plan::plan_update(current, desired);
+        validate_load_balancer(&plan.request, &ValidationContext::update(current))
+    }
+
+    #[test]
+    fn pre_existing_findings_do_not_block_an_unrelated_edit() {
+        let current = legacy();
+        // As a create, the same load balancer is refused three times over.
+        let as_create = validate_load_balancer(&current, &ValidationContext::create());
+        let as_create = errors(&as_create);
+        let refused: Vec<&str> = as_create.iter().map(|f| f.code.as_str()).collect();
+        for code in [
+            "lb.size.region",
+            "rule.https.cert_and_passthrough",
+            "redirect.needs_https_443",
+        ] {
+            assert!(refused.contains(&code), "{code} not in {refused:?}");
+        }
+        let mut desired = current.clone();
+        desired.http_idle_timeout_seconds = Some(120);
+        let findings = update_findings(&current, &desired);
+        assert!(!has_errors(&findings), "{findings:#?}");
+        for code in [
+            "lb.size.region",
+            "rule.https.cert_and_passthrough",
+            "redirect.needs_https_443",
+        ] {
+            let f = findings.iter().find(|f| f.code == code).expect(code);
+            assert!(f.pre_existing, "{f:?}");
+            assert_eq!(f.severity, Severity::Warning);
+            assert!(f.message.contains("Already so before this edit"), "{}", f.message);
+        }
+        // Serialised, the flag is there; an older body without it reads as false.
+        let v = serde_json::to_value(&findings[0]).unwrap();
+        assert_eq!(v["pre_existing"], true);
+        let old: Finding = serde_json::from_value(serde_json::json!({
+            "code": "x", "severity": "error", "field": "", "message": "m"
+        }))
+        .unwrap();
+        assert!(!old.pre_existing);
+    }
+
+    #[test]
+    fn what_the_edit_introduces_still_blocks_it() {
+        let current = legacy();
+        // Removing the HTTP rule breaks the redirect a second way: that one is new.
+        let mut desired = current.clone();
+        desired.forwarding_rules.remove(0);
+        let findings = update_findings(&current, &desired);
+        let new = findings
+            .iter()
+            .find(|f| f.code == "redirect.needs_http_80")
+            .expect("new finding");
+        assert_eq!(new.severity, Severity::Error);
+        assert!(!new.pre_existing);
+        // The passthrough rule moved from index 1 to 0: still the same rule, still pre-existing.
+        let moved = findings
+            .iter()
+            .find(|f| f.code == "rule.https.cert_and_passthrough")
+            .unwrap();
+        assert_eq!(moved.field, "forwarding_rules[0].certificate_id");
+        assert!(moved.pre_existing, "{moved:?}");
+        // A field the user changed and left wrong is the user's: 20 → 25 is still refused.
+        let mut current = legacy();
+        current.http_idle_timeout_seconds = Some(20);
+        let mut desired = current.clone();
+        desired.http_idle_timeout_seconds = Some(25);
+        let f = update_findings(&current, &desired)
+            .into_iter()
+            .find(|f| f.code == "lb.http_idle_timeout.range")
+            .unwrap();
+        assert_eq!(f.severity, Severity::Error);
+        assert!(!f.pre_existing);
+        // Left as it was, it is not.
+        let f = update_findings(&current, &current)
+            .into_iter()
+            .find(|f| f.code == "lb.http_idle_timeout.range")
+            .unwrap();
+        assert!(f.pre_existing && f.severity == Severity::Warning);
+        // Immutable fields are never "pre-existing": the current one cannot differ from itself.
+        let mut desired = legacy();
+        desired.network = Some("INTERNAL".into());
+        let f = update_findings(&legacy(), &desired)
+            .into_iter()
+            .find(|f| f.code == "lb.immutable.network")
+            .unwrap();
+        assert_eq!(f.severity, Severity::Error);
+    }
+
+    #[test]
+    fn a_create_context_marks_nothing() {
+        let findings = validate_load_balancer(&legacy(), &ValidationContext::create());
+        assert!(findings.iter().all(|f| !f.pre_existing));
+        // An update without the current load balancer cannot compare either.
+        let ctx = ValidationContext {
+            operation: Operation::Update,
+            ..ValidationContext::default()
+        };
+        assert!(has_errors(&validate_load_balancer(&legacy(), &ctx)));
+    }
+
+    #[test]
+    fn global_target_protocol_in_capitals_is_what_the_api_answers() {
+        let r = LoadBalancerRequest {
+            name: "glb".into(),
+            lb_type: Some("GLOBAL".into()),
+            glb_settings: Some(GlbSettings {
+                target_protocol: Some("HTTP".into()),
+                target_port: Some(80),
+                ..GlbSettings::default()
+            }),
+            target_load_balancer_ids: Some(vec!["a".into()]),
+            ..LoadBalancerRequest::default()
+        };
+        assert_clean(&r);
+    }
+
+    #[test]
+    fn network_load_balancers_take_tcp_and_udp_rules_only() {
+        let mut r = base();
+        r.lb_type = Some("REGIONAL_NETWORK".into());
+        r.sticky_sessions = None;
+        let fields: Vec<String> = validate_load_balancer(&r, &ValidationContext::create())
+            .into_iter()
+            .filter(|f| f.code == "rule.network_lb.protocol")
+            .map(|f| f.field)
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                "forwarding_rules[0].entry_protocol",
+                "forwarding_rules[1].entry_protocol"
+            ]
+        );
+        r.forwarding_rules = vec![
+            ForwardingRule::new("tcp", 443, "tcp", 443),
+            ForwardingRule::new("udp", 53, "udp", 53),
+        ];
+        assert_clean(&r);
+    }
+
+    #[test]
+    fn notes_say_what_differs() {
+        let lb: LoadBalancer = serde_json::from_value(serde_json::json!({
+            "type": "REGIONAL_NETWORK", "network": "INTERNAL"
+        }))
+        .unwrap();
+        let codes: Vec<String> = notes(&lb).into_iter().map(|n| n.code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                "note.network_lb.layer4",
+                "note.network_lb.client_ip",
+                "note.internal.no_public_address"
+            ]
+        );
+        let lb: LoadBalancer = serde_json::from_value(serde_json::json!({
+            "network_stack": "DUALSTACK", "ipv6": "2001:db8::1"
+        }))
+        .unwrap();
+        let n = notes(&lb);
+        assert_eq!(n[0].code, "note.dualstack.ipv6");
+        assert!(n[0].message.contains("2001:db8::1"));
+        let lb: LoadBalancer = serde_json::from_value(serde_json::json!({
+            "type": "GLOBAL",
+            "domains": [{"name": "a.example", "is_managed": false}, {"name": "b.example", "is_managed": true}]
+        }))
+        .unwrap();
+        let n = notes(&lb);
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].field, "domains[1]");
+        assert!(notes(&LoadBalancer::default()).is_empty());
+    }
 }
