@@ -118,6 +118,24 @@ async fn resolve_backend(spec: &str) -> Result<BackendConfig, ApiError> {
     })
 }
 
+/// What core builds the `--lb` config from. Core validates that config before
+/// `--listen-public` is applied to it, so a public address goes in as its loopback stand-in
+/// (same port) and is put back afterwards (until `RehearseOptions` carries the flag itself).
+fn rehearse_options(args: &BalanceArgs) -> RehearseOptions {
+    let stand_in = |addr: SocketAddr| {
+        if args.listen_public {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+        } else {
+            addr
+        }
+    };
+    RehearseOptions {
+        domains: args.domains.clone(),
+        listen: Some(stand_in(args.listen)),
+        redirect_http_listen: args.redirect_http.map(stand_in),
+    }
+}
+
 /// The balancer's config and, with `--lb`, the session it was read through: keep that open
 /// while the balancer runs (a Sandbox started for this run owns the backends), then close it.
 pub async fn config_from_args(
@@ -128,15 +146,12 @@ pub async fn config_from_args(
     let mut config = match &args.lb {
         Some(id) => {
             let opened = crate::session::open(global).await?;
-            let options = RehearseOptions {
-                domains: args.domains.clone(),
-                listen: Some(args.listen),
-                redirect_http_listen: args.redirect_http,
-            };
+            let options = rehearse_options(args);
             let config = from_load_balancer(&opened.connection, id, &options).await;
             match config {
-                Ok(config) => {
+                Ok(mut config) => {
                     session = Some(opened);
+                    config.listen = args.listen;
                     config
                 }
                 Err(err) => {
@@ -347,6 +362,19 @@ mod tests {
         let (config, _) = config_from_args(&t.b, &t.g).await.unwrap();
         assert!(config.allow_public_listen);
         assert!(config.validate().is_ok());
+        // With --lb, core sees loopback stand-ins (it validates before the flag applies).
+        let t = args(&["--listen-public", "--redirect-http", "0.0.0.0:8080"]);
+        let options = rehearse_options(&t.b);
+        assert_eq!(options.listen, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(
+            options.redirect_http_listen,
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        let t = args(&[]);
+        assert_eq!(
+            rehearse_options(&t.b).listen,
+            Some("0.0.0.0:0".parse().unwrap())
+        );
     }
 
     #[test]
