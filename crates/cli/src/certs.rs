@@ -196,8 +196,9 @@ async fn check_lb_only(
     only: &[String],
     on_result: impl FnMut(&BackendReport),
 ) -> Result<FleetReport, ApiError> {
-    let lb = conn.client.get_load_balancer(lb_id).await?;
-    let droplets = conn.client.list_droplets().await?;
+    // The same load balancer (by id or unique name) and droplets `check_load_balancer` takes.
+    let lb = cutover_core::lb::find(conn, lb_id).await?;
+    let droplets = cutover_core::lb::members(conn, &lb).await?;
     let backends = cutover_core::certs::lb_backends(&lb, &droplets, |d, p| conn.resolve(d, p))?;
     let known: Vec<&str> = backends.targets.iter().map(|t| t.label.as_str()).collect();
     if let Some(missing) = only.iter().find(|n| !known.contains(&n.as_str())) {
@@ -217,15 +218,9 @@ async fn check_lb_only(
             ApiError::invalid_input(message).with_details(serde_json::json!({ "field": "only" }))
         );
     }
-    let mut options = options.clone();
+    let mut options = options.clone().with_connection_ca(Some(conn));
     if options.proxy_protocol.is_none() {
         options.proxy_protocol = backends.proxy_protocol;
-    }
-    if let Some(extra) = &conn.extra_ca_pem {
-        options.ca_pem = Some(match options.ca_pem.take() {
-            Some(mine) => format!("{mine}\n{extra}"),
-            None => extra.clone(),
-        });
     }
     let targets: Vec<ProbeTarget> = backends
         .targets
