@@ -82,8 +82,9 @@ pub async fn plan_lb_edit(
     lb::plan_edit(&conn, &state.lb_sessions, &id, &edit).await
 }
 
-/// Apply: refuses on a conflict (and on a Kubernetes-owned load balancer unless
-/// `override_kubernetes`), then follows the load balancer back to `active`.
+/// Apply: refuses on a conflict, on a Kubernetes-owned load balancer unless
+/// `override_kubernetes`, and when the preflight predicts fewer healthy droplets unless
+/// `confirm` is the load balancer's name; then follows it back to `active`.
 #[tauri::command]
 #[specta::specta]
 pub async fn apply_lb_edit(
@@ -91,15 +92,20 @@ pub async fn apply_lb_edit(
     id: String,
     edit: LbEdit,
     override_kubernetes: bool,
+    confirm: Option<String>,
     progress: Channel<LbProgress>,
 ) -> Result<LoadBalancer, ApiError> {
     let conn = state.workspace.connection().await?;
+    let guard = lb::EditGuard {
+        override_kubernetes,
+        confirm,
+    };
     lb::apply_edit(
         &conn,
         &state.lb_sessions,
         &id,
         &edit,
-        override_kubernetes,
+        &guard,
         report(&progress),
     )
     .await

@@ -183,9 +183,14 @@ pub struct UpdateArgs {
     /// Ask DigitalOcean whether it would accept the change (validate_only); change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Apply without asking.
+    /// Apply without asking (not when the preflight predicts fewer healthy droplets: then
+    /// `--confirm NAME` is the only way without a prompt).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// The load balancer's name, typed: required when the preflight predicts fewer droplets
+    /// passing the health check than now.
+    #[arg(long, value_name = "NAME")]
+    pub confirm: Option<String>,
     /// Wait until the load balancer is active again.
     #[arg(long)]
     pub wait: bool,
@@ -617,24 +622,39 @@ async fn update(conn: &Connection, args: UpdateArgs, out: Output, override_k8s: 
         print_plan(&current, &plan);
     }
     report_findings(&findings, out);
-    if let Err(err) = refuse_on_errors(&findings) {
-        if out.is_json() {
-            print_json(
-                &json!({"id": plan.id, "changes": plan.changes, "findings": findings, "applied": false}),
-            );
+    // One JSON document on stdout, also on failure: the plan rides in the error's details.
+    refuse_on_errors(&findings).map_err(|err| with_plan(err, &plan))?;
+    let preflight = match cutover_core::preflight::check(conn, &current, &desired, None).await {
+        Ok(p) => p,
+        Err(err) => {
+            tracing::warn!("preflight not run: {}", err.message);
+            None
         }
-        return Err(err);
+    };
+    if let Some(p) = &preflight {
+        if !out.is_json() {
+            print_preflight(p);
+        }
     }
     if args.dry_run {
         lb::dry_run_update(conn, &plan).await?;
         done(
             out,
-            json!({"id": plan.id, "changes": plan.changes, "findings": findings, "dry_run": true, "accepted": true, "request": plan.request}),
+            json!({"id": plan.id, "changes": plan.changes, "findings": findings, "preflight": preflight, "dry_run": true, "accepted": true, "request": plan.request}),
             "DigitalOcean would accept this change (dry run: nothing was changed).",
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let risky = preflight.as_ref().is_some_and(|p| p.needs_confirmation);
+    let typed = match &args.confirm {
+        Some(t) => Some(t.clone()),
+        None if risky => prompt_typed(&current.name, out)?,
+        None => None,
+    };
+    lb::refuse_risky(&current, preflight.as_ref(), typed.as_deref())
+        .map_err(|err| with_plan(err, &plan))?;
     if !args.yes
+        && !risky
         && !confirm(
             &format!(
                 "Apply {} change(s) to \"{}\"?",
@@ -696,13 +716,53 @@ async fn wait(
     .await
 }
 
+/// `err` with the plan in its details, so `--json` prints one document that says both.
+fn with_plan(err: ApiError, plan: &UpdatePlan) -> ApiError {
+    let mut details = match err.details {
+        Some(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    details.insert(
+        "plan".into(),
+        json!({"id": plan.id, "changes": plan.changes, "applied": false}),
+    );
+    ApiError {
+        details: Some(Value::Object(details)),
+        ..err
+    }
+}
+
+/// The preflight's prediction, for people.
+fn print_preflight(p: &cutover_core::preflight::Preflight) {
+    use cutover_core::preflight::Outcome;
+    let word = |o: &Outcome| match o {
+        Outcome::Pass(d) => format!("pass: {d}"),
+        Outcome::Fail(d) => format!("FAIL: {d}"),
+        Outcome::Unknown(d) => format!("unknown: {d}"),
+    };
+    eprintln!("Preflight ({}):", p.reasons.join(", "));
+    let rows: Vec<Vec<String>> = p
+        .droplets
+        .iter()
+        .map(|d| {
+            vec![
+                d.droplet.clone(),
+                word(&d.health_after),
+                word(&d.traffic_after),
+            ]
+        })
+        .collect();
+    crate::output::print_table(&["DROPLET", "HEALTH CHECK AFTER", "TRAFFIC AFTER"], &rows);
+    eprintln!("{}", crate::output::terminal_safe(&p.summary));
+}
+
 /// Asks for the load balancer's name on a terminal (a protected account); `None` elsewhere,
 /// which core then refuses with the sentence that names `--confirm`.
 fn prompt_typed(name: &str, out: Output) -> Result<Option<String>, ApiError> {
     if out.is_json() || !std::io::stdin().is_terminal() {
         return Ok(None);
     }
-    eprint!("This is a protected account. Type the load balancer's name ({name}) to delete it: ");
+    eprint!("Type the load balancer's name ({name}) to go ahead: ");
     std::io::stderr().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;

@@ -149,7 +149,7 @@ fn a_protected_context_needs_the_typed_name_in_the_cli_as_in_the_app() {
             &sessions,
             &api_id,
             &start.edit,
-            false,
+            &lb::EditGuard::default(),
             |_| {},
         )
         .await

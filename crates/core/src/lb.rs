@@ -237,6 +237,8 @@ pub struct EditReview {
     pub kubernetes: Option<crate::kubernetes::KubernetesOwner>,
     /// The Service annotations that would make these changes stick (Kubernetes-owned only).
     pub annotations: Vec<crate::kubernetes::Annotation>,
+    /// The droplets probed the way the new configuration would (edits they notice only).
+    pub preflight: Option<crate::preflight::Preflight>,
 }
 
 /// One step while a load balancer settles, for a progress line.
@@ -402,6 +404,11 @@ pub async fn plan_edit(
     } else {
         Vec::new()
     };
+    let preflight = if plan.is_noop() {
+        None
+    } else {
+        preflight_or_log(conn, &loaded, &desired).await
+    };
     Ok(EditReview {
         changes: plan.changes,
         findings: lb_findings(findings),
@@ -409,7 +416,56 @@ pub async fn plan_edit(
         can_apply,
         kubernetes,
         annotations,
+        preflight,
     })
+}
+
+/// The preflight of an edit; a failure to run it (the droplets could not be listed) is logged
+/// and leaves the review without a prediction rather than failing it.
+async fn preflight_or_log(
+    conn: &Connection,
+    before: &LoadBalancer,
+    after: &LoadBalancer,
+) -> Option<crate::preflight::Preflight> {
+    match crate::preflight::check(conn, before, after, None).await {
+        Ok(p) => p,
+        Err(err) => {
+            tracing::warn!(lb = %before.id, "preflight not run: {}", err.message);
+            None
+        }
+    }
+}
+
+/// What the user decided when applying an edit: override a Kubernetes owner, and the load
+/// balancer's name typed when the preflight predicts fewer healthy droplets.
+#[derive(Debug, Clone, Default)]
+pub struct EditGuard {
+    pub override_kubernetes: bool,
+    pub confirm: Option<String>,
+}
+
+/// Refuses an edit whose preflight predicts fewer droplets passing than now, unless the load
+/// balancer's name was typed. The same rule for the app and the CLI; `--yes` does not waive it.
+pub fn refuse_risky(
+    lb: &LoadBalancer,
+    preflight: Option<&crate::preflight::Preflight>,
+    confirm: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(p) = preflight.filter(|p| p.needs_confirmation) else {
+        return Ok(());
+    };
+    if crate::session::typed_matches(&lb.name, confirm) {
+        return Ok(());
+    }
+    Err(ApiError::invalid_input(format!(
+        "{} Type the load balancer's name ({}) to apply it anyway.",
+        p.summary, lb.name
+    ))
+    .with_details(serde_json::json!({
+        "field": "confirm",
+        "expected": lb.name,
+        "preflight": p,
+    })))
 }
 
 /// Applies an edit planned from the version the editor opened on. The client re-fetches first
@@ -421,7 +477,7 @@ pub async fn apply_edit(
     sessions: &EditSessions,
     id: &str,
     edit: &LbEdit,
-    override_kubernetes: bool,
+    guard: &EditGuard,
     progress: impl FnMut(LbProgress),
 ) -> Result<LoadBalancer, ApiError> {
     let loaded = sessions.get(check_id(id)?)?;
@@ -434,8 +490,11 @@ pub async fn apply_edit(
         &loaded,
         Some(&desired),
         &plan.changes,
-        override_kubernetes,
+        guard.override_kubernetes,
     )?;
+    // Probed again now: the droplets may have changed since the review.
+    let preflight = preflight_or_log(conn, &loaded, &desired).await;
+    refuse_risky(&loaded, preflight.as_ref(), guard.confirm.as_deref())?;
     let applied = conn.client.apply(&plan).await?;
     // The new version is what a further edit in the same editor starts from.
     sessions.put(applied.clone());
@@ -577,6 +636,7 @@ pub async fn review_create(
         dry_run,
         kubernetes: None,
         annotations: Vec::new(),
+        preflight: None,
     })
 }
 
@@ -938,9 +998,14 @@ mod tests {
             .iter()
             .any(|c| c.path == "redirect_http_to_https"));
         let mut seen = Vec::new();
-        let applied = apply_edit(&conn, &sessions, &lb.id, &edit, false, |p| {
-            seen.push(p.status)
-        })
+        let applied = apply_edit(
+            &conn,
+            &sessions,
+            &lb.id,
+            &edit,
+            &EditGuard::default(),
+            |p| seen.push(p.status),
+        )
         .await
         .expect("apply");
         assert!(!applied.redirect_http_to_https);
@@ -961,9 +1026,16 @@ mod tests {
         conn.client.apply(&plan).await.expect("other change");
         let mut edit = start.edit;
         edit.redirect_http_to_https = false;
-        let err = apply_edit(&conn, &sessions, &lb.id, &edit, false, |_| {})
-            .await
-            .expect_err("conflict");
+        let err = apply_edit(
+            &conn,
+            &sessions,
+            &lb.id,
+            &edit,
+            &EditGuard::default(),
+            |_| {},
+        )
+        .await
+        .expect_err("conflict");
         assert_eq!(err.code, ErrorCode::Conflict);
         let details = err.details.expect("details");
         assert!(details["changes"]
