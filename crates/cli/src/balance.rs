@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cutover_core::connect::Session;
 use cutover_core::rehearse::{
     from_load_balancer, start_balancer, Algorithm, BackendConfig, BalancerConfig, BalancerEvent,
     HealthCheckConfig, HealthCheckProtocol, ProxyProtocol, RehearseOptions, StatsSnapshot,
 };
+use cutover_core::session::Session;
 use cutover_core::ApiError;
 
 use crate::output;
