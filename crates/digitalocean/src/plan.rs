@@ -274,4 +274,59 @@ mod tests {
         assert_eq!(plan.request.region.as_deref(), Some("nyc3"));
         assert!(plan.is_noop());
     }
+
+    #[test]
+    fn untouched_values_go_back_exactly_as_they_came() {
+        // Capitals, a legacy size, unknown fields at every level, a GLB's settings: an edit of
+        // the idle timeout alone must not tidy any of it.
+        let current: LoadBalancer = serde_json::from_value(json!({
+            "id": "lb-9", "name": "Mixed.Case-LB", "status": "active",
+            "size": "lb-small",
+            "region": {"slug": "nyc3", "name": "New York 3"},
+            "forwarding_rules": [
+                {"entry_protocol": "HTTP", "entry_port": 80, "target_protocol": "HTTP", "target_port": 80,
+                 "future_rule_field": {"x": 1}}
+            ],
+            "health_check": {},
+            "sticky_sessions": {"type": "none", "future": true},
+            "glb_settings": {"target_protocol": "HTTP", "target_port": 80, "cdn": {"is_enabled": true, "ttl": 60}},
+            "domains": [{"name": "a.example", "is_managed": true, "status": "ACTIVE"}],
+            "tls_cipher_policy": "DEFAULT",
+            "droplet_ids": [7],
+            "tag": "",
+            "subnet_uuid": "s-1",
+            "tags": ["k8s:abc"]
+        }))
+        .unwrap();
+        let mut desired = current.clone();
+        desired.http_idle_timeout_seconds = Some(300);
+        let plan = plan_update(&current, &desired);
+        let paths: Vec<&str> = plan.changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, vec!["http_idle_timeout_seconds"]);
+        let body = serde_json::to_value(&plan.request).unwrap();
+        assert_eq!(body["name"], "Mixed.Case-LB");
+        assert_eq!(body["size"], "lb-small");
+        assert!(body.get("size_unit").is_none());
+        assert_eq!(
+            body["forwarding_rules"][0],
+            json!({"entry_protocol": "HTTP", "entry_port": 80, "target_protocol": "HTTP",
+                   "target_port": 80, "tls_passthrough": false, "future_rule_field": {"x": 1}})
+        );
+        assert_eq!(body["health_check"], json!({}));
+        assert_eq!(
+            body["sticky_sessions"],
+            json!({"type": "none", "future": true})
+        );
+        assert_eq!(
+            body["glb_settings"],
+            json!({"target_protocol": "HTTP", "target_port": 80, "cdn": {"is_enabled": true, "ttl": 60}})
+        );
+        assert_eq!(
+            body["domains"],
+            json!([{"name": "a.example", "is_managed": true, "status": "ACTIVE"}])
+        );
+        assert_eq!(body["subnet_uuid"], "s-1");
+        assert_eq!(body["tags"], json!(["k8s:abc"]));
+        assert_eq!(body["http_idle_timeout_seconds"], 300);
+    }
 }

@@ -766,11 +766,15 @@ fn check_rule(i: usize, rule: &ForwardingRule, all: &[ForwardingRule], out: &mut
         _ => {}
     }
 
-    // Two rules listening on the same port (UDP and TCP-based listeners are separate).
-    let is_udp = entry == protocol::UDP;
-    if let Some(first) = all.iter().position(|r| {
-        r.entry_port == rule.entry_port && (r.entry_protocol == protocol::UDP) == is_udp
-    }) {
+    // Two rules listening on the same port (UDP and TCP-based listeners are separate). HTTP/3
+    // runs over QUIC, i.e. UDP: it sits on 443 beside the HTTPS rule, as the cloud controller
+    // sets it up (`do-loadbalancer-http3-port`).
+    let over_udp = |p: &str| p == protocol::UDP || p == protocol::HTTP3;
+    let is_udp = over_udp(entry);
+    if let Some(first) = all
+        .iter()
+        .position(|r| r.entry_port == rule.entry_port && over_udp(&r.entry_protocol) == is_udp)
+    {
         if first < i {
             out.push(Finding::error(
                 "rule.entry_port.duplicate",
@@ -1567,6 +1571,14 @@ mod tests {
         r.forwarding_rules
             .push(ForwardingRule::new("http3", 8443, "http", 80).with_certificate("cert-1"));
         assert_clean(&r);
+        // HTTP/3 is QUIC over UDP: on 443 beside the HTTPS rule is how it is meant to be.
+        let mut r = base();
+        r.forwarding_rules
+            .push(ForwardingRule::new("http3", 443, "http", 80).with_certificate("cert-1"));
+        assert_clean(&r);
+        r.forwarding_rules
+            .push(ForwardingRule::new("udp", 443, "udp", 443));
+        assert!(codes(&r).contains(&"rule.entry_port.duplicate".to_string()));
     }
 
     #[test]
@@ -2110,7 +2122,11 @@ mod tests {
             let f = findings.iter().find(|f| f.code == code).expect(code);
             assert!(f.pre_existing, "{f:?}");
             assert_eq!(f.severity, Severity::Warning);
-            assert!(f.message.contains("Already so before this edit"), "{}", f.message);
+            assert!(
+                f.message.contains("Already so before this edit"),
+                "{}",
+                f.message
+            );
         }
         // Serialised, the flag is there; an older body without it reads as false.
         let v = serde_json::to_value(&findings[0]).unwrap();
