@@ -436,6 +436,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .patch(update_record)
                 .delete(delete_record),
         )
+        .route(
+            "/v2/monitoring/metrics/load_balancer/{series}",
+            get(lb_metric),
+        )
         .route("/_sandbox/backends", get(sandbox_backends))
         .route("/_sandbox/ca.pem", get(sandbox_ca))
         .route("/_sandbox/dns", get(sandbox_dns))
@@ -455,6 +459,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
+
+/// Load-balancer metrics (crate::monitoring computes them; errors get the common envelope).
+async fn lb_metric(s: Shr, Path(series): Path<String>, Query(q): Q) -> ApiResult {
+    crate::monitoring::lb_metric(&s, &series, &q)
+        .map(|v| Json(v).into_response())
+        .map_err(|e| ApiErr::new(e.status, e.id, e.message))
+}
 
 type Shr = AxState<Arc<Shared>>;
 type Q = Query<BTreeMap<String, String>>;

@@ -45,6 +45,7 @@ mod api;
 pub mod ca;
 mod dns;
 pub mod droplet;
+mod monitoring;
 mod scale;
 mod state;
 
