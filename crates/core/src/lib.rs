@@ -18,6 +18,7 @@ pub mod redact;
 pub mod rehearse;
 pub mod sandbox;
 pub mod session;
+pub mod watch;
 pub mod workspace;
 
 pub use error::{ApiError, ErrorCode};
