@@ -39,8 +39,17 @@ impl AppState {
         let workspace = Workspace::new(
             SettingsStore::in_dir(&config_dir),
             Box::new(OsKeychain),
-            // The in-app Sandbox behaves like the live API, delays included.
-            SandboxOptions::default(),
+            // The in-app Sandbox behaves like the live API, delays included; started big when
+            // CUTOVER_SANDBOX_SCALE asks (benchmarks, trying a big account offline).
+            SandboxOptions::default()
+                .with_scale_from_env()
+                .unwrap_or_else(|err| {
+                    tracing::warn!(
+                        "{}: {err}; the Sandbox starts at its usual size",
+                        cutover_core::sandbox::SCALE_ENV
+                    );
+                    SandboxOptions::default()
+                }),
         );
         Ok(Self {
             logs,

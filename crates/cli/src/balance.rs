@@ -122,17 +122,11 @@ async fn resolve_backend(spec: &str) -> Result<BackendConfig, ApiError> {
 /// `--listen-public` is applied to it, so a public address goes in as its loopback stand-in
 /// (same port) and is put back afterwards (until `RehearseOptions` carries the flag itself).
 fn rehearse_options(args: &BalanceArgs) -> RehearseOptions {
-    let stand_in = |addr: SocketAddr| {
-        if args.listen_public {
-            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
-        } else {
-            addr
-        }
-    };
     RehearseOptions {
         domains: args.domains.clone(),
-        listen: Some(stand_in(args.listen)),
-        redirect_http_listen: args.redirect_http.map(stand_in),
+        listen: Some(args.listen),
+        redirect_http_listen: args.redirect_http,
+        allow_public_listen: args.listen_public,
     }
 }
 

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use cutover_sandbox::{
-    BackendEndpoint, Sandbox, SandboxError, SandboxHandle, SandboxOptions, API_1, API_2,
-    CERT_BLOG_LE_ID, CERT_SHOP_CUSTOM_ID, DOMAIN, LB_API_ID, LB_BLOG_ID, LB_SHOP_ID, WEB_1, WEB_2,
-    WEB_3,
+    BackendEndpoint, Sandbox, SandboxError, SandboxHandle, SandboxOptions, SandboxScale,
+    ScaleError, API_1, API_2, CERT_BLOG_LE_ID, CERT_SHOP_CUSTOM_ID, DOMAIN, LB_API_ID, LB_BLOG_ID,
+    LB_SHOP_ID, SCALE_ENV, WEB_1, WEB_2, WEB_3,
 };
 
 use crate::error::{ApiError, ErrorCode};

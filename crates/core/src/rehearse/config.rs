@@ -21,11 +21,12 @@ pub struct RehearseOptions {
     pub domains: Vec<String>,
     /// Where to listen; default 127.0.0.1:8443.
     pub listen: Option<SocketAddr>,
-    /// Where the HTTP→HTTPS redirect listens when the load balancer redirects; default
-    /// 127.0.0.1:8080.
-    // The default is in fact a free port of 127.0.0.1 (see `build`); the sentence above is in
-    // the generated bindings, so it changes with their next regeneration.
+    /// Where the HTTP→HTTPS redirect listens when the load balancer redirects; default a free
+    /// port of 127.0.0.1.
     pub redirect_http_listen: Option<SocketAddr>,
+    /// Listen on an address other machines can reach (the balancer refuses otherwise: whoever
+    /// reaches it reaches the backends through it).
+    pub allow_public_listen: bool,
 }
 
 /// The droplet's first public IPv4 at `port`: where a real load balancer would connect.
@@ -172,6 +173,7 @@ pub fn build(
             .http_idle_timeout_seconds
             .map(|s| s.saturating_mul(1000))
             .unwrap_or(base.idle_timeout_ms),
+        allow_public_listen: options.allow_public_listen,
         ..base
     };
     config.validate()?;
@@ -341,6 +343,7 @@ mod tests {
             domains: vec!["sandbox-shop.test".into()],
             listen: Some("127.0.0.1:0".parse().unwrap()),
             redirect_http_listen: Some("127.0.0.1:0".parse().unwrap()),
+            allow_public_listen: false,
         };
         let config = from_load_balancer(&conn, cutover_sandbox::LB_SHOP_ID, &options)
             .await
