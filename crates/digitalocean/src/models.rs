@@ -173,6 +173,7 @@ pub fn page_param(url: &str) -> Option<u32> {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Meta {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub total: u32,
 }
 
@@ -185,8 +186,10 @@ pub struct Meta {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ApiErrorBody {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub id: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -201,14 +204,19 @@ pub struct ApiErrorBody {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Region {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub slug: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<String>))]
     pub features: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub available: bool,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<String>))]
     pub sizes: Vec<String>,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -236,6 +244,7 @@ pub struct ForwardingRule {
     pub certificate_id: Option<String>,
     /// SSL passthrough: the load balancer forwards the TLS stream without decrypting it.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub tls_passthrough: bool,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -408,8 +417,10 @@ impl StickySessions {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LbFirewall {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<String>))]
     pub deny: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<String>))]
     pub allow: Vec<String>,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -421,6 +432,7 @@ pub struct LbFirewall {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LbDomain {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
     /// DigitalOcean hosts the domain's DNS and adds its A/AAAA records itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -480,13 +492,16 @@ pub struct GlbSettings {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LoadBalancer {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub id: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// The public IPv4 address (empty while `new`).
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub ip: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<String>,
@@ -501,26 +516,33 @@ pub struct LoadBalancer {
     pub algorithm: Option<String>,
     /// `new`, `active` or `errored`.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub status: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub created_at: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<ForwardingRule>))]
     pub forwarding_rules: Vec<ForwardingRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sticky_sessions: Option<StickySessions>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub redirect_http_to_https: bool,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub enable_proxy_protocol: bool,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub enable_backend_keepalive: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_idle_timeout_seconds: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_uuid: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub disable_lets_encrypt_dns_records: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<LbFirewall>,
@@ -554,6 +576,7 @@ pub struct LoadBalancer {
     pub droplet_ids: Vec<u64>,
     /// The tag whose droplets are behind it; `""` when it lists droplets by id.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub tag: String,
     /// Fields this crate does not know; sent back on update.
     #[serde(flatten)]
@@ -667,6 +690,7 @@ impl LoadBalancer {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LoadBalancerRequest {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
     /// Region slug, e.g. `nyc3`. Required for REGIONAL types; absent for GLOBAL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -682,22 +706,27 @@ pub struct LoadBalancerRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<ForwardingRule>))]
     pub forwarding_rules: Vec<ForwardingRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sticky_sessions: Option<StickySessions>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub redirect_http_to_https: bool,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub enable_proxy_protocol: bool,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub enable_backend_keepalive: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_idle_timeout_seconds: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_uuid: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub disable_lets_encrypt_dns_records: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<LbFirewall>,
@@ -808,14 +837,18 @@ pub struct ForwardingRulesRequest {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NetworkV4 {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub ip_address: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub netmask: String,
     /// Private interfaces return `"nil"` (literally) or nothing.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub gateway: String,
     /// `public` or `private`.
     #[serde(rename = "type", default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub kind: String,
     /// Fields this crate does not know, kept so that they round-trip.
     #[serde(flatten)]
@@ -828,14 +861,17 @@ pub struct NetworkV4 {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NetworkV6 {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub ip_address: String,
     /// Prefix length. Some answers give it as `cidr` instead (godo `tags_test.go`, droplet_kit
     /// `spec/fixtures/droplets/find.json`): see [`NetworkV6::prefix_len`]. Absent stays absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netmask: Option<u32>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub gateway: String,
     #[serde(rename = "type", default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub kind: String,
     /// Fields this crate does not know (e.g. `cidr`), kept so that they round-trip.
     #[serde(flatten)]
@@ -860,8 +896,10 @@ impl NetworkV6 {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Networks {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<NetworkV4>))]
     pub v4: Vec<NetworkV4>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<NetworkV6>))]
     pub v6: Vec<NetworkV6>,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -876,28 +914,36 @@ pub struct Droplet {
     #[cfg_attr(feature = "specta", specta(type = f64))]
     pub id: u64,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub memory: u32,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub vcpus: u32,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub disk: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(type = Option<Vec<specta_typescript::Unknown>>))]
     pub disk_info: Option<Vec<Value>>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub locked: bool,
     /// `new`, `active`, `off` or `archive`.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub status: String,
     /// Deprecated; usually `null`.
     #[serde(default)]
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Unknown))]
     pub kernel: Value,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub created_at: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<String>))]
     pub features: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
     #[cfg_attr(feature = "specta", specta(type = Vec<f64>))]
@@ -912,17 +958,22 @@ pub struct Droplet {
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Unknown))]
     pub image: Value,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<String>))]
     pub volume_ids: Vec<String>,
     #[serde(default)]
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Unknown))]
     pub size: Value,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub size_slug: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Networks))]
     pub networks: Networks,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Region))]
     pub region: Region,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<String>))]
     pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_uuid: Option<String>,
@@ -976,25 +1027,33 @@ impl Droplet {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Certificate {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub id: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
     /// RFC 3339.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub not_after: String,
     /// Lowercase hex, no colons.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub sha1_fingerprint: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub created_at: String,
     /// Custom certificates may return `[""]`.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<String>))]
     pub dns_names: Vec<String>,
     /// `pending`, `verified` or `error`.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub state: String,
     /// `custom` or `lets_encrypt`.
     #[serde(rename = "type", default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub kind: String,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -1077,6 +1136,7 @@ impl std::fmt::Debug for CertificateRequest {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Domain {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
     /// Write-only (create): an IP address for an A record at the apex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1099,16 +1159,20 @@ pub struct DomainRecord {
     pub id: u64,
     /// `A`, `AAAA`, `CAA`, `CNAME`, `MX`, `NS`, `SOA`, `SRV` or `TXT`.
     #[serde(rename = "type", default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub kind: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub data: String,
     #[serde(default)]
     pub priority: Option<u32>,
     #[serde(default)]
     pub port: Option<u32>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub ttl: u32,
     #[serde(default)]
     pub weight: Option<u32>,
@@ -1188,6 +1252,7 @@ impl From<&DomainRecord> for DomainRecordRequest {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TagMetadata {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_tagged_uri: Option<String>,
@@ -1198,6 +1263,7 @@ pub struct TagMetadata {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TagResources {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_tagged_uri: Option<String>,
@@ -1222,6 +1288,7 @@ pub struct TagResources {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Tag {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<TagResources>,
@@ -1235,21 +1302,28 @@ pub struct Tag {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Vpc {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub id: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub urn: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Region slug.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub region: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub ip_range: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub default: bool,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub created_at: String,
     #[serde(flatten)]
     #[cfg_attr(feature = "specta", specta(skip))]
@@ -1261,8 +1335,10 @@ pub struct Vpc {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Team {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub uuid: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
 }
 
@@ -1271,21 +1347,28 @@ pub struct Team {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Account {
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub droplet_limit: u32,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub floating_ip_limit: u32,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub uuid: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = bool))]
     pub email_verified: bool,
     /// `active`, `warning` or `locked`.
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub status: String,
     #[serde(default, deserialize_with = "null_default")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub status_message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<Team>,
