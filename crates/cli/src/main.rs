@@ -14,6 +14,7 @@ mod output;
 mod sandbox;
 mod session;
 mod shutdown;
+mod watch;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, clap::Args)]
@@ -88,6 +89,12 @@ enum Command {
     },
     /// The account the token belongs to, and the rate limit left.
     Account,
+    /// Watch sites after the cutover: `cutover watch add LB --domain D`, `cutover watch run`
+    /// (exit 1 when something needs attention, for cron or CI), `list`, `remove`.
+    Watch {
+        #[command(subcommand)]
+        command: watch::WatchCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -145,6 +152,7 @@ async fn run(cli: Cli) -> CliResult {
             .await
             .map_err(|e| (e, json)),
         Command::Account => lb::run_account(&cli.global).await.map_err(|e| (e, json)),
+        Command::Watch { command } => watch::run(command, &cli.global).await,
         Command::Version => {
             let info = serde_json::json!({
                 "name": "cutover",

@@ -824,7 +824,7 @@ pub async fn run(
     let now = now_unix();
     let outcome = store.update(|state| Ok(record_run(state, results, now)))?;
     for f in &outcome.appeared {
-        tracing::warn!(domain = %f.domain, code = %f.finding.code, backend = ?f.finding.backend, "watch: finding appeared");
+        tracing::info!(domain = %f.domain, code = %f.finding.code, backend = ?f.finding.backend, "watch: finding appeared");
     }
     for f in &outcome.cleared {
         tracing::info!(domain = %f.domain, code = %f.finding.code, backend = ?f.finding.backend, "watch: finding cleared");
