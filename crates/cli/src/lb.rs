@@ -734,11 +734,11 @@ fn with_plan(err: ApiError, plan: &UpdatePlan) -> ApiError {
 
 /// The preflight's prediction, for people.
 fn print_preflight(p: &cutover_core::preflight::Preflight) {
-    use cutover_core::preflight::Outcome;
-    let word = |o: &Outcome| match o {
-        Outcome::Pass(d) => format!("pass: {d}"),
-        Outcome::Fail(d) => format!("FAIL: {d}"),
-        Outcome::Unknown(d) => format!("unknown: {d}"),
+    use cutover_core::preflight::ProbeVerdict;
+    let word = |o: &ProbeVerdict| match o {
+        ProbeVerdict::Pass(d) => format!("pass: {d}"),
+        ProbeVerdict::Fail(d) => format!("FAIL: {d}"),
+        ProbeVerdict::Unknown(d) => format!("unknown: {d}"),
     };
     eprintln!("Preflight ({}):", p.reasons.join(", "));
     let rows: Vec<Vec<String>> = p

@@ -37,25 +37,25 @@ const STATUS_LINE_MAX: usize = 4096;
 /// What one probe found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase", tag = "outcome", content = "detail")]
-pub enum Outcome {
+pub enum ProbeVerdict {
     Pass(String),
     Fail(String),
     /// Could not be reached from here: says nothing about the droplet.
     Unknown(String),
 }
 
-impl Outcome {
+impl ProbeVerdict {
     pub fn passes(&self) -> bool {
-        matches!(self, Outcome::Pass(_))
+        matches!(self, ProbeVerdict::Pass(_))
     }
 
     fn fails(&self) -> bool {
-        matches!(self, Outcome::Fail(_))
+        matches!(self, ProbeVerdict::Fail(_))
     }
 
     fn detail(&self) -> &str {
         match self {
-            Outcome::Pass(d) | Outcome::Fail(d) | Outcome::Unknown(d) => d,
+            ProbeVerdict::Pass(d) | ProbeVerdict::Fail(d) | ProbeVerdict::Unknown(d) => d,
         }
     }
 }
@@ -65,10 +65,10 @@ impl Outcome {
 #[serde(rename_all = "camelCase")]
 pub struct DropletPrediction {
     pub droplet: String,
-    pub health_now: Outcome,
-    pub health_after: Outcome,
-    pub traffic_now: Outcome,
-    pub traffic_after: Outcome,
+    pub health_now: ProbeVerdict,
+    pub health_after: ProbeVerdict,
+    pub traffic_now: ProbeVerdict,
+    pub traffic_after: ProbeVerdict,
 }
 
 impl DropletPrediction {
@@ -227,9 +227,9 @@ async fn probe_health(
     lb: &LoadBalancer,
     resolve: impl Fn(u16) -> Option<SocketAddr>,
     domain: Option<&str>,
-) -> Outcome {
+) -> ProbeVerdict {
     let Some(hc) = lb.health_check.as_ref() else {
-        return Outcome::Pass("no health check".to_string());
+        return ProbeVerdict::Pass("no health check".to_string());
     };
     let protocol = hc
         .protocol
@@ -237,10 +237,10 @@ async fn probe_health(
         .unwrap_or("http")
         .to_ascii_lowercase();
     let Some(port) = hc.port.and_then(|p| u16::try_from(p).ok()) else {
-        return Outcome::Unknown("the health check has no port".to_string());
+        return ProbeVerdict::Unknown("the health check has no port".to_string());
     };
     let Some(addr) = resolve(port) else {
-        return Outcome::Unknown("no address to reach the droplet from here".to_string());
+        return ProbeVerdict::Unknown("no address to reach the droplet from here".to_string());
     };
     let proxy = proxy_for_health(lb, hc);
     let path = hc.path.clone().unwrap_or_else(|| "/".to_string());
@@ -254,7 +254,7 @@ async fn probe_health(
     );
     match protocol.as_str() {
         "tcp" => match connect(addr).await {
-            Ok(_) => Outcome::Pass(format!("{what}: connects")),
+            Ok(_) => ProbeVerdict::Pass(format!("{what}: connects")),
             Err(outcome) => outcome.with_prefix(&what),
         },
         "https" => http_status(addr, proxy, Some(domain.unwrap_or("")), &path)
@@ -269,21 +269,23 @@ async fn probe_traffic(
     lb: &LoadBalancer,
     resolve: impl Fn(u16) -> Option<SocketAddr>,
     domain: Option<&str>,
-) -> Outcome {
+) -> ProbeVerdict {
     let Some(rule) = crate::lb::tls_rule(lb).or_else(|| lb.forwarding_rules.first()) else {
-        return Outcome::Pass("no forwarding rule".to_string());
+        return ProbeVerdict::Pass("no forwarding rule".to_string());
     };
     let Ok(port) = u16::try_from(rule.target_port) else {
-        return Outcome::Unknown(format!("target port {} is not a port", rule.target_port));
+        return ProbeVerdict::Unknown(format!("target port {} is not a port", rule.target_port));
     };
     let Some(addr) = resolve(port) else {
-        return Outcome::Unknown("no address to reach the droplet from here".to_string());
+        return ProbeVerdict::Unknown("no address to reach the droplet from here".to_string());
     };
     let proxy = lb.enable_proxy_protocol;
     let proxy_words = if proxy { " after a PROXY header" } else { "" };
     if speaks_tls(rule) {
         match tls_handshake(addr, proxy, domain).await {
-            Ok(()) => Outcome::Pass(format!("TLS on {port}{proxy_words}: handshake completes")),
+            Ok(()) => {
+                ProbeVerdict::Pass(format!("TLS on {port}{proxy_words}: handshake completes"))
+            }
             Err(outcome) => outcome.with_prefix(&format!("TLS on {port}{proxy_words}")),
         }
     } else if rule.target_protocol.eq_ignore_ascii_case("http")
@@ -294,13 +296,13 @@ async fn probe_traffic(
             // Any HTTP answer but a 400 means the droplet understood the request; a 400 is
             // what nginx and traefik answer to a PROXY line they do not expect, or to plain
             // HTTP on a TLS port.
-            HttpAnswer::Status(400, line) => Outcome::Fail(format!("{what}: answers {line}")),
-            HttpAnswer::Status(_, line) => Outcome::Pass(format!("{what}: answers {line}")),
+            HttpAnswer::Status(400, line) => ProbeVerdict::Fail(format!("{what}: answers {line}")),
+            HttpAnswer::Status(_, line) => ProbeVerdict::Pass(format!("{what}: answers {line}")),
             other => other.judge(&what),
         }
     } else {
         match connect(addr).await {
-            Ok(_) => Outcome::Pass(format!("tcp {port}: connects")),
+            Ok(_) => ProbeVerdict::Pass(format!("tcp {port}: connects")),
             Err(outcome) => outcome.with_prefix(&format!("tcp {port}")),
         }
     }
@@ -313,25 +315,27 @@ fn speaks_tls(rule: &ForwardingRule) -> bool {
         || (rule.entry_protocol.eq_ignore_ascii_case("tcp") && rule.entry_port == 443)
 }
 
-impl Outcome {
-    fn with_prefix(self, what: &str) -> Outcome {
+impl ProbeVerdict {
+    fn with_prefix(self, what: &str) -> ProbeVerdict {
         match self {
-            Outcome::Pass(d) => Outcome::Pass(format!("{what}: {d}")),
-            Outcome::Fail(d) => Outcome::Fail(format!("{what}: {d}")),
-            Outcome::Unknown(d) => Outcome::Unknown(format!("{what}: {d}")),
+            ProbeVerdict::Pass(d) => ProbeVerdict::Pass(format!("{what}: {d}")),
+            ProbeVerdict::Fail(d) => ProbeVerdict::Fail(format!("{what}: {d}")),
+            ProbeVerdict::Unknown(d) => ProbeVerdict::Unknown(format!("{what}: {d}")),
         }
     }
 }
 
 /// Connects; a refusal is a failure (the host answered), a timeout or no route is unknown.
-async fn connect(addr: SocketAddr) -> Result<TcpStream, Outcome> {
+async fn connect(addr: SocketAddr) -> Result<TcpStream, ProbeVerdict> {
     match tokio::time::timeout(PROBE_TIMEOUT, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            Err(Outcome::Fail("connection refused".to_string()))
+            Err(ProbeVerdict::Fail("connection refused".to_string()))
         }
-        Ok(Err(e)) => Err(Outcome::Unknown(format!("not reachable from here ({e})"))),
-        Err(_) => Err(Outcome::Unknown(
+        Ok(Err(e)) => Err(ProbeVerdict::Unknown(format!(
+            "not reachable from here ({e})"
+        ))),
+        Err(_) => Err(ProbeVerdict::Unknown(
             "no answer from here (a firewall or a private network?)".to_string(),
         )),
     }
@@ -348,18 +352,18 @@ enum HttpAnswer {
     Status(u16, String),
     /// Connected, but the answer was no HTTP (a TLS alert, garbage, a close).
     NotHttp(String),
-    Unreachable(Outcome),
+    Unreachable(ProbeVerdict),
 }
 
 impl HttpAnswer {
     /// Health-check rules: 200–399 passes.
-    fn judge(self, what: &str) -> Outcome {
+    fn judge(self, what: &str) -> ProbeVerdict {
         match self {
             HttpAnswer::Status(code, line) if (200..400).contains(&code) => {
-                Outcome::Pass(format!("{what}: answers {line}"))
+                ProbeVerdict::Pass(format!("{what}: answers {line}"))
             }
-            HttpAnswer::Status(_, line) => Outcome::Fail(format!("{what}: answers {line}")),
-            HttpAnswer::NotHttp(why) => Outcome::Fail(format!("{what}: {why}")),
+            HttpAnswer::Status(_, line) => ProbeVerdict::Fail(format!("{what}: answers {line}")),
+            HttpAnswer::NotHttp(why) => ProbeVerdict::Fail(format!("{what}: {why}")),
             HttpAnswer::Unreachable(outcome) => outcome.with_prefix(what),
         }
     }
@@ -433,7 +437,11 @@ async fn read_status<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-async fn tls_handshake(addr: SocketAddr, proxy: bool, sni: Option<&str>) -> Result<(), Outcome> {
+async fn tls_handshake(
+    addr: SocketAddr,
+    proxy: bool,
+    sni: Option<&str>,
+) -> Result<(), ProbeVerdict> {
     let mut stream = connect(addr).await?;
     let work = async {
         if proxy {
@@ -444,8 +452,8 @@ async fn tls_handshake(addr: SocketAddr, proxy: bool, sni: Option<&str>) -> Resu
     };
     match tokio::time::timeout(PROBE_TIMEOUT, work).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(Outcome::Fail(format!("no TLS handshake ({e})"))),
-        Err(_) => Err(Outcome::Fail(
+        Ok(Err(e)) => Err(ProbeVerdict::Fail(format!("no TLS handshake ({e})"))),
+        Err(_) => Err(ProbeVerdict::Fail(
             "connects, then no TLS handshake in time".to_string(),
         )),
     }
@@ -612,12 +620,12 @@ mod tests {
         assert!(probe_traffic(&before, at, None).await.passes());
         let health = probe_health(&after, at, None).await;
         assert!(
-            matches!(&health, Outcome::Fail(d) if d.contains("400")),
+            matches!(&health, ProbeVerdict::Fail(d) if d.contains("400")),
             "{health:?}"
         );
         let traffic = probe_traffic(&after, at, None).await;
         assert!(
-            matches!(&traffic, Outcome::Fail(d) if d.contains("400")),
+            matches!(&traffic, ProbeVerdict::Fail(d) if d.contains("400")),
             "{traffic:?}"
         );
     }
@@ -636,7 +644,7 @@ mod tests {
         let at = |_port: u16| Some(addr);
         let outcome = probe_health(&http_lb(false, "/health"), at, None).await;
         assert!(
-            matches!(&outcome, Outcome::Fail(d) if d.contains("404")),
+            matches!(&outcome, ProbeVerdict::Fail(d) if d.contains("404")),
             "{outcome:?}"
         );
     }
@@ -651,7 +659,7 @@ mod tests {
         let plain = http_droplet(false, true).await;
         let outcome = probe_traffic(&passthrough, |_| Some(plain), Some("shop.test")).await;
         assert!(
-            matches!(&outcome, Outcome::Fail(d) if d.contains("TLS")),
+            matches!(&outcome, ProbeVerdict::Fail(d) if d.contains("TLS")),
             "{outcome:?}"
         );
         let tls = tls_droplet().await;
@@ -662,13 +670,13 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_droplet_is_unknown_not_failing() {
         let outcome = probe_health(&http_lb(false, "/"), |_| None, None).await;
-        assert!(matches!(outcome, Outcome::Unknown(_)), "{outcome:?}");
+        assert!(matches!(outcome, ProbeVerdict::Unknown(_)), "{outcome:?}");
     }
 
     #[test]
     fn fewer_passing_after_than_now_needs_the_name_typed() {
-        let pass = || Outcome::Pass("ok".into());
-        let fail = |d: &str| Outcome::Fail(d.into());
+        let pass = || ProbeVerdict::Pass("ok".into());
+        let fail = |d: &str| ProbeVerdict::Fail(d.into());
         let p = summarise(
             vec!["PROXY protocol turned on".into()],
             vec![
@@ -682,7 +690,7 @@ mod tests {
                 DropletPrediction {
                     droplet: "web-2".into(),
                     health_now: pass(),
-                    health_after: Outcome::Unknown("no answer".into()),
+                    health_after: ProbeVerdict::Unknown("no answer".into()),
                     traffic_now: pass(),
                     traffic_after: pass(),
                 },
