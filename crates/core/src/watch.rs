@@ -243,6 +243,50 @@ pub struct RunOutcome {
     pub new_attention: bool,
 }
 
+impl RunOutcome {
+    /// The desktop notifications a run raises: one per site with new findings of error severity
+    /// (title, body), naming the site and the finding, so a run that finds five things on one
+    /// site does not raise five.
+    pub fn notifications(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for f in self.appeared.iter().filter(|f| f.finding.attention) {
+            if seen.contains(&f.lb_id.as_str()) {
+                continue;
+            }
+            seen.push(&f.lb_id);
+            let (title, mut body) = f.notification();
+            let more = self
+                .appeared
+                .iter()
+                .filter(|g| g.finding.attention && g.lb_id == f.lb_id)
+                .count()
+                - 1;
+            if more > 0 {
+                body.push_str(&format!(
+                    " (and {more} more new finding{})",
+                    if more == 1 { "" } else { "s" }
+                ));
+            }
+            out.push((title, body));
+        }
+        out
+    }
+
+    /// An outcome with nothing checked (nothing is watched).
+    pub fn nothing(now: i64) -> Self {
+        Self {
+            at: rfc3339(now),
+            at_unix: now,
+            sites: Vec::new(),
+            appeared: Vec::new(),
+            cleared: Vec::new(),
+            needs_attention: false,
+            new_attention: false,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The file
 // ---------------------------------------------------------------------------------------------
@@ -348,24 +392,33 @@ pub fn add_site(state: &mut WatchState, site: WatchedSite) -> WatchedSite {
     site
 }
 
-/// Watch load balancer `lb` (an id or a unique name) for `domain`: the load balancer is looked up
-/// first, so a typo is an error now rather than a finding at every run.
-pub async fn add(
+/// The site to watch for load balancer `lb` (an id or a unique name) and `domain`: the load
+/// balancer is looked up first, so a typo is an error now rather than a finding at every run.
+pub async fn resolve_site(
     conn: &Connection,
-    store: &WatchStore,
     lb: &str,
     domain: &str,
 ) -> Result<WatchedSite, ApiError> {
     let domain = normalize_domain(domain)?;
     let found = crate::lb::find(conn, lb).await?;
-    let site = WatchedSite {
+    Ok(WatchedSite {
         lb_id: found.id.clone(),
         lb_name: found.name.clone(),
         domain,
         added_at: rfc3339(now_unix()),
         dns_seen_at_lb: Vec::new(),
         last: None,
-    };
+    })
+}
+
+/// [`resolve_site`], then [`add_site`] in the file.
+pub async fn add(
+    conn: &Connection,
+    store: &WatchStore,
+    lb: &str,
+    domain: &str,
+) -> Result<WatchedSite, ApiError> {
+    let site = resolve_site(conn, lb, domain).await?;
     let site = store.update(|state| Ok(add_site(state, site)))?;
     tracing::info!(lb = %site.lb_id, domain = %site.domain, "watching a site");
     Ok(site)
@@ -808,19 +861,29 @@ fn prune(state: &mut WatchState) {
     }
 }
 
-/// Checks every watched site once (one after the other: a site's backends are probed at once
-/// already) and records the run in `store`.
+/// [`check_site`] for each of `sites`, one after the other (a site's backends are probed at
+/// once already). The app checks outside its lock on the file and records with [`record_run`].
+pub async fn check_sites(
+    conn: &Connection,
+    sites: &[WatchedSite],
+    nameserver: Option<SocketAddr>,
+) -> Vec<SiteResult> {
+    tracing::info!(sites = sites.len(), "watch run");
+    let mut results = Vec::with_capacity(sites.len());
+    for site in sites {
+        results.push(check_site(conn, site, nameserver, now_unix()).await);
+    }
+    results
+}
+
+/// Checks every watched site once and records the run in `store`.
 pub async fn run(
     conn: &Connection,
     store: &WatchStore,
     nameserver: Option<SocketAddr>,
 ) -> Result<RunOutcome, ApiError> {
     let sites = store.load()?.sites;
-    tracing::info!(sites = sites.len(), "watch run");
-    let mut results = Vec::with_capacity(sites.len());
-    for site in &sites {
-        results.push(check_site(conn, site, nameserver, now_unix()).await);
-    }
+    let results = check_sites(conn, &sites, nameserver).await;
     let now = now_unix();
     let outcome = store.update(|state| Ok(record_run(state, results, now)))?;
     for f in &outcome.appeared {
@@ -1136,12 +1199,19 @@ mod tests {
             web3.days_left.is_some_and(|d| (1..=3).contains(&d)),
             "{web3:?}"
         );
-        let (title, body) = first.appeared[0].notification();
-        assert!(title.contains("sandbox-shop.test") && body.contains("shop-passthrough"));
+        let notes = first.notifications();
+        assert_eq!(notes.len(), 1, "one per site: {notes:?}");
+        let (title, body) = &notes[0];
+        assert!(title.contains("sandbox-shop.test"), "{title}");
+        assert!(
+            body.contains("shop-passthrough") && body.contains("and 1 more"),
+            "{body}"
+        );
 
         // Nothing changed: nothing new, still needing attention.
         let second = run(&conn, &store, ns).await.unwrap();
         assert!(second.appeared.is_empty(), "{:#?}", second.appeared);
+        assert!(second.notifications().is_empty());
         assert!(second.needs_attention && !second.new_attention);
 
         // web-3 gets the fleet's certificate; the apex is pointed at the load balancer.
