@@ -149,7 +149,6 @@ pub struct DnsPlan {
     pub domain: String,
     pub lb_ip: String,
     /// A dual-stack load balancer's IPv6: the plan points AAAA records at it too.
-    #[serde(default)]
     pub lb_ipv6: Option<String>,
     pub ttl: u32,
     /// The names the plan covers (`@`, `www`, …).
