@@ -13,6 +13,7 @@ pub mod kubernetes;
 pub mod https_probe;
 pub mod lb;
 pub mod logging;
+pub mod metrics;
 pub mod preflight;
 pub mod redact;
 pub mod rehearse;
