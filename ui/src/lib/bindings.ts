@@ -70,10 +70,11 @@ export const commands = {
 	/**  Review: the field-level diff, the findings and the API's dry run. */
 	planLbEdit: (id: string, edit: LbEdit_Deserialize) => typedError<EditReview_Serialize, ApiError_Serialize>(__TAURI_INVOKE("plan_lb_edit", { id, edit })),
 	/**
-	 *  Apply: refuses on a conflict (and on a Kubernetes-owned load balancer unless
-	 *  `override_kubernetes`), then follows the load balancer back to `active`.
+	 *  Apply: refuses on a conflict, on a Kubernetes-owned load balancer unless
+	 *  `override_kubernetes`, and when the preflight predicts fewer healthy droplets unless
+	 *  `confirm` is the load balancer's name; then follows it back to `active`.
 	 */
-	applyLbEdit: (id: string, edit: LbEdit_Deserialize, overrideKubernetes: boolean, progress: Channel<LbProgress>) => typedError<LoadBalancer_Serialize, ApiError_Serialize>(__TAURI_INVOKE("apply_lb_edit", { id, edit, overrideKubernetes, progress })),
+	applyLbEdit: (id: string, edit: LbEdit_Deserialize, overrideKubernetes: boolean, confirm: string | null, progress: Channel<LbProgress>) => typedError<LoadBalancer_Serialize, ApiError_Serialize>(__TAURI_INVOKE("apply_lb_edit", { id, edit, overrideKubernetes, confirm, progress })),
 	/**  Regions, VPCs, droplets and tags for the create form. */
 	lbCreateOptions: () => typedError<CreateOptions_Serialize, ApiError_Serialize>(__TAURI_INVOKE("lb_create_options")),
 	/**  The validator's findings and the API's dry run of a create. */
@@ -874,6 +875,8 @@ export type DnsPlan = DnsPlan_Serialize | DnsPlan_Deserialize;
 export type DnsPlan_Deserialize = {
 	domain: string,
 	lb_ip: string,
+	/**  A dual-stack load balancer's IPv6: the plan points AAAA records at it too. */
+	lb_ipv6?: string | null,
 	ttl: number,
 	/**  The names the plan covers (`@`, `www`, …). */
 	names: string[],
@@ -889,6 +892,8 @@ export type DnsPlan_Deserialize = {
 export type DnsPlan_Serialize = {
 	domain: string,
 	lb_ip: string,
+	/**  A dual-stack load balancer's IPv6: the plan points AAAA records at it too. */
+	lb_ipv6: string | null,
 	ttl: number,
 	/**  The names the plan covers (`@`, `www`, …). */
 	names: string[],
@@ -995,6 +1000,15 @@ export type DropletFix_Serialize = {
 	steps: FixStep_Serialize[],
 };
 
+/**  One droplet, now and after the change. */
+export type DropletPrediction = {
+	droplet: string,
+	healthNow: ProbeVerdict,
+	healthAfter: ProbeVerdict,
+	trafficNow: ProbeVerdict,
+	trafficAfter: ProbeVerdict,
+};
+
 /**  What the API's dry run said. */
 export type DryRun = 
 /**  `validate_only` accepted the request. */
@@ -1019,6 +1033,8 @@ export type EditReview_Deserialize = {
 	kubernetes?: KubernetesOwner_Deserialize | null,
 	/**  The Service annotations that would make these changes stick (Kubernetes-owned only). */
 	annotations: Annotation[],
+	/**  The droplets probed the way the new configuration would (edits they notice only). */
+	preflight?: Preflight | null,
 };
 
 /**  What Review shows before Apply. */
@@ -1033,6 +1049,8 @@ export type EditReview_Serialize = {
 	kubernetes: KubernetesOwner_Serialize | null,
 	/**  The Service annotations that would make these changes stick (Kubernetes-owned only). */
 	annotations: Annotation[],
+	/**  The droplets probed the way the new configuration would (edits they notice only). */
+	preflight: Preflight | null,
 };
 
 /**  The editor's session: the version it was opened on, and that version as editable fields. */
@@ -1470,15 +1488,35 @@ export type LbDomain = LbDomain_Serialize | LbDomain_Deserialize;
 /**  A domain of a GLOBAL load balancer. */
 export type LbDomain_Deserialize = {
 	name?: string,
+	/**  DigitalOcean hosts the domain's DNS and adds its A/AAAA records itself. */
 	is_managed?: boolean | null,
 	certificate_id?: string | null,
+	/**
+	 *  Read-only, not in the spec (godo `LBDomain.Status`): e.g. `CREATING`, `ACTIVE`. Kept as
+	 *  it came so that a PUT built from a GET sends the domain back unchanged.
+	 */
+	status?: string | null,
+	/**  Read-only, not in the spec (godo): why the domain could not be verified. */
+	verification_error_reasons?: string[] | null,
+	/**  Read-only, not in the spec (godo): why its certificate could not be validated. */
+	ssl_validation_error_reasons?: string[] | null,
 };
 
 /**  A domain of a GLOBAL load balancer. */
 export type LbDomain_Serialize = {
 	name: string,
+	/**  DigitalOcean hosts the domain's DNS and adds its A/AAAA records itself. */
 	is_managed?: boolean,
 	certificate_id?: string,
+	/**
+	 *  Read-only, not in the spec (godo `LBDomain.Status`): e.g. `CREATING`, `ACTIVE`. Kept as
+	 *  it came so that a PUT built from a GET sends the domain back unchanged.
+	 */
+	status?: string,
+	/**  Read-only, not in the spec (godo): why the domain could not be verified. */
+	verification_error_reasons?: string[],
+	/**  Read-only, not in the spec (godo): why its certificate could not be validated. */
+	ssl_validation_error_reasons?: string[],
 };
 
 /**  A droplet behind a load balancer, as the detail view shows it. */
@@ -1765,6 +1803,21 @@ export type Outcome =
  */
 "local_error";
 
+/**  The prediction for an edit. */
+export type Preflight = {
+	/**  What the edit changes that the droplets will notice. */
+	reasons: string[],
+	droplets: DropletPrediction[],
+	passingNow: number,
+	passingAfter: number,
+	/**  Droplets that could not be reached from here (neither passing nor failing). */
+	unknown: number,
+	/**  One sentence for the review. */
+	summary: string,
+	/**  Fewer droplets would pass than now: Apply needs the load balancer's name typed. */
+	needsConfirmation: boolean,
+};
+
 export type ProbeFailure = {
 	kind: FailureKind,
 	message: string,
@@ -1851,6 +1904,11 @@ export type ProbeTarget_Serialize = {
 	/**  The name sent as SNI and checked against the certificate (the domain). */
 	sni: string | null,
 };
+
+/**  What one probe found. */
+export type ProbeVerdict = { outcome: "pass"; detail: string } | { outcome: "fail"; detail: string } | 
+/**  Could not be reached from here: says nothing about the droplet. */
+{ outcome: "unknown"; detail: string };
 
 export type ProxyProtocol = 
 /**  The text header; what DigitalOcean's `enable_proxy_protocol` sends. */
@@ -1965,10 +2023,15 @@ export type RehearseOptions_Deserialize = {
 	/**  Where to listen; default 127.0.0.1:8443. */
 	listen?: string | null,
 	/**
-	 *  Where the HTTP→HTTPS redirect listens when the load balancer redirects; default
-	 *  127.0.0.1:8080.
+	 *  Where the HTTP→HTTPS redirect listens when the load balancer redirects; default a free
+	 *  port of 127.0.0.1.
 	 */
 	redirectHttpListen?: string | null,
+	/**
+	 *  Listen on an address other machines can reach (the balancer refuses otherwise: whoever
+	 *  reaches it reaches the backends through it).
+	 */
+	allowPublicListen?: boolean,
 };
 
 /**  What the user adds to (or overrides in) a load balancer's settings for a rehearsal. */
@@ -1978,10 +2041,15 @@ export type RehearseOptions_Serialize = {
 	/**  Where to listen; default 127.0.0.1:8443. */
 	listen: string | null,
 	/**
-	 *  Where the HTTP→HTTPS redirect listens when the load balancer redirects; default
-	 *  127.0.0.1:8080.
+	 *  Where the HTTP→HTTPS redirect listens when the load balancer redirects; default a free
+	 *  port of 127.0.0.1.
 	 */
 	redirectHttpListen: string | null,
+	/**
+	 *  Listen on an address other machines can reach (the balancer refuses otherwise: whoever
+	 *  reaches it reaches the backends through it).
+	 */
+	allowPublicListen: boolean,
 };
 
 /**  What to do about backends that serve different certificates. */

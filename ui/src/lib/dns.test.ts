@@ -101,6 +101,7 @@ describe("readinessSummary", () => {
 const plan = (over: Partial<DnsPlan> = {}): DnsPlan => ({
   domain: "example.com",
   lb_ip: "203.0.113.9",
+  lb_ipv6: null,
   ttl: 300,
   names: ["@", "www"],
   changes: [change({})],
