@@ -5,6 +5,7 @@ mod commands;
 mod commands_checks;
 mod commands_dns;
 mod commands_lb;
+mod commands_watch;
 mod events;
 mod state;
 
@@ -60,12 +61,18 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands_dns::dns_saved_rollback,
             commands_dns::dns_forget_rollback,
             commands_dns::dns_domains,
+            commands_watch::watch_list,
+            commands_watch::watch_add,
+            commands_watch::watch_remove,
+            commands_watch::watch_run_now,
+            commands_watch::watch_notifications,
         ])
         .events(collect_events![
             events::LogEvent,
             commands_checks::BalancerEventMsg,
             commands_checks::BalancerStatsMsg,
-            commands_checks::BalancerStateMsg
+            commands_checks::BalancerStateMsg,
+            commands_watch::WatchRunMsg
         ])
 }
 
@@ -79,8 +86,22 @@ pub fn run() {
     cutover_core::init_tls();
     let builder = specta_builder();
     let app = tauri::Builder::default()
+        // First, as the plugin asks: a second launch focuses this one and exits before anything
+        // else (the Sandbox, the watch) starts twice.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        // The window's size and position, restored at start; nothing is allowed to the webview.
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // The watch's notifications, raised from Rust; nothing is allowed to the webview.
+        .plugin(tauri_plugin_notification::init())
         // Only `save()` is allowed to the webview (capabilities/default.json): the report export.
         .plugin(tauri_plugin_dialog::init())
+        .on_window_event(commands_watch::confirm_quit)
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
@@ -88,6 +109,7 @@ pub fn run() {
             let config_dir = app.path().app_config_dir()?;
             let app_state = state::AppState::start(app.handle().clone(), config_dir, log_dir)?;
             app.manage(app_state);
+            commands_watch::start_background(app.handle().clone());
             #[cfg(target_os = "linux")]
             use_document_viewer_cache(app);
             Ok(())

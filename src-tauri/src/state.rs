@@ -19,6 +19,8 @@ pub struct AppState {
     pub balancer: cutover_core::rehearse::slot::BalancerSlot,
     /// The load balancers open in an editor, as loaded (what Apply compares with).
     pub lb_sessions: EditSessions,
+    /// The watch's locks and the notifications it raised.
+    pub watch: crate::commands_watch::WatchRuntime,
     _log_guard: LogGuard,
 }
 
@@ -57,6 +59,7 @@ impl AppState {
             workspace,
             balancer: Default::default(),
             lb_sessions: EditSessions::default(),
+            watch: Default::default(),
             _log_guard: guard,
         })
     }
