@@ -114,6 +114,16 @@ export const commands = {
 	dnsForgetRollback: (domain: string) => typedError<boolean, ApiError_Serialize>(__TAURI_INVOKE("dns_forget_rollback", { domain })),
 	/**  The names of the account's domains (Domains API), to suggest in the view. */
 	dnsDomains: () => typedError<string[], ApiError_Serialize>(__TAURI_INVOKE("dns_domains")),
+	/**  The watched sites, their last results, the runs and the findings' history. */
+	watchList: () => typedError<WatchState_Serialize, ApiError_Serialize>(__TAURI_INVOKE("watch_list")),
+	/**  Watches load balancer `lb_id` (an id or a unique name) for `domain`; again changes the domain. */
+	watchAdd: (lbId: string, domain: string) => typedError<WatchedSite_Serialize, ApiError_Serialize>(__TAURI_INVOKE("watch_add", { lbId, domain })),
+	/**  Stops watching `lb_id` and forgets its history. */
+	watchRemove: (lbId: string) => typedError<WatchedSite_Serialize, ApiError_Serialize>(__TAURI_INVOKE("watch_remove", { lbId })),
+	/**  Checks every watched site now (after a run already under way, if any). */
+	watchRunNow: () => typedError<RunOutcome_Serialize, ApiError_Serialize>(__TAURI_INVOKE("watch_run_now")),
+	/**  The notifications the watch raised since the app started, newest last. */
+	watchNotifications: () => typedError<WatchNotification[], ApiError_Serialize>(__TAURI_INVOKE("watch_notifications")),
 };
 
 /** Events */
@@ -122,6 +132,7 @@ export const events = {
 	balancerStateMsg: makeEvent<BalancerStateMsg_Serialize, BalancerStateMsg_Deserialize>("balancer-state-msg"),
 	balancerStatsMsg: makeEvent<BalancerStatsMsg_Serialize, BalancerStatsMsg_Deserialize>("balancer-stats-msg"),
 	logEvent: makeEvent<LogEvent, LogEvent>("log-event"),
+	watchRunMsg: makeEvent<WatchRunMsg_Serialize, WatchRunMsg_Deserialize>("watch-run-msg"),
 };
 
 /* Types */
@@ -272,6 +283,37 @@ export type ApplyResult_Serialize = {
 	applied: RecordChange_Serialize[],
 	/**  Where the rollback set was saved. */
 	rollback_file: string,
+};
+
+/**  A backend's certificate as the last run saw it: what the expiry timeline shows. */
+export type BackendCert = BackendCert_Serialize | BackendCert_Deserialize;
+
+/**  A backend's certificate as the last run saw it: what the expiry timeline shows. */
+export type BackendCert_Deserialize = {
+	label: string,
+	address: string,
+	sha256?: string | null,
+	/**  RFC 3339. */
+	not_after?: string | null,
+	not_after_unix?: number | null,
+	/**  Whole days left at the run (negative once expired). */
+	days_left?: number | null,
+	/**  The backend's worst severity, `None` when nothing is wrong. */
+	severity?: Severity | null,
+};
+
+/**  A backend's certificate as the last run saw it: what the expiry timeline shows. */
+export type BackendCert_Serialize = {
+	label: string,
+	address: string,
+	sha256: string | null,
+	/**  RFC 3339. */
+	not_after: string | null,
+	not_after_unix: number | null,
+	/**  Whole days left at the run (negative once expired). */
+	days_left: number | null,
+	/**  The backend's worst severity, `None` when nothing is wrong. */
+	severity: Severity | null,
 };
 
 /**  One droplet's certificate next to the load balancer's. */
@@ -868,6 +910,27 @@ export type DnsAnswer = {
 	ttl: number,
 };
 
+/**  One name of the domain as the last run saw it. */
+export type DnsName = DnsName_Serialize | DnsName_Deserialize;
+
+/**  One name of the domain as the last run saw it. */
+export type DnsName_Deserialize = {
+	name: string,
+	points_to_lb: boolean,
+	/**  `A 203.0.113.7`, … from the authoritative nameservers. */
+	answers: string[],
+	error?: string | null,
+};
+
+/**  One name of the domain as the last run saw it. */
+export type DnsName_Serialize = {
+	name: string,
+	points_to_lb: boolean,
+	/**  `A 203.0.113.7`, … from the authoritative nameservers. */
+	answers: string[],
+	error: string | null,
+};
+
 /**  The exact changes of a cutover, and what to restore. */
 export type DnsPlan = DnsPlan_Serialize | DnsPlan_Deserialize;
 
@@ -1134,6 +1197,41 @@ export type Finding = Finding_Serialize | Finding_Deserialize;
 
 /**  Stable finding codes: the UI and scripts match on these, never on messages. */
 export type FindingCode = "backend.unreachable" | "backend.timeout" | "backend.not_tls" | "backend.handshake_failed" | "cert.name_mismatch" | "cert.expired" | "cert.not_yet_valid" | "cert.expiring_soon" | "chain.untrusted" | "chain.incomplete" | "cert.self_signed" | "chain.order" | "cert.weak_key" | "cert.weak_signature" | "sni.default_differs" | "fleet.fingerprint_mismatch" | "fleet.chain_mismatch" | "fleet.expiry_spread" | "fleet.protocol_mismatch";
+
+/**  When a finding appeared on a site and, once it did, when it cleared. */
+export type FindingEpisode = FindingEpisode_Serialize | FindingEpisode_Deserialize;
+
+/**  When a finding appeared on a site and, once it did, when it cleared. */
+export type FindingEpisode_Deserialize = {
+	lb_id: string,
+	domain: string,
+	code: string,
+	backend?: string | null,
+	/**  The worst severity seen while it was open. */
+	severity: Severity,
+	/**  The message when it appeared. */
+	message: string,
+	appeared_at: string,
+	appeared_at_unix: number | null,
+	cleared_at?: string | null,
+	cleared_at_unix?: number | null,
+};
+
+/**  When a finding appeared on a site and, once it did, when it cleared. */
+export type FindingEpisode_Serialize = {
+	lb_id: string,
+	domain: string,
+	code: string,
+	backend: string | null,
+	/**  The worst severity seen while it was open. */
+	severity: Severity,
+	/**  The message when it appeared. */
+	message: string,
+	appeared_at: string,
+	appeared_at_unix: number | null,
+	cleared_at: string | null,
+	cleared_at_unix: number | null,
+};
 
 /**  One problem (or noteworthy fact), with the evidence behind it. */
 export type Finding_Deserialize = {
@@ -2133,8 +2231,104 @@ export type RollbackSet_Serialize = {
 	ttl_lowered: [number | null, number] | null,
 };
 
+/**  What a run did. */
+export type RunOutcome = RunOutcome_Serialize | RunOutcome_Deserialize;
+
+/**  What a run did. */
+export type RunOutcome_Deserialize = {
+	at: string,
+	at_unix: number | null,
+	sites: SiteResult_Deserialize[],
+	/**  Findings that were not there in the run before. */
+	appeared: SiteFinding_Deserialize[],
+	/**  Findings of the run before that are gone. */
+	cleared: SiteFinding_Deserialize[],
+	/**  Some site has a finding of error severity (new or not): `cutover watch run` exits 1. */
+	needs_attention: boolean,
+	/**  Some finding of error severity is new: what raises a notification. */
+	new_attention: boolean,
+};
+
+/**  What a run did. */
+export type RunOutcome_Serialize = {
+	at: string,
+	at_unix: number | null,
+	sites: SiteResult_Serialize[],
+	/**  Findings that were not there in the run before. */
+	appeared: SiteFinding_Serialize[],
+	/**  Findings of the run before that are gone. */
+	cleared: SiteFinding_Serialize[],
+	/**  Some site has a finding of error severity (new or not): `cutover watch run` exits 1. */
+	needs_attention: boolean,
+	/**  Some finding of error severity is new: what raises a notification. */
+	new_attention: boolean,
+};
+
+/**  One run, in the history. */
+export type RunSummary = {
+	at: string,
+	at_unix: number | null,
+	sites: number,
+	/**  Findings of error severity present in this run. */
+	attention: number,
+	appeared: number,
+	cleared: number,
+};
+
 /**  How bad a finding is. */
 export type Severity = "info" | "warning" | "error" | "critical";
+
+/**  A finding of one site, for notifications and the CLI. */
+export type SiteFinding = SiteFinding_Serialize | SiteFinding_Deserialize;
+
+/**  A finding of one site, for notifications and the CLI. */
+export type SiteFinding_Deserialize = {
+	lb_id: string,
+	lb_name: string,
+	domain: string,
+	finding: WatchFinding_Deserialize,
+};
+
+/**  A finding of one site, for notifications and the CLI. */
+export type SiteFinding_Serialize = {
+	lb_id: string,
+	lb_name: string,
+	domain: string,
+	finding: WatchFinding_Serialize,
+};
+
+/**  What one run found for one site. */
+export type SiteResult = SiteResult_Serialize | SiteResult_Deserialize;
+
+/**  What one run found for one site. */
+export type SiteResult_Deserialize = {
+	lb_id: string,
+	domain: string,
+	/**  RFC 3339. */
+	checked_at: string,
+	checked_at_unix: number | null,
+	findings: WatchFinding_Deserialize[],
+	backends: BackendCert_Deserialize[],
+	lb_ip?: string | null,
+	dns: DnsName_Deserialize[],
+	/**  The certificate check's one-line verdict, or why it could not run. */
+	summary: string,
+};
+
+/**  What one run found for one site. */
+export type SiteResult_Serialize = {
+	lb_id: string,
+	domain: string,
+	/**  RFC 3339. */
+	checked_at: string,
+	checked_at_unix: number | null,
+	findings: WatchFinding_Serialize[],
+	backends: BackendCert_Serialize[],
+	lb_ip: string | null,
+	dns: DnsName_Serialize[],
+	/**  The certificate check's one-line verdict, or why it could not run. */
+	summary: string,
+};
 
 /**  Everything at one moment. */
 export type StatsSnapshot = StatsSnapshot_Serialize | StatsSnapshot_Deserialize;
@@ -2486,6 +2680,127 @@ export type Vpc_Serialize = {
 	ip_range: string,
 	default: boolean,
 	created_at: string,
+};
+
+/**
+ *  One finding of a run, as the watch keys it: `code` + `backend` (a droplet's label, a DNS
+ *  name, or none for the site as a whole).
+ */
+export type WatchFinding = WatchFinding_Serialize | WatchFinding_Deserialize;
+
+/**
+ *  One finding of a run, as the watch keys it: `code` + `backend` (a droplet's label, a DNS
+ *  name, or none for the site as a whole).
+ */
+export type WatchFinding_Deserialize = {
+	/**
+	 *  A certificate finding code (`cert.expiring_soon`, `fleet.fingerprint_mismatch`, …) or
+	 *  one of the watch's own (`dns.no_longer_at_lb`, `watch.check_failed`, …).
+	 */
+	code: string,
+	backend?: string | null,
+	/**  The check's severity, raised to `error` for the findings the watch must tell about. */
+	severity: Severity,
+	message: string,
+	/**  Error severity or worse: a new one raises a notification. */
+	attention: boolean,
+};
+
+/**
+ *  One finding of a run, as the watch keys it: `code` + `backend` (a droplet's label, a DNS
+ *  name, or none for the site as a whole).
+ */
+export type WatchFinding_Serialize = {
+	/**
+	 *  A certificate finding code (`cert.expiring_soon`, `fleet.fingerprint_mismatch`, …) or
+	 *  one of the watch's own (`dns.no_longer_at_lb`, `watch.check_failed`, …).
+	 */
+	code: string,
+	backend: string | null,
+	/**  The check's severity, raised to `error` for the findings the watch must tell about. */
+	severity: Severity,
+	message: string,
+	/**  Error severity or worse: a new one raises a notification. */
+	attention: boolean,
+};
+
+/**  A desktop notification the watch raised. */
+export type WatchNotification = {
+	title: string,
+	body: string,
+	/**  RFC 3339 time of the run that raised it. */
+	at: string,
+	/**  Whether it was handed to the OS (false when captured, or when the OS refused it). */
+	shown: boolean,
+};
+
+/**  A run finished (scheduled or asked for): the Watch view reloads. */
+export type WatchRunMsg = WatchRunMsg_Serialize | WatchRunMsg_Deserialize;
+
+/**  A run finished (scheduled or asked for): the Watch view reloads. */
+export type WatchRunMsg_Deserialize = RunOutcome_Deserialize;
+
+/**  A run finished (scheduled or asked for): the Watch view reloads. */
+export type WatchRunMsg_Serialize = RunOutcome_Serialize;
+
+/**  Everything the watch keeps: the file's contents. */
+export type WatchState = WatchState_Serialize | WatchState_Deserialize;
+
+/**  Everything the watch keeps: the file's contents. */
+export type WatchState_Deserialize = {
+	format?: number,
+	sites?: WatchedSite_Deserialize[],
+	/**  The last [`MAX_RUNS`] runs, oldest first. */
+	runs?: RunSummary[],
+	/**  Findings appearing and clearing, oldest first. */
+	episodes?: FindingEpisode_Deserialize[],
+};
+
+/**  Everything the watch keeps: the file's contents. */
+export type WatchState_Serialize = {
+	format: number,
+	sites: WatchedSite_Serialize[],
+	/**  The last [`MAX_RUNS`] runs, oldest first. */
+	runs: RunSummary[],
+	/**  Findings appearing and clearing, oldest first. */
+	episodes: FindingEpisode_Serialize[],
+};
+
+/**  A site the user watches. */
+export type WatchedSite = WatchedSite_Serialize | WatchedSite_Deserialize;
+
+/**  A site the user watches. */
+export type WatchedSite_Deserialize = {
+	lb_id: string,
+	/**  The load balancer's name when it was added (for people; the id is what is checked). */
+	lb_name: string,
+	domain: string,
+	/**  RFC 3339. */
+	added_at: string,
+	/**
+	 *  Names that answered the load balancer's address in some run: one that stops doing so is
+	 *  an error, while a name never cut over is not.
+	 */
+	dns_seen_at_lb?: string[],
+	/**  The last run's results. */
+	last?: SiteResult_Deserialize | null,
+};
+
+/**  A site the user watches. */
+export type WatchedSite_Serialize = {
+	lb_id: string,
+	/**  The load balancer's name when it was added (for people; the id is what is checked). */
+	lb_name: string,
+	domain: string,
+	/**  RFC 3339. */
+	added_at: string,
+	/**
+	 *  Names that answered the load balancer's address in some run: one that stops doing so is
+	 *  an error, while a name never cut over is not.
+	 */
+	dns_seen_at_lb: string[],
+	/**  The last run's results. */
+	last: SiteResult_Serialize | null,
 };
 
 /**  What a droplet runs in front of the site, as far as it can be told. */
