@@ -15,7 +15,7 @@ use cutover_core::certs::{
     BackendReport, CertCheckOptions, FleetReport, ProbeTarget, ProxyVersion, Severity,
 };
 use cutover_core::context::Connection;
-use cutover_core::{ApiError, ErrorCode};
+use cutover_core::ApiError;
 
 use crate::output::{print_json, print_table};
 use crate::{CliResult, GlobalArgs};
@@ -103,14 +103,9 @@ pub async fn run(cmd: CertsCommand, global: &GlobalArgs) -> CliResult {
 }
 
 async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
+    // The same reading as the app's: the file must exist and hold a PEM certificate.
     let ca_pem = match &args.ca_file {
-        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidInput,
-                format!("could not read the CA file {}: {e}", path.display()),
-            )
-            .with_details(serde_json::json!({ "field": "ca_file" }))
-        })?),
+        Some(path) => Some(cutover_core::certs::read_ca_file(&path.to_string_lossy())?),
         None => None,
     };
     // Read before probing: a wrong file is an input error, not a wasted check.

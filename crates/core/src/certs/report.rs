@@ -78,6 +78,11 @@ pub fn report_markdown(report: &FleetReport) -> String {
         }
         md.push_str(&format!("\n```\n{}\n```\n", b.openssl_command));
     }
+    // The fix (which certificate to keep, the steps per droplet), when the backends disagree.
+    if let Some(remedy) = &report.remedy {
+        md.push('\n');
+        md.push_str(&remedy.markdown());
+    }
     md
 }
 
