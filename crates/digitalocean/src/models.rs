@@ -130,6 +130,10 @@ pub struct PageLinks {
     pub next: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<String>,
+    /// Fields this crate does not know, kept so that they round-trip.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub extra: Extra,
 }
 
 /// `links` of a collection. Missing or empty means "this is the last page".
@@ -138,6 +142,10 @@ pub struct PageLinks {
 pub struct Links {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pages: Option<PageLinks>,
+    /// Fields this crate does not know, kept so that they round-trip.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub extra: Extra,
 }
 
 impl Links {
@@ -175,6 +183,10 @@ pub struct Meta {
     #[serde(default, deserialize_with = "null_default")]
     #[cfg_attr(feature = "specta", specta(type = u32))]
     pub total: u32,
+    /// Fields this crate does not know, kept so that they round-trip.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub extra: Extra,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1256,6 +1268,10 @@ pub struct TagMetadata {
     pub count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_tagged_uri: Option<String>,
+    /// Fields this crate does not know, kept so that they round-trip.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub extra: Extra,
 }
 
 /// What a tag is attached to.
@@ -1340,6 +1356,10 @@ pub struct Team {
     #[serde(default, deserialize_with = "null_default")]
     #[cfg_attr(feature = "specta", specta(type = String))]
     pub name: String,
+    /// Fields this crate does not know, kept so that they round-trip.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub extra: Extra,
 }
 
 /// The account the token belongs to (`GET /v2/account`).
