@@ -10,6 +10,7 @@ mod certs;
 mod dns;
 mod lb;
 mod lb_fields;
+mod metrics;
 mod output;
 mod sandbox;
 mod session;
@@ -72,10 +73,11 @@ enum Command {
         #[command(subcommand)]
         command: dns::DnsCommand,
     },
-    /// Load balancers: list, get, create, update (plan, dry run, apply), delete, droplets, rules.
+    /// Load balancers: list, get, create, update (plan, dry run, apply), delete, droplets, rules;
+    /// health and metrics as DigitalOcean sees them.
     Lb {
         #[command(subcommand)]
-        command: lb::LbCommand,
+        command: metrics::LbCli,
     },
     /// Certificates stored at DigitalOcean.
     Certificates {
@@ -89,6 +91,11 @@ enum Command {
     },
     /// The account the token belongs to, and the rate limit left.
     Account,
+    /// The journal of changes Cutover made (the app's and the CLI's), newest first.
+    History {
+        /// Only this load balancer's (id or name).
+        lb: Option<String>,
+    },
     /// Watch sites after the cutover: `cutover watch add LB --domain D`, `cutover watch run`
     /// (exit 1 when something needs attention, for cron or CI), `list`, `remove`.
     Watch {
@@ -142,7 +149,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Dns { command } => dns::run(command, &cli.global).await,
         Command::Sandbox(args) => sandbox::run(args).await.map_err(|e| (e, json)),
         Command::Balance(args) => balance::run(args, &cli.global).await.map_err(|e| (e, json)),
-        Command::Lb { command } => lb::run_lb(command, &cli.global)
+        Command::Lb { command } => metrics::run_lb(command, &cli.global)
             .await
             .map_err(|e| (e, json)),
         Command::Certificates { command } => lb::run_certificates(command, &cli.global)
@@ -152,6 +159,7 @@ async fn run(cli: Cli) -> CliResult {
             .await
             .map_err(|e| (e, json)),
         Command::Account => lb::run_account(&cli.global).await.map_err(|e| (e, json)),
+        Command::History { lb } => lb::run_history(lb, &cli.global).map_err(|e| (e, json)),
         Command::Watch { command } => watch::run(command, &cli.global).await,
         Command::Version => {
             let info = serde_json::json!({
