@@ -148,9 +148,11 @@ fn subject(shared: &Shared, lb_id: &str) -> Result<Subject, MetricError> {
         })
         .unwrap_or_default();
     let terminates_tls = lb["forwarding_rules"].as_array().is_some_and(|rules| {
-        rules
-            .iter()
-            .any(|r| r["entry_protocol"] == "https" || r["entry_protocol"] == "http2")
+        rules.iter().any(|r| {
+            // A passthrough rule hands TLS to the droplets: no TLS at the load balancer.
+            (r["entry_protocol"] == "https" || r["entry_protocol"] == "http2")
+                && r["tls_passthrough"] != true
+        })
     });
     Ok(Subject {
         lb_id: lb_id.to_string(),
