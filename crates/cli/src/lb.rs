@@ -32,6 +32,8 @@ pub enum LbCommand {
     Create(Box<CreateArgs>),
     /// Change a load balancer: shows the plan (field by field) and asks before applying.
     Update(Box<UpdateArgs>),
+    /// Put back what a journal entry changed (see `cutover history`), as a normal update.
+    Revert(RevertArgs),
     /// Delete a load balancer.
     #[command(visible_alias = "rm")]
     Delete {
@@ -198,6 +200,24 @@ pub struct UpdateArgs {
     pub wait_timeout: u64,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct RevertArgs {
+    /// The journal entry's id (or the start of it), from `cutover history`.
+    pub entry: String,
+    /// Show the plan and ask DigitalOcean (validate_only); change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// The load balancer's name, typed (when the preflight predicts fewer healthy droplets).
+    #[arg(long, value_name = "NAME")]
+    pub confirm: Option<String>,
+    #[arg(long)]
+    pub wait: bool,
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub wait_timeout: u64,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum CertificatesCommand {
     /// List the certificates stored at DigitalOcean.
@@ -243,6 +263,7 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
             }
             LbCommand::Create(args) => create(conn, *args, out).await,
             LbCommand::Update(args) => update(conn, *args, out, override_k8s).await,
+            LbCommand::Revert(args) => revert(conn, args, out, override_k8s).await,
             LbCommand::Delete {
                 lb: wanted,
                 yes,
@@ -349,6 +370,51 @@ pub async fn run_droplets(command: DropletsListCommand, global: &GlobalArgs) -> 
         }
     })
     .await
+}
+
+/// `cutover history [LB]`: the journal of changes, newest first (no API call).
+pub fn run_history(lb: Option<String>, global: &GlobalArgs) -> Outcome {
+    let out = Output::from_global(global);
+    let journal = cutover_core::journal::Journal::default_location().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Io,
+            "This system has no data folder to keep the journal in.",
+        )
+    })?;
+    let entries = journal.list(lb.as_deref())?;
+    out.emit(&entries, || {
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| {
+                vec![
+                    e.id.clone(),
+                    e.at.clone(),
+                    e.account.clone(),
+                    format!("{:?}", e.kind).to_lowercase(),
+                    e.lb_name.clone(),
+                    e.changes
+                        .iter()
+                        .map(|c| c.path.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    format!("{:?}", e.status).to_lowercase(),
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                "ENTRY",
+                "AT",
+                "ACCOUNT",
+                "KIND",
+                "LOAD BALANCER",
+                "CHANGED",
+                "STATUS",
+            ],
+            &rows,
+        );
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn run_account(global: &GlobalArgs) -> Outcome {
@@ -607,6 +673,42 @@ async fn update(conn: &Connection, args: UpdateArgs, out: Output, override_k8s: 
     let current = lb::find(conn, &args.lb).await?;
     let mut desired = current.clone();
     apply_fields(&mut desired, &args.fields)?;
+    update_to(conn, current, desired, &args, out, override_k8s).await
+}
+
+/// `lb revert ENTRY`: the journal entry's "before" as a normal update over the load balancer
+/// as it is now — plan, preflight, confirmation and the stale-edit check like any other.
+async fn revert(conn: &Connection, args: RevertArgs, out: Output, override_k8s: bool) -> Outcome {
+    let journal = cutover_core::journal::Journal::default_location().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Io,
+            "This system has no data folder to keep the journal in.",
+        )
+    })?;
+    let entry = journal.get(&args.entry)?;
+    let current = lb::find(conn, &entry.lb_id).await?;
+    let edit = cutover_core::journal::revert_edit(&entry, &current)?;
+    let desired = edit.apply_to(&current);
+    let update = UpdateArgs {
+        lb: current.id.clone(),
+        fields: LbFields::default(),
+        dry_run: args.dry_run,
+        yes: args.yes,
+        confirm: args.confirm,
+        wait: args.wait,
+        wait_timeout: args.wait_timeout,
+    };
+    update_to(conn, current, desired, &update, out, override_k8s).await
+}
+
+async fn update_to(
+    conn: &Connection,
+    current: LoadBalancer,
+    desired: LoadBalancer,
+    args: &UpdateArgs,
+    out: Output,
+    override_k8s: bool,
+) -> Outcome {
     let plan = lb::plan(&current, &desired);
     let findings = lb::check(&plan.request, Some(&current));
     if plan.is_noop() {
@@ -667,7 +769,7 @@ async fn update(conn: &Connection, args: UpdateArgs, out: Output, override_k8s: 
         return declined(out);
     }
     let updated = crate::shutdown::interruptible(
-        lb::apply_update(conn, &plan),
+        lb::apply_update(conn, &plan, &current),
         &format!(
             "Interrupted while the change was being sent: it may or may not have been applied. Check with `cutover lb get {}` before trying again.",
             plan.id

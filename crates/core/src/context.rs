@@ -32,6 +32,11 @@ pub struct Connection {
     addresses: Option<HashMap<(u64, u16), SocketAddr>>,
     /// A CA to trust in certificate checks besides the public and OS roots (the Sandbox's).
     pub extra_ca_pem: Option<String>,
+    /// Where the changes made through this connection are journaled (none in tests and for a
+    /// Sandbox that lives only as long as one CLI run).
+    pub journal: Option<crate::journal::Journal>,
+    /// The account's name, for the journal.
+    pub account_name: String,
 }
 
 impl std::fmt::Debug for Connection {
@@ -66,6 +71,8 @@ impl Connection {
             kind: ConnectionKind::Sandbox,
             addresses: Some(address_map(&sandbox.backends())),
             extra_ca_pem: Some(sandbox.ca_pem().to_string()),
+            journal: None,
+            account_name: String::new(),
         })
     }
 
@@ -78,6 +85,8 @@ impl Connection {
             kind: ConnectionKind::DigitalOcean,
             addresses: None,
             extra_ca_pem: None,
+            journal: None,
+            account_name: String::new(),
         };
         if let Some(base) = api_base.filter(|b| is_loopback_url(b)) {
             if let Some((backends, ca)) = fetch_sandbox_extras(base, token).await {

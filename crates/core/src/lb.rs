@@ -420,6 +420,43 @@ pub async fn plan_edit(
     })
 }
 
+/// Runs `change` to `lb` between a journal entry written before and one written after. A
+/// journal that cannot be written (a full disk) is logged, not a reason to refuse the change:
+/// DigitalOcean's state is the truth, the journal only the history.
+async fn journaled<F>(
+    conn: &Connection,
+    kind: crate::journal::ChangeKind,
+    lb: &LoadBalancer,
+    changes: Vec<FieldChange>,
+    change: F,
+) -> Result<Option<LoadBalancer>, ApiError>
+where
+    F: std::future::Future<Output = Result<Option<LoadBalancer>, ApiError>>,
+{
+    let Some(journal) = conn.journal.as_ref() else {
+        return change.await;
+    };
+    let entry = crate::journal::entry(&conn.account_name, kind, lb, changes);
+    let id = match journal.begin(entry) {
+        Ok(id) => Some(id),
+        Err(err) => {
+            tracing::warn!(lb = %lb.id, "not journaled: {}", err.message);
+            None
+        }
+    };
+    let result = change.await;
+    if let Some(id) = id {
+        let (after, error) = match &result {
+            Ok(after) => (after.as_ref(), None),
+            Err(err) => (None, Some(err)),
+        };
+        if let Err(err) = journal.finish(&id, after, error) {
+            tracing::warn!(lb = %lb.id, "journal entry {id} not finished: {}", err.message);
+        }
+    }
+    result
+}
+
 /// The preflight of an edit; a failure to run it (the droplets could not be listed) is logged
 /// and leaves the review without a prediction rather than failing it.
 async fn preflight_or_log(
@@ -495,7 +532,7 @@ pub async fn apply_edit(
     // Probed again now: the droplets may have changed since the review.
     let preflight = preflight_or_log(conn, &loaded, &desired).await;
     refuse_risky(&loaded, preflight.as_ref(), guard.confirm.as_deref())?;
-    let applied = conn.client.apply(&plan).await?;
+    let applied = apply_update(conn, &plan, &loaded).await?;
     // The new version is what a further edit in the same editor starts from.
     sessions.put(applied.clone());
     let settled = follow_to_active(conn, &applied.id, Follow::default(), progress).await?;
@@ -692,7 +729,17 @@ pub async fn delete(
         &lb.name,
         confirm,
     )?;
-    conn.client.delete_load_balancer(&lb.id).await?;
+    journaled(
+        conn,
+        crate::journal::ChangeKind::Delete,
+        &lb,
+        Vec::new(),
+        async {
+            conn.client.delete_load_balancer(&lb.id).await?;
+            Ok(None)
+        },
+    )
+    .await?;
     if let Some(sessions) = sessions {
         sessions.forget(&lb.id);
     }
@@ -744,11 +791,25 @@ async fn change_droplets(
         ))
         .with_details(serde_json::json!({"field": "droplet_ids"})));
     }
-    if add {
-        conn.client.add_droplets(&lb.id, droplet_ids).await?;
+    let kind = if add {
+        crate::journal::ChangeKind::AddDroplets
     } else {
-        conn.client.remove_droplets(&lb.id, droplet_ids).await?;
-    }
+        crate::journal::ChangeKind::RemoveDroplets
+    };
+    let change = FieldChange {
+        path: "droplet_ids".into(),
+        before: serde_json::json!(lb.droplet_ids),
+        after: serde_json::json!(droplet_ids),
+    };
+    journaled(conn, kind, &lb, vec![change], async {
+        if add {
+            conn.client.add_droplets(&lb.id, droplet_ids).await?;
+        } else {
+            conn.client.remove_droplets(&lb.id, droplet_ids).await?;
+        }
+        Ok(None)
+    })
+    .await?;
     Ok(lb)
 }
 
@@ -768,12 +829,27 @@ pub async fn add_rules(
         before: serde_json::to_value(&lb.forwarding_rules).unwrap_or_default(),
         after: serde_json::to_value(&after.forwarding_rules).unwrap_or_default(),
     };
-    crate::kubernetes::refuse_unless_overridden(&lb, Some(&after), &[change], override_kubernetes)?;
+    crate::kubernetes::refuse_unless_overridden(
+        &lb,
+        Some(&after),
+        std::slice::from_ref(&change),
+        override_kubernetes,
+    )?;
     let findings = check(&after.to_request(), Some(&lb));
     if let Some(message) = rejection_message(&findings) {
         return Err(not_sent(message, &findings));
     }
-    conn.client.add_forwarding_rules(&lb.id, rules).await?;
+    journaled(
+        conn,
+        crate::journal::ChangeKind::AddRules,
+        &lb,
+        vec![change],
+        async {
+            conn.client.add_forwarding_rules(&lb.id, rules).await?;
+            Ok(None)
+        },
+    )
+    .await?;
     Ok((lb, findings))
 }
 
@@ -795,7 +871,28 @@ pub async fn remove_rules(
             .with_details(serde_json::json!({"field": "rule"})));
         }
     }
-    conn.client.remove_forwarding_rules(&lb.id, rules).await?;
+    let change = FieldChange {
+        path: "forwarding_rules".into(),
+        before: serde_json::to_value(&lb.forwarding_rules).unwrap_or_default(),
+        after: serde_json::to_value(
+            lb.forwarding_rules
+                .iter()
+                .filter(|r| !rules.iter().any(|gone| gone.same_rule(r)))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default(),
+    };
+    journaled(
+        conn,
+        crate::journal::ChangeKind::RemoveRules,
+        &lb,
+        vec![change],
+        async {
+            conn.client.remove_forwarding_rules(&lb.id, rules).await?;
+            Ok(None)
+        },
+    )
+    .await?;
     Ok(lb)
 }
 
@@ -901,8 +998,20 @@ pub async fn dry_run_update(
 
 /// Applies a plan: refuses with `conflict` (and the changed fields in `details.changes`) when
 /// the load balancer changed since the plan was made.
-pub async fn apply_update(conn: &Connection, plan: &UpdatePlan) -> Result<LoadBalancer, ApiError> {
-    Ok(conn.client.apply(plan).await?)
+pub async fn apply_update(
+    conn: &Connection,
+    plan: &UpdatePlan,
+    base: &LoadBalancer,
+) -> Result<LoadBalancer, ApiError> {
+    journaled(
+        conn,
+        crate::journal::ChangeKind::Update,
+        base,
+        plan.changes.clone(),
+        async { Ok(Some(conn.client.apply(plan).await?)) },
+    )
+    .await?
+    .ok_or_else(|| ApiError::internal("the update returned no load balancer"))
 }
 
 /// DigitalOcean's dry run of a create.
@@ -919,7 +1028,23 @@ pub async fn create_request(
     conn: &Connection,
     req: &LoadBalancerRequest,
 ) -> Result<LoadBalancer, ApiError> {
-    Ok(conn.client.create_load_balancer(req).await?)
+    let created = conn.client.create_load_balancer(req).await?;
+    // Journaled once it exists (there is no "before" of a create, and its id comes with it).
+    if let Some(journal) = &conn.journal {
+        let entry = crate::journal::entry(
+            &conn.account_name,
+            crate::journal::ChangeKind::Create,
+            &created,
+            Vec::new(),
+        );
+        let written = journal
+            .begin(entry)
+            .and_then(|id| journal.finish(&id, Some(&created), None));
+        if let Err(err) = written {
+            tracing::warn!(lb = %created.id, "create not journaled: {}", err.message);
+        }
+    }
+    Ok(created)
 }
 
 /// The account the token belongs to.

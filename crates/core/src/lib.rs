@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod kubernetes;
 pub mod https_probe;
+pub mod journal;
 pub mod lb;
 pub mod logging;
 pub mod metrics;

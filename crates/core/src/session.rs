@@ -246,7 +246,9 @@ pub async fn open(target: Target, store: &AccountStore) -> Result<Session, ApiEr
             if let Some(base) = &api_base {
                 check_api_base(base)?;
             }
-            let connection = Connection::for_token(api_base.as_deref(), token.trim()).await?;
+            let mut connection = Connection::for_token(api_base.as_deref(), token.trim()).await?;
+            connection.journal = crate::journal::Journal::default_location();
+            connection.account_name = "DIGITALOCEAN_ACCESS_TOKEN".to_string();
             let mut account = AccountSummary::sandbox();
             account.name = "DIGITALOCEAN_ACCESS_TOKEN".to_string();
             account.kind = connection.kind;
@@ -291,7 +293,9 @@ async fn open_account_at(
     if let Some(base) = &record.api_base {
         check_api_base(base)?;
     }
-    let connection = Connection::for_token(record.api_base.as_deref(), &token).await?;
+    let mut connection = Connection::for_token(record.api_base.as_deref(), &token).await?;
+    connection.journal = crate::journal::Journal::default_location();
+    connection.account_name = record.name.clone();
     let mut account = AccountSummary::of(&record, session_only);
     account.kind = connection.kind;
     Ok(Session {
@@ -304,8 +308,12 @@ async fn open_account_at(
 
 /// A session on a Sandbox someone else keeps running (the app's built-in one).
 pub fn for_sandbox(handle: &SandboxHandle) -> Result<Session, ApiError> {
+    let mut connection = Connection::for_sandbox(handle)?;
+    // The app's Sandbox lives as long as the app: its changes are journaled like an account's.
+    connection.journal = crate::journal::Journal::default_location();
+    connection.account_name = crate::accounts::SANDBOX_NAME.to_string();
     Ok(Session {
-        connection: Connection::for_sandbox(handle)?,
+        connection,
         account: AccountSummary::sandbox(),
         source: TokenSource::Sandbox,
         sandbox: None,
@@ -393,14 +401,26 @@ mod tests {
     async fn an_unknown_account_and_a_missing_token_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with(dir.path(), vec![record("work", None, false)]);
-        let err = open(Target::Account { name: "nope".into(), api_base: None }, &store)
-            .await
-            .unwrap_err();
+        let err = open(
+            Target::Account {
+                name: "nope".into(),
+                api_base: None,
+            },
+            &store,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::NotFound);
         assert_eq!(err.message, "There is no account named \"nope\".");
-        let err = open(Target::Account { name: "work".into(), api_base: None }, &store)
-            .await
-            .unwrap_err();
+        let err = open(
+            Target::Account {
+                name: "work".into(),
+                api_base: None,
+            },
+            &store,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::Unauthorized);
         assert!(err.message.contains("\"work\""), "{}", err.message);
         assert!(err.message.contains("keychain"), "{}", err.message);
@@ -414,9 +434,15 @@ mod tests {
             vec![record("work", Some("https://203.0.113.1:9"), true)],
         );
         store.keychain().set("work", "dop_v1_abc").unwrap();
-        let session = open(Target::Account { name: "work".into(), api_base: None }, &store)
-            .await
-            .unwrap();
+        let session = open(
+            Target::Account {
+                name: "work".into(),
+                api_base: None,
+            },
+            &store,
+        )
+        .await
+        .unwrap();
         assert_eq!(session.source, TokenSource::Account("work".into()));
         assert_eq!(session.client().base_url(), "https://203.0.113.1:9");
         assert!(session.account.protected);

@@ -21,6 +21,8 @@ pub fn cutover() -> Command {
     }
     // Never the developer's own accounts: a settings folder of the tests' (absent: no accounts).
     cmd.env("CUTOVER_CONFIG_DIR", no_accounts_dir());
+    // Nor the developer's journal: the tests' own data folder.
+    cmd.env("CUTOVER_DATA_DIR", tests_data_dir());
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -61,8 +63,14 @@ impl Drop for Standalone {
 
 /// Starts one and reads its ready line.
 pub fn standalone() -> Standalone {
+    standalone_with(&[])
+}
+
+/// [`standalone`] with more `sandbox serve` options.
+pub fn standalone_with(options: &[&str]) -> Standalone {
     let mut child = cutover()
         .args(["sandbox", "serve"])
+        .args(options)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -85,4 +93,9 @@ pub fn no_accounts_dir() -> std::path::PathBuf {
         "cutover-cli-tests-no-accounts-{}",
         std::process::id()
     ))
+}
+
+/// The data folder (the journal) of this test process's runs.
+pub fn tests_data_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("cutover-cli-tests-data-{}", std::process::id()))
 }

@@ -1,0 +1,353 @@
+//! The journal: every change Cutover applies to a load balancer, written before and after, so
+//! "what did it look like before?" has an answer (DigitalOcean keeps no history of a load
+//! balancer's configuration) and a change can be reverted.
+//!
+//! One JSON file shared by the app and the CLI (`<data dir>/dev.cutover.desktop/journal.json`,
+//! `CUTOVER_DATA_DIR` overrides), written whole through [`crate::files::write_atomic`] and kept
+//! to the last [`MAX_ENTRIES`] entries. A revert is not a special write: it is the entry's
+//! "before" turned into a normal edit ([`revert_edit`]), which then goes through the review, the
+//! preflight and the stale-edit check like any other.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use cutover_digitalocean::{FieldChange, LoadBalancer};
+
+use crate::error::{ApiError, ErrorCode};
+use crate::lb::LbEdit;
+
+/// The environment variable that points the journal (and other app data) elsewhere.
+pub const DATA_DIR_ENV: &str = "CUTOVER_DATA_DIR";
+
+/// How many entries are kept (the oldest go first).
+pub const MAX_ENTRIES: usize = 2000;
+
+/// What kind of change an entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Update,
+    Create,
+    Delete,
+    AddDroplets,
+    RemoveDroplets,
+    AddRules,
+    RemoveRules,
+}
+
+/// Where an entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    /// Written before the request; still so when the app or the CLI stopped mid-way.
+    Started,
+    Done,
+    Failed,
+}
+
+/// One change.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalEntry {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// The account's name as the session knows it.
+    pub account: String,
+    pub kind: ChangeKind,
+    pub lb_id: String,
+    pub lb_name: String,
+    /// The load balancer before the change (unknown fields included); `None` for a create.
+    #[specta(type = Option<specta_typescript::Unknown>)]
+    pub before: Option<serde_json::Value>,
+    /// After it, as DigitalOcean answered; `None` for a delete or a failure.
+    #[specta(type = Option<specta_typescript::Unknown>)]
+    pub after: Option<serde_json::Value>,
+    pub changes: Vec<FieldChange>,
+    pub status: EntryStatus,
+    pub error: Option<String>,
+}
+
+/// The journal file.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    path: PathBuf,
+    /// One writer at a time inside this process (the file is rewritten whole).
+    lock: Arc<Mutex<()>>,
+}
+
+/// `<data dir>/dev.cutover.desktop` — Tauri's app data dir, so the app and the CLI share it.
+pub fn default_data_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    dirs::data_dir().map(|d| d.join(crate::accounts::KEYCHAIN_SERVICE))
+}
+
+impl Journal {
+    pub fn at(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            lock: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// The journal in `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self::at(dir.join("journal.json"))
+    }
+
+    /// The journal both front ends share, when the OS has a data folder.
+    pub fn default_location() -> Option<Self> {
+        default_data_dir().map(|d| Self::in_dir(&d))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every entry, oldest first. A file that cannot be parsed is an error, never replaced.
+    pub fn entries(&self) -> Result<Vec<JournalEntry>, ApiError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
+                ApiError::new(
+                    ErrorCode::Io,
+                    format!(
+                        "The journal {} is not valid JSON ({err}). Fix or move it away; Cutover left it untouched.",
+                        self.path.display()
+                    ),
+                )
+            }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(err) => Err(crate::files::write_error(&self.path, &err)),
+        }
+    }
+
+    fn rewrite(&self, f: impl FnOnce(&mut Vec<JournalEntry>)) -> Result<(), ApiError> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.entries()?;
+        f(&mut entries);
+        if entries.len() > MAX_ENTRIES {
+            let excess = entries.len() - MAX_ENTRIES;
+            entries.drain(..excess);
+        }
+        let bytes = serde_json::to_vec(&entries)
+            .map_err(|e| ApiError::internal(format!("could not encode the journal: {e}")))?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| crate::files::write_error(dir, &e))?;
+        }
+        crate::files::write_atomic(&self.path, &bytes)
+    }
+
+    /// Records a change about to be sent; returns its id.
+    pub fn begin(&self, entry: JournalEntry) -> Result<String, ApiError> {
+        let id = entry.id.clone();
+        self.rewrite(|entries| entries.push(entry))?;
+        Ok(id)
+    }
+
+    /// Records how the change `id` ended.
+    pub fn finish(
+        &self,
+        id: &str,
+        after: Option<&LoadBalancer>,
+        error: Option<&ApiError>,
+    ) -> Result<(), ApiError> {
+        self.rewrite(|entries| {
+            if let Some(e) = entries.iter_mut().rev().find(|e| e.id == id) {
+                e.after = after.and_then(|lb| serde_json::to_value(lb).ok());
+                e.status = if error.is_some() {
+                    EntryStatus::Failed
+                } else {
+                    EntryStatus::Done
+                };
+                e.error = error.map(|err| err.message.clone());
+            }
+        })
+    }
+
+    /// The entries about load balancer `lb` (id or name), or all; newest first.
+    pub fn list(&self, lb: Option<&str>) -> Result<Vec<JournalEntry>, ApiError> {
+        let mut entries: Vec<JournalEntry> = self
+            .entries()?
+            .into_iter()
+            .filter(|e| lb.is_none_or(|l| e.lb_id == l || e.lb_name == l))
+            .collect();
+        entries.reverse();
+        Ok(entries)
+    }
+
+    /// One entry by its id (or a unique prefix of it, as people type them).
+    pub fn get(&self, id: &str) -> Result<JournalEntry, ApiError> {
+        let wanted = id.trim();
+        let entries = self.entries()?;
+        let mut found = entries.iter().filter(|e| e.id.starts_with(wanted));
+        match (found.next(), found.next()) {
+            (Some(e), None) if !wanted.is_empty() => Ok(e.clone()),
+            (Some(_), Some(_)) => Err(ApiError::invalid_input(format!(
+                "More than one journal entry starts with \"{wanted}\": give more of its id."
+            ))),
+            _ => Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("No journal entry has the id \"{wanted}\"."),
+            )
+            .with_details(serde_json::json!({ "field": "entry" }))),
+        }
+    }
+}
+
+/// A new entry for a change to `lb`, before it is sent.
+pub fn entry(
+    account: &str,
+    kind: ChangeKind,
+    lb: &LoadBalancer,
+    changes: Vec<FieldChange>,
+) -> JournalEntry {
+    let now = time::OffsetDateTime::now_utc();
+    JournalEntry {
+        id: format!(
+            "{}-{:04x}",
+            now.unix_timestamp_nanos() / 1_000_000,
+            rand_suffix()
+        ),
+        at: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        account: account.to_string(),
+        kind,
+        lb_id: lb.id.clone(),
+        lb_name: lb.name.clone(),
+        before: (kind != ChangeKind::Create)
+            .then(|| serde_json::to_value(lb).ok())
+            .flatten(),
+        after: None,
+        changes,
+        status: EntryStatus::Started,
+        error: None,
+    }
+}
+
+/// Two entries in the same millisecond still get different ids.
+fn rand_suffix() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    (h.finish() & 0xffff) as u16
+}
+
+/// The edit that puts back what entry `e` changed, to apply over the load balancer as it is
+/// now (`current`): the editable fields as they were before. Only updates (and droplet or rule
+/// changes) can be reverted this way; a delete cannot be undone by an edit.
+pub fn revert_edit(e: &JournalEntry, current: &LoadBalancer) -> Result<LbEdit, ApiError> {
+    if matches!(e.kind, ChangeKind::Delete | ChangeKind::Create) {
+        return Err(ApiError::invalid_input(format!(
+            "A {} cannot be reverted by an edit: {}.",
+            match e.kind {
+                ChangeKind::Delete => "delete",
+                _ => "create",
+            },
+            match e.kind {
+                ChangeKind::Delete =>
+                    "create a load balancer from the entry's before (cutover lb create --from-file)",
+                _ => "delete the load balancer if it is not wanted",
+            }
+        )));
+    }
+    if e.lb_id != current.id {
+        return Err(ApiError::invalid_input(format!(
+            "Entry {} is about load balancer {}, not {}.",
+            e.id, e.lb_id, current.id
+        )));
+    }
+    let before: LoadBalancer = e
+        .before
+        .clone()
+        .ok_or_else(|| ApiError::invalid_input(format!("Entry {} has no before.", e.id)))
+        .and_then(|v| {
+            serde_json::from_value(v).map_err(|err| {
+                ApiError::new(
+                    ErrorCode::Decode,
+                    format!("Entry {}'s before could not be read: {err}", e.id),
+                )
+            })
+        })?;
+    Ok(LbEdit::from_lb(&before))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lb(name: &str, timeout: u32) -> LoadBalancer {
+        serde_json::from_value(serde_json::json!({
+            "id": "4de7ac8b-495b-4884-9a69-1050c6793cd6", "name": name,
+            "http_idle_timeout_seconds": timeout, "forwarding_rules": [],
+            "some_field_we_do_not_know": {"kept": true},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn entries_are_written_before_and_after_and_listed_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::in_dir(dir.path());
+        let before = lb("web", 60);
+        let id = journal
+            .begin(entry("prod", ChangeKind::Update, &before, Vec::new()))
+            .unwrap();
+        assert_eq!(journal.get(&id).unwrap().status, EntryStatus::Started);
+        let after = lb("web", 90);
+        journal.finish(&id, Some(&after), None).unwrap();
+        let got = journal
+            .get(&id[..8])
+            .unwrap_or_else(|_| journal.get(&id).unwrap());
+        assert_eq!(got.status, EntryStatus::Done);
+        assert_eq!(got.after.as_ref().unwrap()["http_idle_timeout_seconds"], 90);
+        assert_eq!(
+            got.before.as_ref().unwrap()["some_field_we_do_not_know"]["kept"],
+            true,
+            "unknown fields are kept"
+        );
+        let second = journal
+            .begin(entry("prod", ChangeKind::Update, &after, Vec::new()))
+            .unwrap();
+        let err = ApiError::new(ErrorCode::Busy, "busy");
+        journal.finish(&second, None, Some(&err)).unwrap();
+        let listed = journal.list(Some("web")).unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].id, second, "newest first");
+        assert_eq!(listed[0].status, EntryStatus::Failed);
+        assert!(journal.list(Some("other")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_revert_is_the_before_as_an_edit_over_the_current_state() {
+        let e = entry("prod", ChangeKind::Update, &lb("web", 60), Vec::new());
+        let current = lb("web-renamed", 90);
+        let edit = revert_edit(&e, &current).unwrap();
+        let desired = edit.apply_to(&current);
+        assert_eq!(desired.http_idle_timeout_seconds, Some(60));
+        assert_eq!(desired.name, "web");
+        let delete = entry("prod", ChangeKind::Delete, &current, Vec::new());
+        assert!(revert_edit(&delete, &current).is_err());
+    }
+
+    #[test]
+    fn a_corrupt_journal_is_an_error_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::in_dir(dir.path());
+        std::fs::write(journal.path(), b"{not json").unwrap();
+        assert!(journal.entries().is_err());
+        assert!(journal
+            .begin(entry("prod", ChangeKind::Update, &lb("web", 1), Vec::new()))
+            .is_err());
+        assert_eq!(std::fs::read(journal.path()).unwrap(), b"{not json");
+    }
+}
