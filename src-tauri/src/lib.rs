@@ -5,6 +5,7 @@ mod commands;
 mod commands_checks;
 mod commands_dns;
 mod commands_lb;
+mod commands_metrics;
 mod commands_watch;
 mod events;
 mod state;
@@ -52,6 +53,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands_lb::delete_load_balancer,
             commands_lb::add_lb_droplets,
             commands_lb::remove_lb_droplets,
+            commands_metrics::lb_droplet_health,
+            commands_metrics::lb_graphs,
             commands_dns::dns_status,
             commands_dns::dns_readiness,
             commands_dns::dns_plan,

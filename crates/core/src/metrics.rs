@@ -658,8 +658,11 @@ async fn fetch(
     start: i64,
     end: i64,
 ) -> Result<Vec<MetricMatrix>, ApiError> {
-    let results: Vec<_> = futures::stream::iter(names.iter().copied())
-        .map(|name| conn.client.lb_metric(name, lb_id, start, end))
+    // Owned names: a stream over borrowed ones makes the future not `Send` for every lifetime,
+    // which Tauri's commands require.
+    let owned: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let results: Vec<_> = futures::stream::iter(owned)
+        .map(|name| async move { conn.client.lb_metric(&name, lb_id, start, end).await })
         .buffered(CONCURRENT_FETCHES)
         .collect()
         .await;
