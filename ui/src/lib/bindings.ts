@@ -84,6 +84,16 @@ export const commands = {
 	deleteLoadBalancer: (id: string, confirm: string | null, overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("delete_load_balancer", { id, confirm, overrideKubernetes })),
 	addLbDroplets: (id: string, droplets: (number | null)[], overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("add_lb_droplets", { id, droplets, overrideKubernetes })),
 	removeLbDroplets: (id: string, droplets: (number | null)[], overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("remove_lb_droplets", { id, droplets, overrideKubernetes })),
+	/**
+	 *  Each droplet behind load balancer `id`: DigitalOcean's verdict now, the share of passed
+	 *  health checks, downtime, connections and p95 response time over `window`.
+	 */
+	lbDropletHealth: (id: string, window: MetricsWindow) => typedError<DropletHealthReport_Serialize, ApiError_Serialize>(__TAURI_INVOKE("lb_droplet_health", { id, window })),
+	/**
+	 *  Chart-ready graphs of load balancer `id` over `window`: the named `series`, or (empty) the
+	 *  default set for its type (network load balancers get their own, no HTTP ones).
+	 */
+	lbGraphs: (id: string, window: MetricsWindow, series: string[]) => typedError<LbGraphs_Serialize, ApiError_Serialize>(__TAURI_INVOKE("lb_graphs", { id, window, series })),
 	/**  Where `domain` points now (apex and `www`), next to the load balancer's IP when one is given. */
 	dnsStatus: (domain: string, lbId: string | null) => typedError<DnsStatus_Serialize, ApiError_Serialize>(__TAURI_INVOKE("dns_status", { domain, lbId })),
 	/**
@@ -1063,6 +1073,90 @@ export type DropletFix_Serialize = {
 	steps: FixStep_Serialize[],
 };
 
+/**  One droplet behind the load balancer, as DigitalOcean sees it over the window. */
+export type DropletHealth = DropletHealth_Serialize | DropletHealth_Deserialize;
+
+/**  [`droplet_health`]'s answer. */
+export type DropletHealthReport = DropletHealthReport_Serialize | DropletHealthReport_Deserialize;
+
+/**  [`droplet_health`]'s answer. */
+export type DropletHealthReport_Deserialize = {
+	lbId: string,
+	lbName: string,
+	window: MetricsWindow,
+	/**  Unix seconds. */
+	start: number | null,
+	end: number | null,
+	droplets: DropletHealth_Deserialize[],
+	unmapped: UnmappedSeries[],
+	/**  Every droplet is `healthy` (false with no droplets: nothing serves). */
+	allHealthy: boolean,
+	/**  API requests this answer took. */
+	requests: number,
+};
+
+/**  [`droplet_health`]'s answer. */
+export type DropletHealthReport_Serialize = {
+	lbId: string,
+	lbName: string,
+	window: MetricsWindow,
+	/**  Unix seconds. */
+	start: number | null,
+	end: number | null,
+	droplets: DropletHealth_Serialize[],
+	unmapped: UnmappedSeries[],
+	/**  Every droplet is `healthy` (false with no droplets: nothing serves). */
+	allHealthy: boolean,
+	/**  API requests this answer took. */
+	requests: number,
+};
+
+/**  One droplet behind the load balancer, as DigitalOcean sees it over the window. */
+export type DropletHealth_Deserialize = {
+	dropletId: number | null,
+	name: string,
+	/**  Its public IPv4, when it has one. */
+	ip?: string | null,
+	/**  From the latest health-check sample, if it is recent. */
+	state: HealthState,
+	/**  Share of health-check samples that passed, 0–1. */
+	passRatio?: number | null,
+	/**  Seconds it was down in the window (from `droplets_downtime`, else from failed checks). */
+	downtimeSeconds?: number | null,
+	/**  Active connections at the latest sample. */
+	connections?: number | null,
+	/**
+	 *  95th-percentile HTTP response time at the latest sample, in seconds (not for network
+	 *  load balancers; `None` while it answers nothing).
+	 */
+	p95ResponseSeconds?: number | null,
+	/**  Unix seconds of the latest health-check sample. */
+	lastSample?: number | null,
+};
+
+/**  One droplet behind the load balancer, as DigitalOcean sees it over the window. */
+export type DropletHealth_Serialize = {
+	dropletId: number | null,
+	name: string,
+	/**  Its public IPv4, when it has one. */
+	ip: string | null,
+	/**  From the latest health-check sample, if it is recent. */
+	state: HealthState,
+	/**  Share of health-check samples that passed, 0–1. */
+	passRatio: number | null,
+	/**  Seconds it was down in the window (from `droplets_downtime`, else from failed checks). */
+	downtimeSeconds: number | null,
+	/**  Active connections at the latest sample. */
+	connections: number | null,
+	/**
+	 *  95th-percentile HTTP response time at the latest sample, in seconds (not for network
+	 *  load balancers; `None` while it answers nothing).
+	 */
+	p95ResponseSeconds: number | null,
+	/**  Unix seconds of the latest health-check sample. */
+	lastSample: number | null,
+};
+
 /**  One droplet, now and after the change. */
 export type DropletPrediction = {
 	droplet: string,
@@ -1393,6 +1487,72 @@ export type GlbSettings_Serialize = {
 	failover_threshold?: number,
 };
 
+/**  One series, ready for a chart. */
+export type Graph = Graph_Serialize | Graph_Deserialize;
+
+/**  One line of a graph. */
+export type GraphLine = GraphLine_Serialize | GraphLine_Deserialize;
+
+/**  One line of a graph. */
+export type GraphLine_Deserialize = {
+	/**  What the legend says: the droplet's name, the response class, or the labels. */
+	label: string,
+	/**  The labels as the API sent them. */
+	labels: { [key in string]: string },
+	/**  The droplet the line is about, when it is per droplet and could be mapped. */
+	dropletId?: number | null,
+	/**  One value per point of the graph's `x`; `None` is a gap (no sample, NaN, ±Inf). */
+	y: (number | null)[],
+};
+
+/**  One line of a graph. */
+export type GraphLine_Serialize = {
+	/**  What the legend says: the droplet's name, the response class, or the labels. */
+	label: string,
+	/**  The labels as the API sent them. */
+	labels: { [key in string]: string },
+	/**  The droplet the line is about, when it is per droplet and could be mapped. */
+	dropletId: number | null,
+	/**  One value per point of the graph's `x`; `None` is a gap (no sample, NaN, ±Inf). */
+	y: (number | null)[],
+};
+
+/**  One series, ready for a chart. */
+export type Graph_Deserialize = {
+	series: string,
+	title: string,
+	unit: MetricUnit,
+	perDroplet: boolean,
+	/**  Unix seconds (each point's bucket start), shared by every line. */
+	x: (number | null)[],
+	lines: GraphLine_Deserialize[],
+	/**  Seconds between points after downsampling. */
+	stepSeconds: number | null,
+	/**
+	 *  Labels of per-droplet lines that named no droplet of the load balancer (shown anyway,
+	 *  labelled by their labels).
+	 */
+	unmappedLines: number,
+};
+
+/**  One series, ready for a chart. */
+export type Graph_Serialize = {
+	series: string,
+	title: string,
+	unit: MetricUnit,
+	perDroplet: boolean,
+	/**  Unix seconds (each point's bucket start), shared by every line. */
+	x: (number | null)[],
+	lines: GraphLine_Serialize[],
+	/**  Seconds between points after downsampling. */
+	stepSeconds: number | null,
+	/**
+	 *  Labels of per-droplet lines that named no droplet of the load balancer (shown anyway,
+	 *  labelled by their labels).
+	 */
+	unmappedLines: number,
+};
+
 /**
  *  How the load balancer checks its droplets. The spec's defaults: http, port 80, path `/`,
  *  every 10 s, 5 s timeout; the live API returns healthy 5 / unhealthy 3 (the spec's look swapped).
@@ -1473,6 +1633,11 @@ export type HealthCheck_Serialize = {
 	/**  Not in the spec (godo, CCM): health checks that send a PROXY header. */
 	proxy_protocol?: boolean,
 };
+
+/**  DigitalOcean's verdict on one droplet. */
+export type HealthState = "healthy" | "unhealthy" | 
+/**  No recent health-check sample for it (just added, no data yet, or not mappable). */
+"unknown";
 
 export type HttpsCheck = HttpsCheck_Serialize | HttpsCheck_Deserialize;
 
@@ -1702,6 +1867,33 @@ export type LbFirewall_Serialize = {
 	allow: string[],
 };
 
+/**  [`lb_graphs`]' answer. */
+export type LbGraphs = LbGraphs_Serialize | LbGraphs_Deserialize;
+
+/**  [`lb_graphs`]' answer. */
+export type LbGraphs_Deserialize = {
+	lbId: string,
+	lbName: string,
+	networkLb: boolean,
+	window: MetricsWindow,
+	start: number | null,
+	end: number | null,
+	graphs: Graph_Deserialize[],
+	requests: number,
+};
+
+/**  [`lb_graphs`]' answer. */
+export type LbGraphs_Serialize = {
+	lbId: string,
+	lbName: string,
+	networkLb: boolean,
+	window: MetricsWindow,
+	start: number | null,
+	end: number | null,
+	graphs: Graph_Serialize[],
+	requests: number,
+};
+
 /**  The list, plus the rate limit read from the same answer's headers. */
 export type LbList = LbList_Serialize | LbList_Deserialize;
 
@@ -1849,6 +2041,14 @@ export type LogEntry = {
 
 /**  A new log line, already redacted. */
 export type LogEvent = LogEntry;
+
+/**  How a graph's values read. */
+export type MetricUnit = 
+/**  1 = yes (passing, down), 0 = no. */
+"status" | "count" | "per_second" | "bytes_per_second" | "bytes" | "seconds" | "percent";
+
+/**  The time a view covers, ending now. */
+export type MetricsWindow = "1h" | "6h" | "24h" | "7d";
 
 /**  What one name resolves to, at the authoritative nameservers and at the system resolver. */
 export type NameView = NameView_Serialize | NameView_Deserialize;
@@ -2597,6 +2797,13 @@ export type TtlStep_Serialize = {
 	changes: RecordChange_Serialize[],
 	/**  The highest old TTL: how long resolvers may keep the old answer after the step. */
 	wait_secs: number,
+};
+
+/**  A series the labels of which named no droplet of the load balancer. */
+export type UnmappedSeries = {
+	series: string,
+	labels: { [key in string]: string },
+	reason: string,
 };
 
 export type Verdict = Verdict_Serialize | Verdict_Deserialize;
