@@ -207,9 +207,24 @@ pub fn summarise(reasons: Vec<String>, droplets: Vec<DropletPrediction>) -> Pref
         ));
     }
     summary.push('.');
+    // Only droplets predicted to fail count against the change: one that cannot be reached
+    // from here says nothing either way.
+    let failing = |now: bool| {
+        droplets
+            .iter()
+            .filter(|d| {
+                if now {
+                    d.health_now.fails() || d.traffic_now.fails()
+                } else {
+                    d.health_after.fails() || d.traffic_after.fails()
+                }
+            })
+            .count()
+    };
+    let needs_confirmation = failing(false) > failing(true);
     Preflight {
         reasons,
-        needs_confirmation: passing_after < passing_now,
+        needs_confirmation,
         droplets,
         passing_now,
         passing_after,
@@ -705,6 +720,23 @@ mod tests {
             "{}",
             p.summary
         );
+    }
+
+    #[test]
+    fn droplets_that_cannot_be_reached_never_ask_for_the_name() {
+        let pass = || ProbeVerdict::Pass("ok".into());
+        let p = summarise(
+            vec!["the health check changes".into()],
+            vec![DropletPrediction {
+                droplet: "api-1".into(),
+                health_now: pass(),
+                health_after: ProbeVerdict::Unknown("no address from here".into()),
+                traffic_now: pass(),
+                traffic_after: pass(),
+            }],
+        );
+        assert_eq!((p.passing_now, p.passing_after, p.unknown), (1, 0, 1));
+        assert!(!p.needs_confirmation);
     }
 
     #[test]
