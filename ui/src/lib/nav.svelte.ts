@@ -13,17 +13,42 @@ export const VIEWS: { id: ViewId; label: string; key: string }[] = [
   { id: "logs", label: "Logs", key: "6" },
 ];
 
+// The last view is remembered across restarts (issue 18: the app reopens where it was left); the
+// window's size and position are the window-state plugin's, in Rust.
+const SAVED_VIEW = "cutover.view";
+
+function savedView(): ViewId {
+  try {
+    const saved = globalThis.localStorage?.getItem(SAVED_VIEW);
+    const known = VIEWS.find((v) => v.id === saved);
+    if (known) return known.id;
+  } catch {
+    // No storage (a locked-down webview): start on the default view.
+  }
+  return "load-balancers";
+}
+
+function remember(view: ViewId) {
+  try {
+    globalThis.localStorage?.setItem(SAVED_VIEW, view);
+  } catch {
+    // Not remembering is harmless.
+  }
+}
+
 export const nav = $state<{ view: ViewId; dnsTarget: { lbId: string; domain: string | null } | null }>({
-  view: "load-balancers",
+  view: savedView(),
   dnsTarget: null,
 });
 
 export function go(view: ViewId) {
   nav.view = view;
+  remember(view);
 }
 
 /** Opens the DNS cutover view with a load balancer (and a domain, if known) preselected. */
 export function openDnsCutover(lbId: string, domain: string | null = null) {
   nav.dnsTarget = { lbId, domain };
   nav.view = "dns";
+  remember("dns");
 }
