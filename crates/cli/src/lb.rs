@@ -1111,6 +1111,9 @@ fn print_lb_detail(lb: &LoadBalancer) {
         ],
         vec!["Created".into(), lb.created_at.clone()],
     ];
+    for note in cutover_core::lb::notes(lb) {
+        rows.push(vec!["Note".into(), note.message]);
+    }
     if let Some(owner) = cutover_core::kubernetes::owner(lb) {
         rows.insert(
             2,

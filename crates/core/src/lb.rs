@@ -10,9 +10,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 pub use cutover_digitalocean::validate::rejection_message;
-use cutover_digitalocean::{plan_update, validate_load_balancer, ValidationContext, Vpc};
 /// The models of a load balancer and what surrounds it, so the front ends name them through
 /// core without depending on the client crate.
+pub use cutover_digitalocean::{notes, Note};
+use cutover_digitalocean::{plan_update, validate_load_balancer, ValidationContext, Vpc};
 pub use cutover_digitalocean::{
     Account, Certificate, Client, Droplet, FieldChange, Finding, ForwardingRule, HealthCheck,
     LbFirewall, LoadBalancer, LoadBalancerRequest, Region, Severity, StickySessions, UpdatePlan,
@@ -101,6 +102,9 @@ pub struct LbDetail {
     pub raw_json: String,
     /// Set when a Kubernetes cluster owns it: its controller reverts edits.
     pub kubernetes: Option<crate::kubernetes::KubernetesOwner>,
+    /// What this kind of load balancer does differently (network, internal, dual-stack,
+    /// global), so nothing is expected of it that it cannot give.
+    pub notes: Vec<cutover_digitalocean::Note>,
 }
 
 /// The fields of a load balancer that can change after it is created, as the editor sends them.
@@ -191,6 +195,8 @@ pub struct LbFinding {
     pub severity: LbSeverity,
     pub field: String,
     pub message: String,
+    /// Already so before this edit: shown, never a reason to refuse it.
+    pub pre_existing: bool,
 }
 
 impl From<Finding> for LbFinding {
@@ -203,6 +209,7 @@ impl From<Finding> for LbFinding {
             code: f.code,
             field: f.field,
             message: f.message,
+            pre_existing: f.pre_existing,
         }
     }
 }
@@ -337,6 +344,7 @@ pub async fn detail(conn: &Connection, id: &str) -> Result<LbDetail, ApiError> {
     let raw_json = serde_json::to_string_pretty(&lb).unwrap_or_default();
     Ok(LbDetail {
         kubernetes: crate::kubernetes::owner(&lb),
+        notes: cutover_digitalocean::notes(&lb),
         lb,
         droplets,
         missing_droplet_ids: missing,
