@@ -600,6 +600,12 @@ pub async fn check_site(
             backends = backend_certs(&report, now);
             summary = report.verdict.summary.clone();
         }
+        // A load balancer whose droplets serve no TLS (it terminates TLS itself, or serves only
+        // HTTP) has no backend certificate to watch: said in the summary, not a finding that
+        // would stay open forever. Its DNS is still watched.
+        Err(err) if err.code == ErrorCode::InvalidInput => {
+            summary = err.message.clone();
+        }
         Err(err) => {
             // A load balancer that is gone is news; an API or network hiccup is worth a line in
             // the history but not a notification every six hours while offline.
@@ -1292,6 +1298,36 @@ mod tests {
             .episodes
             .iter()
             .any(|e| e.code == "cert.expiring_soon" && e.cleared_at_unix.is_some()));
+    }
+
+    /// The blog's load balancer terminates TLS: no backend certificate to watch (not a finding),
+    /// and its name already points at it, so nothing needs attention.
+    #[tokio::test]
+    async fn a_terminating_load_balancer_is_watched_for_dns_only() {
+        let (sandbox, conn) = sandbox().await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = WatchStore::in_dir(dir.path());
+        add(&conn, &store, "blog-https", "blog.sandbox-shop.test")
+            .await
+            .unwrap();
+        let out = run(&conn, &store, Some(sandbox.dns_addr())).await.unwrap();
+        sandbox.shutdown().await;
+        let site = &out.sites[0];
+        assert!(!out.needs_attention, "{:#?}", site.findings);
+        assert!(
+            !site.findings.iter().any(|f| f.code == CHECK_FAILED),
+            "{:#?}",
+            site.findings
+        );
+        assert!(site.backends.is_empty());
+        assert!(site.summary.contains("no rule"), "{}", site.summary);
+        assert!(
+            site.dns
+                .iter()
+                .any(|n| n.name == "blog.sandbox-shop.test" && n.points_to_lb),
+            "{:#?}",
+            site.dns
+        );
     }
 
     #[tokio::test]
