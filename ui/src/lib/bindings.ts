@@ -1731,6 +1731,11 @@ export type LbDetail_Deserialize = {
 	rawJson: string,
 	/**  Set when a Kubernetes cluster owns it: its controller reverts edits. */
 	kubernetes?: KubernetesOwner_Deserialize | null,
+	/**
+	 *  What this kind of load balancer does differently (network, internal, dual-stack,
+	 *  global), so nothing is expected of it that it cannot give.
+	 */
+	notes: Note[],
 };
 
 /**  One load balancer with its droplets resolved, and the API's JSON as it came. */
@@ -1743,6 +1748,11 @@ export type LbDetail_Serialize = {
 	rawJson: string,
 	/**  Set when a Kubernetes cluster owns it: its controller reverts edits. */
 	kubernetes: KubernetesOwner_Serialize | null,
+	/**
+	 *  What this kind of load balancer does differently (network, internal, dual-stack,
+	 *  global), so nothing is expected of it that it cannot give.
+	 */
+	notes: Note[],
 };
 
 /**  A domain of a GLOBAL load balancer. */
@@ -1850,6 +1860,8 @@ export type LbFinding = {
 	severity: LbSeverity,
 	field: string,
 	message: string,
+	/**  Already so before this edit: shown, never a reason to refuse it. */
+	pre_existing: boolean,
 };
 
 /**  The load balancer's firewall: `ip:1.2.3.4` or `cidr:1.2.0.0/16` entries. */
@@ -2077,6 +2089,20 @@ export type NameView_Serialize = {
 	system_error: string | null,
 	/**  The authoritative answer contains the load balancer's IP. */
 	points_to_lb: boolean,
+};
+
+/**
+ *  Something to know about a load balancer that is neither wrong nor risky: what a network,
+ *  internal, dual-stack or global load balancer does differently, so that nothing is expected of
+ *  it that it cannot give. Kept apart from [`Finding`] (whose severities are all reasons to look
+ *  twice) so that front ends can show them as information.
+ */
+export type Note = {
+	/**  Stable identifier, e.g. `note.internal.no_public_address`. */
+	code: string,
+	/**  The field it is about (`type`, `network`, `network_stack`, `domains[0]`). */
+	field: string,
+	message: string,
 };
 
 /**  How a connection ended. */
