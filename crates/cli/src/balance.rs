@@ -356,14 +356,15 @@ mod tests {
         let (config, _) = config_from_args(&t.b, &t.g).await.unwrap();
         assert!(config.allow_public_listen);
         assert!(config.validate().is_ok());
-        // With --lb, core sees loopback stand-ins (it validates before the flag applies).
+        // With --lb, core gets the addresses as given and the flag with them (it validates).
         let t = args(&["--listen-public", "--redirect-http", "0.0.0.0:8080"]);
         let options = rehearse_options(&t.b);
-        assert_eq!(options.listen, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(options.listen, Some("0.0.0.0:0".parse().unwrap()));
         assert_eq!(
             options.redirect_http_listen,
-            Some("127.0.0.1:8080".parse().unwrap())
+            Some("0.0.0.0:8080".parse().unwrap())
         );
+        assert!(options.allow_public_listen);
         let t = args(&[]);
         assert_eq!(
             rehearse_options(&t.b).listen,
