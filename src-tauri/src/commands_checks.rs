@@ -90,51 +90,52 @@ pub async fn tls_termination_checks(
 /// (tauri-driver passes its environment on to WebKitWebDriver and the app); unset in normal use.
 const E2E_SAVE_DIR: &str = "CUTOVER_E2E_SAVE_DIR";
 
-/// What the UI needs before asking where to save a report.
-#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct ReportSaveHint {
-    /// The file name the save dialog suggests.
-    pub default_name: String,
-    /// True only under the end-to-end tests: export without a dialog.
-    pub skip_dialog: bool,
-}
-
-/// The suggested file name of a report, and whether the save dialog is skipped (tests only).
+/// Asks where to save the report with the native save dialog — opened here, in Rust, so the
+/// only path ever written is one the user picked (the webview never sends a path) — and writes
+/// it there atomically. `None` when the dialog was cancelled. Under the end-to-end tests the
+/// dialog is skipped and the report goes to `CUTOVER_E2E_SAVE_DIR`.
 #[tauri::command]
 #[specta::specta]
-pub fn cert_report_save_hint(domain: String, format: ReportFormat) -> ReportSaveHint {
-    ReportSaveHint {
-        default_name: cutover_core::certs::report::report_file_name(&domain, format),
-        skip_dialog: std::env::var_os(E2E_SAVE_DIR).is_some(),
-    }
-}
-
-/// Writes the report to `path`, the file chosen in the save dialog (atomically, with the
-/// format's extension); returns the path written. `path` is `None` only when the dialog is
-/// skipped under the end-to-end tests.
-#[tauri::command]
-#[specta::specta]
-pub fn export_cert_report(
+pub async fn export_cert_report(
+    app: AppHandle,
     report: FleetReport,
     format: ReportFormat,
-    path: Option<String>,
-) -> Result<String, ApiError> {
-    let written = match (path, std::env::var_os(E2E_SAVE_DIR)) {
-        (Some(path), _) => cutover_core::certs::report::save_report_to(
+) -> Result<Option<String>, ApiError> {
+    if let Some(dir) = std::env::var_os(E2E_SAVE_DIR) {
+        let written = cutover_core::certs::report::export_report(
             &report,
             format,
-            std::path::Path::new(&path),
-        )?,
-        (None, Some(dir)) => {
-            cutover_core::certs::report::export_report(&report, format, std::path::Path::new(&dir))?
-        }
-        (None, None) => {
-            return Err(ApiError::invalid_input("choose where to save the report")
-                .with_details(serde_json::json!({ "field": "path" })))
-        }
+            std::path::Path::new(&dir),
+        )?;
+        return Ok(Some(written.display().to_string()));
+    }
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (filter, extensions): (&str, &[&str]) = match format {
+        ReportFormat::Json => ("JSON", &["json"]),
+        ReportFormat::Markdown => ("Markdown", &["md"]),
     };
-    Ok(written.display().to_string())
+    app.dialog()
+        .file()
+        .set_title("Save the certificate report")
+        .set_file_name(cutover_core::certs::report::report_file_name(
+            &report.domain,
+            format,
+        ))
+        .add_filter(filter, extensions)
+        .save_file(move |chosen| {
+            // The dialog's window may close before anyone waits: nothing to report then.
+            let _ = tx.send(chosen);
+        });
+    let Some(chosen) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = chosen.into_path().map_err(|e| {
+        ApiError::invalid_input(format!("the chosen location is not a file path: {e}"))
+            .with_details(serde_json::json!({ "field": "path" }))
+    })?;
+    let written = cutover_core::certs::report::save_report_to(&report, format, &path)?;
+    Ok(Some(written.display().to_string()))
 }
 
 /// The account's DigitalOcean certificates, soonest expiry first.

@@ -31,7 +31,6 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::rate_limit,
             commands_checks::check_sources,
             commands_checks::run_cert_check,
-            commands_checks::cert_report_save_hint,
             commands_checks::export_cert_report,
             commands_checks::list_do_certificates,
             commands_checks::tls_termination_checks,
