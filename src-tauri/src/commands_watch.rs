@@ -85,8 +85,9 @@ pub async fn watch_add(
     domain: String,
 ) -> Result<WatchedSite, ApiError> {
     let store = store(&app)?;
-    let conn = state.workspace.connection().await?;
-    let site = watch::resolve_site(&conn, &lb_id, &domain).await?;
+    let session = state.workspace.session().await?;
+    let mut site = watch::resolve_site(&session.connection, &lb_id, &domain).await?;
+    site.account = Some(session.account.name.clone());
     let _file = state.watch.file.lock().await;
     let site = store.update(|s| Ok(watch::add_site(s, site)))?;
     tracing::info!(lb = %site.lb_id, domain = %site.domain, "watching a site");
@@ -141,8 +142,13 @@ async fn run_watch(app: &AppHandle) -> Result<RunOutcome, ApiError> {
         // Nothing to check: do not start the built-in Sandbox, nor record an empty run.
         return Ok(RunOutcome::nothing(watch::now_unix()));
     }
-    let conn = state.workspace.connection().await?;
-    let results = watch::check_sites(&conn, &sites, None).await;
+    let session = state.workspace.session().await?;
+    // Only the account in use: another account's load balancers are not "gone" from this one.
+    let sites = watch::sites_of_account(&sites, &session.account.name);
+    if sites.is_empty() {
+        return Ok(RunOutcome::nothing(watch::now_unix()));
+    }
+    let results = watch::check_sites(&session.connection, &sites, None).await;
     let now = watch::now_unix();
     let outcome = {
         let _file = state.watch.file.lock().await;

@@ -160,7 +160,14 @@ async fn add(args: AddArgs, global: &GlobalArgs, out: Output) -> Result<ExitCode
     // Read the file before opening a session: a broken file is said without starting anything.
     store.load()?;
     let session = open(global, &dir).await?;
-    let result = watch::add(&session.connection, &store, &args.lb, &args.domain).await;
+    let result = watch::add(
+        &session.connection,
+        &store,
+        &args.lb,
+        &args.domain,
+        Some(&session.account.name),
+    )
+    .await;
     session.close().await;
     let site = result?;
     out.emit(&site, || {

@@ -124,6 +124,10 @@ pub struct WatchedSite {
     pub domain: String,
     /// RFC 3339.
     pub added_at: String,
+    /// The account it was added under (its name). The app checks only the sites of the account
+    /// in use: after switching accounts the others' load balancers are not "gone".
+    #[serde(default)]
+    pub account: Option<String>,
     /// Names that answered the load balancer's address in some run: one that stops doing so is
     /// an error, while a name never cut over is not.
     #[serde(default)]
@@ -381,6 +385,9 @@ fn normalize_domain(domain: &str) -> Result<String, ApiError> {
 pub fn add_site(state: &mut WatchState, site: WatchedSite) -> WatchedSite {
     if let Some(existing) = state.sites.iter_mut().find(|s| s.lb_id == site.lb_id) {
         existing.lb_name = site.lb_name;
+        if site.account.is_some() {
+            existing.account = site.account;
+        }
         if existing.domain != site.domain {
             existing.domain = site.domain;
             existing.dns_seen_at_lb.clear();
@@ -406,19 +413,32 @@ pub async fn resolve_site(
         lb_name: found.name.clone(),
         domain,
         added_at: rfc3339(now_unix()),
+        account: None,
         dns_seen_at_lb: Vec::new(),
         last: None,
     })
 }
 
-/// [`resolve_site`], then [`add_site`] in the file.
+/// The sites `account` checks: those added under it, and those added before sites knew their
+/// account.
+pub fn sites_of_account(sites: &[WatchedSite], account: &str) -> Vec<WatchedSite> {
+    sites
+        .iter()
+        .filter(|s| s.account.as_deref().is_none_or(|a| a == account))
+        .cloned()
+        .collect()
+}
+
+/// [`resolve_site`] under `account`, then [`add_site`] in the file.
 pub async fn add(
     conn: &Connection,
     store: &WatchStore,
     lb: &str,
     domain: &str,
+    account: Option<&str>,
 ) -> Result<WatchedSite, ApiError> {
-    let site = resolve_site(conn, lb, domain).await?;
+    let mut site = resolve_site(conn, lb, domain).await?;
+    site.account = account.map(str::to_string);
     let site = store.update(|state| Ok(add_site(state, site)))?;
     tracing::info!(lb = %site.lb_id, domain = %site.domain, "watching a site");
     Ok(site)
@@ -941,6 +961,7 @@ mod tests {
             lb_name: format!("{lb}-name"),
             domain: domain.into(),
             added_at: rfc3339(0),
+            account: None,
             dns_seen_at_lb: Vec::new(),
             last: None,
         }
@@ -1111,6 +1132,22 @@ mod tests {
             remove_site(&mut state, "nope").unwrap_err().code,
             ErrorCode::NotFound
         );
+        let mut other = site("lb2", "blog.test");
+        other.account = Some("staging".into());
+        add_site(&mut state, other);
+        let ids = |a: &str| -> Vec<String> {
+            sites_of_account(&state.sites, a)
+                .into_iter()
+                .map(|s| s.lb_id)
+                .collect()
+        };
+        assert_eq!(ids("staging"), ["lb1", "lb2"]);
+        assert_eq!(
+            ids("production"),
+            ["lb1"],
+            "a site of another account is not checked"
+        );
+        remove_site(&mut state, "lb2").unwrap();
         let removed = remove_site(&mut state, "lb1-name").unwrap();
         assert_eq!(removed.lb_id, "lb1");
         assert!(state.sites.is_empty() && state.episodes.is_empty());
@@ -1170,9 +1207,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = WatchStore::in_dir(dir.path());
         let ns = Some(sandbox.dns_addr());
-        let site = add(&conn, &store, "shop-passthrough", "Sandbox-Shop.test.")
-            .await
-            .unwrap();
+        let site = add(
+            &conn,
+            &store,
+            "shop-passthrough",
+            "Sandbox-Shop.test.",
+            Some("sandbox"),
+        )
+        .await
+        .unwrap();
         assert_eq!(site.lb_id, cutover_sandbox::LB_SHOP_ID);
         assert_eq!(site.domain, "sandbox-shop.test");
 
@@ -1307,7 +1350,7 @@ mod tests {
         let (sandbox, conn) = sandbox().await;
         let dir = tempfile::tempdir().unwrap();
         let store = WatchStore::in_dir(dir.path());
-        add(&conn, &store, "blog-https", "blog.sandbox-shop.test")
+        add(&conn, &store, "blog-https", "blog.sandbox-shop.test", None)
             .await
             .unwrap();
         let out = run(&conn, &store, Some(sandbox.dns_addr())).await.unwrap();
@@ -1335,11 +1378,11 @@ mod tests {
         let (sandbox, conn) = sandbox().await;
         let dir = tempfile::tempdir().unwrap();
         let store = WatchStore::in_dir(dir.path());
-        let err = add(&conn, &store, "no-such-lb", "sandbox-shop.test")
+        let err = add(&conn, &store, "no-such-lb", "sandbox-shop.test", None)
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::NotFound);
-        let err = add(&conn, &store, "shop-passthrough", "not a domain")
+        let err = add(&conn, &store, "shop-passthrough", "not a domain", None)
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidInput);
