@@ -3011,6 +3011,11 @@ export type WatchedSite_Deserialize = {
 	/**  RFC 3339. */
 	added_at: string,
 	/**
+	 *  The account it was added under (its name). The app checks only the sites of the account
+	 *  in use: after switching accounts the others' load balancers are not "gone".
+	 */
+	account?: string | null,
+	/**
 	 *  Names that answered the load balancer's address in some run: one that stops doing so is
 	 *  an error, while a name never cut over is not.
 	 */
@@ -3027,6 +3032,11 @@ export type WatchedSite_Serialize = {
 	domain: string,
 	/**  RFC 3339. */
 	added_at: string,
+	/**
+	 *  The account it was added under (its name). The app checks only the sites of the account
+	 *  in use: after switching accounts the others' load balancers are not "gone".
+	 */
+	account: string | null,
 	/**
 	 *  Names that answered the load balancer's address in some run: one that stops doing so is
 	 *  an error, while a name never cut over is not.
