@@ -49,7 +49,7 @@ describe("watch view logic", () => {
   });
 
   it("says what state a site is in", () => {
-    const site = { lb_id: "lb1", lb_name: "shop", domain: "shop.test", added_at: "", dns_seen_at_lb: [], last: null };
+    const site = { lb_id: "lb1", lb_name: "shop", domain: "shop.test", added_at: "", account: null, dns_seen_at_lb: [], last: null };
     expect(siteStatus(site)).toBe("unchecked");
     const last = { lb_id: "lb1", domain: "shop.test", checked_at: "", checked_at_unix: 0, backends: [], lb_ip: null, dns: [], summary: "" };
     const warn = { code: "dns.not_at_lb", backend: null, severity: "warning" as const, message: "", attention: false };

@@ -31,6 +31,7 @@ const fake = vi.hoisted(() => {
     lb_name: "shop-passthrough",
     domain: "sandbox-shop.test",
     added_at: "2026-12-01T00:00:00Z",
+    account: "staging",
     dns_seen_at_lb: [],
     last: {
       lb_id: "lb1",
@@ -124,6 +125,7 @@ describe("Watch view", () => {
     const site = q(c, "[data-testid='watch-site']")!;
     expect(site.dataset.state).toBe("attention");
     expect(site.textContent).toContain("needs attention");
+    expect(site.textContent).toContain("account staging");
     expect(q(site, "[data-code='fleet.fingerprint_mismatch'][data-backend='web-3']")).not.toBeNull();
     const web3 = q(site, "[data-testid='watch-expiry'] [data-backend='web-3']")!;
     expect(web3.textContent).toContain("3 days");
