@@ -35,14 +35,13 @@ export const commands = {
 	 *  `ca_file` names a PEM file of extra CA certificates to trust.
 	 */
 	runCertCheck: (input: CertCheckInput_Deserialize, caFile: string | null, progress: Channel<BackendReport_Deserialize>) => typedError<FleetReport_Serialize, ApiError_Serialize>(__TAURI_INVOKE("run_cert_check", { input, caFile, progress })),
-	/**  The suggested file name of a report, and whether the save dialog is skipped (tests only). */
-	certReportSaveHint: (domain: string, format: ReportFormat) => __TAURI_INVOKE<ReportSaveHint>("cert_report_save_hint", { domain, format }),
 	/**
-	 *  Writes the report to `path`, the file chosen in the save dialog (atomically, with the
-	 *  format's extension); returns the path written. `path` is `None` only when the dialog is
-	 *  skipped under the end-to-end tests.
+	 *  Asks where to save the report with the native save dialog — opened here, in Rust, so the
+	 *  only path ever written is one the user picked (the webview never sends a path) — and writes
+	 *  it there atomically. `None` when the dialog was cancelled. Under the end-to-end tests the
+	 *  dialog is skipped and the report goes to `CUTOVER_E2E_SAVE_DIR`.
 	 */
-	exportCertReport: (report: FleetReport_Deserialize, format: ReportFormat, path: string | null) => typedError<string, ApiError_Serialize>(__TAURI_INVOKE("export_cert_report", { report, format, path })),
+	exportCertReport: (report: FleetReport_Deserialize, format: ReportFormat) => typedError<string | null, ApiError_Serialize>(__TAURI_INVOKE("export_cert_report", { report, format })),
 	/**  The account's DigitalOcean certificates, soonest expiry first. */
 	listDoCertificates: () => typedError<CertificateSummary_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("list_do_certificates")),
 	/**  Load balancers that terminate TLS, their certificate compared with what the droplets serve. */
@@ -2422,14 +2421,6 @@ export type Remedy_Serialize = {
 /**  How to save a report. */
 export type ReportFormat = "json" | "markdown";
 
-/**  What the UI needs before asking where to save a report. */
-export type ReportSaveHint = {
-	/**  The file name the save dialog suggests. */
-	defaultName: string,
-	/**  True only under the end-to-end tests: export without a dialog. */
-	skipDialog: boolean,
-};
-
 /**  The rollback file: the saved records and the records the cutover created. */
 export type RollbackSet = RollbackSet_Serialize | RollbackSet_Deserialize;
 
@@ -3011,11 +3002,6 @@ export type WatchedSite_Deserialize = {
 	/**  RFC 3339. */
 	added_at: string,
 	/**
-	 *  The account it was added under (its name). The app checks only the sites of the account
-	 *  in use: after switching accounts the others' load balancers are not "gone".
-	 */
-	account?: string | null,
-	/**
 	 *  Names that answered the load balancer's address in some run: one that stops doing so is
 	 *  an error, while a name never cut over is not.
 	 */
@@ -3032,11 +3018,6 @@ export type WatchedSite_Serialize = {
 	domain: string,
 	/**  RFC 3339. */
 	added_at: string,
-	/**
-	 *  The account it was added under (its name). The app checks only the sites of the account
-	 *  in use: after switching accounts the others' load balancers are not "gone".
-	 */
-	account: string | null,
 	/**
 	 *  Names that answered the load balancer's address in some run: one that stops doing so is
 	 *  an error, while a name never cut over is not.
