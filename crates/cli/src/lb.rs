@@ -724,6 +724,16 @@ async fn update_to(
         print_plan(&current, &plan);
     }
     report_findings(&findings, out);
+    if !out.is_json() {
+        for w in lb::lets_encrypt_dns_warnings(conn, &desired).await {
+            eprintln!(
+                "warning: {}: {} [{}]",
+                w.field,
+                crate::output::terminal_safe(&w.message),
+                w.code
+            );
+        }
+    }
     // One JSON document on stdout, also on failure: the plan rides in the error's details.
     refuse_on_errors(&findings).map_err(|err| with_plan(err, &plan))?;
     let preflight = match cutover_core::preflight::check(conn, &current, &desired, None).await {

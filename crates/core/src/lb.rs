@@ -417,15 +417,65 @@ pub async fn plan_edit(
     } else {
         preflight_or_log(conn, &loaded, &desired).await
     };
+    let mut findings = lb_findings(findings);
+    if !plan.is_noop() {
+        findings.extend(lets_encrypt_dns_warnings(conn, &desired).await);
+    }
     Ok(EditReview {
         changes: plan.changes,
-        findings: lb_findings(findings),
+        findings,
         dry_run,
         can_apply,
         kubernetes,
         annotations,
         preflight,
     })
+}
+
+/// DigitalOcean creates an apex A record pointing at the load balancer when a Let's Encrypt
+/// certificate it manages is attached and `disable_lets_encrypt_dns_records` is off: an
+/// unplanned DNS cutover inside a load-balancer edit. Says which record, as a warning finding.
+pub async fn lets_encrypt_dns_warnings(conn: &Connection, after: &LoadBalancer) -> Vec<LbFinding> {
+    if after.disable_lets_encrypt_dns_records {
+        return Vec::new();
+    }
+    let attached: Vec<&str> = after
+        .forwarding_rules
+        .iter()
+        .filter_map(|r| r.certificate())
+        .collect();
+    if attached.is_empty() {
+        return Vec::new();
+    }
+    let certificates = match conn.client.list_certificates().await {
+        Ok(c) => c,
+        Err(err) => {
+            tracing::warn!("certificates not listed for the Let's Encrypt check: {err}");
+            return Vec::new();
+        }
+    };
+    certificates
+        .iter()
+        .filter(|c| c.kind == "lets_encrypt" && attached.contains(&c.id.as_str()))
+        .map(|c| {
+            let names = if c.dns_names.is_empty() {
+                "its domain".to_string()
+            } else {
+                c.dns_names.join(", ")
+            };
+            LbFinding {
+                code: "lets_encrypt.dns_record".to_string(),
+                severity: LbSeverity::Warning,
+                field: "disable_lets_encrypt_dns_records".to_string(),
+                message: format!(
+                    "Let's Encrypt certificate \"{}\" is attached with disable_lets_encrypt_dns_records off: DigitalOcean will point an A record for {names} at this load balancer ({}) — a DNS cutover. Turn the option on to keep DNS as it is.",
+                    c.name,
+                    if after.ip.is_empty() { "its IP" } else { after.ip.as_str() }
+                ),
+                pre_existing: false,
+            }
+        })
+        .collect()
 }
 
 /// Runs `change` to `lb` between a journal entry written before and one written after. A
@@ -1112,6 +1162,24 @@ mod tests {
             .into_iter()
             .find(|lb| lb.name == "blog-https")
             .expect("blog-https is seeded")
+    }
+
+    #[tokio::test]
+    async fn a_lets_encrypt_certificate_with_dns_records_on_is_a_dns_change_warning() {
+        let (handle, conn) = sandbox().await;
+        let mut lb = blog(&conn).await;
+        lb.disable_lets_encrypt_dns_records = false;
+        let warnings = lets_encrypt_dns_warnings(&conn, &lb).await;
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].code, "lets_encrypt.dns_record");
+        assert!(
+            warnings[0].message.contains("blog-le"),
+            "{}",
+            warnings[0].message
+        );
+        lb.disable_lets_encrypt_dns_records = true;
+        assert!(lets_encrypt_dns_warnings(&conn, &lb).await.is_empty());
+        handle.shutdown().await;
     }
 
     #[tokio::test]
