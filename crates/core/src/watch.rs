@@ -589,7 +589,8 @@ fn backend_certs(report: &FleetReport, now: i64) -> Vec<BackendCert> {
             days_left: b
                 .leaf
                 .as_ref()
-                .map(|l| (l.not_after_unix - now).div_euclid(86_400)),
+                // Rounded to the nearest day, as the check's messages say it ("in 3 days").
+                .map(|l| (l.not_after_unix - now + 43_200).div_euclid(86_400)),
             severity: b.severity,
         })
         .collect()
