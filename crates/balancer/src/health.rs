@@ -212,8 +212,15 @@ async fn http_get<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// A verifier that accepts any certificate: health checks test reachability, not the cert
 /// (DigitalOcean does not verify backend certificates either). Signatures are still checked.
+/// Also core's backend preflight ("does this droplet speak TLS here?").
 #[derive(Debug)]
-pub(crate) struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+pub struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl AcceptAnyCert {
+    pub fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> Self {
+        Self(provider)
+    }
+}
 
 impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
     fn verify_server_cert(

@@ -22,6 +22,7 @@ pub use config::{
     HealthCheckProtocol, ProxyProtocol,
 };
 pub use error::BalancerError;
+pub use health::AcceptAnyCert;
 pub use hello::{inspect, HelloOutcome, Inspect};
 pub use limits::ConnectionLimit;
 pub use relay::RELAY_BUFFER;
