@@ -1,7 +1,6 @@
-//! PROXY protocol headers (HAProxy's spec, v1 text and v2 binary).
-//!
-//! Written by hand: the client side is a single header of a few bytes, and the crates that exist
-//! for it are mostly parsers; this keeps the probe free of another dependency.
+//! PROXY protocol headers (HAProxy's spec, v1 text and v2 binary), written by the `ppp` crate —
+//! the same writer the local balancer uses, so a probe and a rehearsal announce a connection the
+//! same way (mixed address families as IPv6, v4-mapped).
 
 use std::net::SocketAddr;
 
@@ -14,53 +13,35 @@ pub const V2_SIGNATURE: [u8; 12] = [
 
 /// The header announcing a TCP connection from `src` to `dst`.
 pub fn proxy_header(version: ProxyVersion, src: SocketAddr, dst: SocketAddr) -> Vec<u8> {
+    let (src, dst) = same_family(src, dst);
     match version {
-        ProxyVersion::V1 => match (src, dst) {
-            (SocketAddr::V4(s), SocketAddr::V4(d)) => format!(
-                "PROXY TCP4 {} {} {} {}\r\n",
-                s.ip(),
-                d.ip(),
-                s.port(),
-                d.port()
-            )
+        ProxyVersion::V1 => ppp::v1::Addresses::from((src, dst))
+            .to_string()
             .into_bytes(),
-            (SocketAddr::V6(s), SocketAddr::V6(d)) => format!(
-                "PROXY TCP6 {} {} {} {}\r\n",
-                s.ip(),
-                d.ip(),
-                s.port(),
-                d.port()
-            )
-            .into_bytes(),
-            _ => b"PROXY UNKNOWN\r\n".to_vec(),
-        },
-        ProxyVersion::V2 => {
-            let mut out = V2_SIGNATURE.to_vec();
-            out.push(0x21); // version 2, command PROXY
-            match (src, dst) {
-                (SocketAddr::V4(s), SocketAddr::V4(d)) => {
-                    out.push(0x11); // AF_INET, STREAM
-                    out.extend_from_slice(&12u16.to_be_bytes());
-                    out.extend_from_slice(&s.ip().octets());
-                    out.extend_from_slice(&d.ip().octets());
-                    out.extend_from_slice(&s.port().to_be_bytes());
-                    out.extend_from_slice(&d.port().to_be_bytes());
-                }
-                (SocketAddr::V6(s), SocketAddr::V6(d)) => {
-                    out.push(0x21); // AF_INET6, STREAM
-                    out.extend_from_slice(&36u16.to_be_bytes());
-                    out.extend_from_slice(&s.ip().octets());
-                    out.extend_from_slice(&d.ip().octets());
-                    out.extend_from_slice(&s.port().to_be_bytes());
-                    out.extend_from_slice(&d.port().to_be_bytes());
-                }
-                _ => {
-                    out.push(0x00); // AF_UNSPEC
-                    out.extend_from_slice(&0u16.to_be_bytes());
-                }
-            }
-            out
-        }
+        ProxyVersion::V2 => ppp::v2::Builder::with_addresses(
+            ppp::v2::Version::Two | ppp::v2::Command::Proxy,
+            ppp::v2::Protocol::Stream,
+            (src, dst),
+        )
+        .build()
+        // Building into a Vec cannot fail for address-only headers; fall back to LOCAL.
+        .unwrap_or_else(|_| {
+            let mut v = V2_SIGNATURE.to_vec();
+            v.extend_from_slice(&[0x20, 0x00, 0x00, 0x00]);
+            v
+        }),
+    }
+}
+
+fn same_family(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+    let v6 = |s: SocketAddr| match s {
+        SocketAddr::V4(v4) => SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port()),
+        v6 => v6,
+    };
+    if a.is_ipv4() == b.is_ipv4() {
+        (a, b)
+    } else {
+        (v6(a), v6(b))
     }
 }
 
