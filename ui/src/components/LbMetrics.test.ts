@@ -1,0 +1,270 @@
+// The load balancer's Droplets health and Graphs tabs behind a mocked IPC; uPlot is replaced by a
+// recorder (jsdom has no canvas), so what the charts are given and that they are destroyed can
+// be checked.
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+
+// @ts-expect-error: the file has no declarations of its own (they are the `svelte` module's).
+vi.mock("svelte", async () => await import("../../node_modules/svelte/src/index-client.js"));
+
+const plots = vi.hoisted(() => ({
+  made: [] as { opts: { series: { label?: string }[]; axes: { label?: string }[] }; data: unknown[]; destroyed: boolean; setData: (d: unknown[]) => void }[],
+}));
+vi.mock("uplot", () => ({
+  default: class {
+    opts: (typeof plots.made)[number]["opts"];
+    data: unknown[];
+    destroyed = false;
+    constructor(opts: (typeof plots.made)[number]["opts"], data: unknown[]) {
+      this.opts = opts;
+      this.data = data;
+      plots.made.push(this);
+    }
+    setData(d: unknown[]) {
+      this.data = d;
+    }
+    setSize() {}
+    destroy() {
+      this.destroyed = true;
+    }
+  },
+}));
+
+import { cleanup, fireEvent, render } from "@testing-library/svelte";
+import { tick } from "svelte";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import LbHealth from "./LbHealth.svelte";
+import LbGraphs from "./LbGraphs.svelte";
+
+beforeAll(() => {
+  if (!("ResizeObserver" in globalThis)) {
+    (globalThis as Record<string, unknown>).ResizeObserver = class {
+      observe() {}
+      unobserve() {}
+      disconnect() {}
+    };
+  }
+});
+afterEach(() => {
+  cleanup();
+  clearMocks();
+  plots.made.length = 0;
+});
+
+async function settle() {
+  for (let i = 0; i < 6; i++) {
+    await tick();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
+const droplet = (name: string, state: string, over: Record<string, unknown> = {}) => ({
+  dropletId: Number(name.replace(/\D/g, "")),
+  name,
+  ip: null,
+  state,
+  passRatio: 1,
+  downtimeSeconds: 0,
+  connections: 3,
+  p95ResponseSeconds: 0.042,
+  lastSample: 1_700_000_000,
+  ...over,
+});
+
+const report = (over: Record<string, unknown> = {}) => ({
+  lbId: "lb-1",
+  lbName: "web",
+  window: "24h",
+  start: 1,
+  end: 2,
+  droplets: [
+    droplet("web-1", "healthy"),
+    droplet("web-2", "healthy"),
+    droplet("web-3", "unhealthy", { passRatio: 0.5, downtimeSeconds: 150, connections: 0, p95ResponseSeconds: null }),
+  ],
+  unmapped: [],
+  allHealthy: false,
+  requests: 4,
+  ...over,
+});
+
+type Calls = { cmd: string; args: Record<string, unknown> }[];
+
+function serve(answers: Record<string, (args: Record<string, unknown>) => unknown>): Calls {
+  const calls: Calls = [];
+  mockIPC((cmd, args) => {
+    calls.push({ cmd, args: args as Record<string, unknown> });
+    const answer = answers[cmd];
+    if (!answer) throw new Error(`no mock for ${cmd}`);
+    return answer(args as Record<string, unknown>);
+  });
+  return calls;
+}
+
+describe("Droplets health", () => {
+  it("shows DigitalOcean's verdict per droplet, as a word, with the summary", async () => {
+    const calls = serve({ lb_droplet_health: () => report() });
+    const { getByTestId, getAllByTestId } = render(LbHealth, { id: "lb-1" });
+    await settle();
+    expect(calls).toEqual([{ cmd: "lb_droplet_health", args: { id: "lb-1", window: "24h" } }]);
+    expect(getByTestId("lb-health-summary").textContent?.trim()).toBe(
+      "2 of 3 droplets healthy at DigitalOcean (1 unhealthy)",
+    );
+    const rows = getAllByTestId("lb-health-row");
+    expect(rows.map((r) => [r.dataset.droplet, r.dataset.state])).toEqual([
+      ["web-1", "healthy"],
+      ["web-2", "healthy"],
+      ["web-3", "unhealthy"],
+    ]);
+    const cells = Array.from(rows[2].querySelectorAll("td")).map((td) => td.textContent?.trim());
+    expect(cells).toEqual(["web-3", "Unhealthy", "50%", "2 min 30 s", "0", "—"]);
+    expect(rows[0].textContent).toContain("42 ms");
+  });
+
+  it("fetches again when the window changes", async () => {
+    const calls = serve({ lb_droplet_health: (a) => report({ window: a.window }) });
+    const { getByTestId } = render(LbHealth, { id: "lb-1" });
+    await settle();
+    const select = getByTestId("lb-health-window") as HTMLSelectElement;
+    expect(Array.from(select.options).map((o) => o.value)).toEqual(["1h", "6h", "24h", "7d"]);
+    select.value = "1h";
+    await fireEvent.change(select);
+    await settle();
+    expect(calls.map((c) => c.args.window)).toEqual(["24h", "1h"]);
+  });
+
+  it("lists the series that could not be matched to a droplet", async () => {
+    serve({
+      lb_droplet_health: () =>
+        report({ unmapped: [{ series: "droplets_downtime", labels: { host: "10.9.9.9" }, reason: "no droplet has that address" }] }),
+    });
+    const { getByTestId } = render(LbHealth, { id: "lb-1" });
+    await settle();
+    const box = getByTestId("lb-health-unmapped");
+    expect(box.textContent).toContain("Series DigitalOcean returned that could not be matched to a droplet");
+    expect(box.textContent).toContain("droplets_downtime");
+    expect(box.textContent).toContain("host=10.9.9.9");
+  });
+
+  it("shows a 403 in the error box, naming the scope", async () => {
+    mockIPC(() => {
+      throw {
+        code: "forbidden",
+        message: "Reading a load balancer's metrics needs a token with the monitoring:read scope.",
+        details: { scope: "monitoring:read" },
+      };
+    });
+    const { getByTestId, queryAllByTestId } = render(LbHealth, { id: "lb-1" });
+    await settle();
+    const box = getByTestId("lb-health-error");
+    expect(box.dataset.code).toBe("forbidden");
+    expect(box.textContent).toContain("monitoring:read");
+    expect(queryAllByTestId("lb-health-row")).toHaveLength(0);
+  });
+
+  it("has no p95 column for a network load balancer", async () => {
+    serve({ lb_droplet_health: () => report() });
+    const { getAllByTestId, container } = render(LbHealth, { id: "lb-1", networkLb: true });
+    await settle();
+    expect(container.querySelector("thead")!.textContent).not.toContain("p95");
+    expect(getAllByTestId("lb-health-row")[0].querySelectorAll("td")).toHaveLength(5);
+  });
+});
+
+const graphs = (y: (number | null)[] = [1, null, 3]) => ({
+  lbId: "lb-1",
+  lbName: "web",
+  networkLb: false,
+  window: "24h",
+  start: 1,
+  end: 2,
+  requests: 2,
+  graphs: [
+    {
+      series: "frontend_http_requests_per_second",
+      title: "HTTP requests",
+      unit: "per_second",
+      perDroplet: false,
+      x: [100, 160, 220],
+      lines: [{ label: "requests", labels: {}, dropletId: null, y }],
+      stepSeconds: 60,
+      unmappedLines: 0,
+    },
+    {
+      series: "droplets_connections",
+      title: "Droplet connections",
+      unit: "count",
+      perDroplet: true,
+      x: [100, 160, 220],
+      lines: [
+        { label: "web-1", labels: {}, dropletId: 1, y: [1, 2, 3] },
+        { label: "host=10.9.9.9", labels: { host: "10.9.9.9" }, dropletId: null, y: [0, 0, 1] },
+      ],
+      stepSeconds: 60,
+      unmappedLines: 1,
+    },
+    {
+      series: "frontend_cpu_utilization",
+      title: "CPU",
+      unit: "percent",
+      perDroplet: false,
+      x: [100, 160, 220],
+      lines: [{ label: "cpu", labels: {}, dropletId: null, y: [null, null, null] }],
+      stepSeconds: 60,
+      unmappedLines: 0,
+    },
+  ],
+});
+
+describe("Graphs", () => {
+  it("draws one chart per graph, one line per label, gaps kept, the unit on the axis", async () => {
+    const calls = serve({ lb_graphs: () => graphs() });
+    const { getAllByTestId, getByTestId } = render(LbGraphs, { id: "lb-1" });
+    await settle();
+    expect(calls).toEqual([{ cmd: "lb_graphs", args: { id: "lb-1", window: "24h", series: [] } }]);
+    const figures = getAllByTestId("lb-graph");
+    expect(figures.map((f) => f.dataset.series)).toEqual([
+      "frontend_http_requests_per_second",
+      "droplets_connections",
+      "frontend_cpu_utilization",
+    ]);
+    // The empty one says so instead of drawing nothing.
+    expect(figures[2].dataset.empty).toBe("true");
+    expect(figures[2].textContent).toContain("No samples in this window");
+    expect(plots.made).toHaveLength(2);
+    expect(plots.made[0].data).toEqual([
+      [100, 160, 220],
+      [1, null, 3],
+    ]);
+    expect(plots.made[0].opts.axes[1].label).toBe("per second");
+    expect(plots.made[1].opts.series.slice(1).map((s) => s.label)).toEqual(["web-1", "host=10.9.9.9"]);
+    expect(getByTestId("lb-graph-unmapped").textContent).toContain("1 line could not be matched to a droplet");
+  });
+
+  it("refresh sets new data into the same charts; leaving destroys them", async () => {
+    let y: (number | null)[] = [1, null, 3];
+    const calls = serve({ lb_graphs: () => graphs(y) });
+    const { getByTestId, unmount } = render(LbGraphs, { id: "lb-1" });
+    await settle();
+    y = [4, 5, null];
+    await fireEvent.click(getByTestId("lb-graphs-refresh"));
+    await settle();
+    expect(calls).toHaveLength(2);
+    expect(plots.made).toHaveLength(2);
+    expect(plots.made[0].data).toEqual([
+      [100, 160, 220],
+      [4, 5, null],
+    ]);
+    unmount();
+    expect(plots.made.every((p) => p.destroyed)).toBe(true);
+  });
+
+  it("shows an error with the error box and draws nothing", async () => {
+    mockIPC(() => {
+      throw { code: "forbidden", message: "Needs a token with the monitoring:read scope.", details: null };
+    });
+    const { getByTestId, queryAllByTestId } = render(LbGraphs, { id: "lb-1" });
+    await settle();
+    expect(getByTestId("lb-graphs-error").textContent).toContain("monitoring:read");
+    expect(queryAllByTestId("lb-graph")).toHaveLength(0);
+  });
+});
