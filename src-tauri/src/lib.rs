@@ -4,6 +4,7 @@
 mod commands;
 mod commands_checks;
 mod commands_dns;
+mod commands_export;
 mod commands_lb;
 mod commands_metrics;
 mod commands_watch;
@@ -52,6 +53,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands_lb::delete_load_balancer,
             commands_lb::add_lb_droplets,
             commands_lb::remove_lb_droplets,
+            commands_export::export_load_balancer,
             commands_metrics::lb_droplet_health,
             commands_metrics::lb_graphs,
             commands_dns::dns_status,
@@ -155,6 +157,66 @@ fn use_document_viewer_cache(app: &tauri::App) {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+
+    /// The commands registered in `collect_commands!` (as build.rs reads them).
+    fn registered_commands() -> Vec<String> {
+        let source = include_str!("lib.rs");
+        let start = source
+            .find("collect_commands![")
+            .expect("collect_commands!")
+            + 18;
+        let block = &source[start..];
+        let end = block.find(']').expect("end of collect_commands!");
+        block[..end]
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| e.rsplit("::").next().unwrap_or(e).trim().to_string())
+            .collect()
+    }
+
+    /// The window may call exactly the app's commands: each has its `allow-…` permission in the
+    /// capability file, and nothing else is allowed there but core events.
+    #[test]
+    fn every_command_is_allowed_and_nothing_else() {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src-tauri/capabilities/default.json");
+        let capability: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read capability"))
+                .expect("capability JSON");
+        let mut allowed: Vec<String> = capability["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter(|p| p.starts_with("allow-"))
+            .map(str::to_string)
+            .collect();
+        allowed.sort();
+        let mut wanted: Vec<String> = registered_commands()
+            .iter()
+            .map(|c| format!("allow-{}", c.replace('_', "-")))
+            .collect();
+        wanted.sort();
+        assert_eq!(
+            allowed,
+            wanted,
+            "src-tauri/capabilities/default.json must allow exactly the registered commands; permissions: {}",
+            serde_json::to_string(&wanted).unwrap_or_default()
+        );
+        let others: Vec<&str> = capability["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter(|p| !p.starts_with("allow-"))
+            .collect();
+        assert_eq!(
+            others,
+            ["core:event:default"],
+            "no plugin reaches the webview"
+        );
+    }
 
     /// The committed bindings must match what the Rust side exports. Run with
     /// `CUTOVER_UPDATE_BINDINGS=1` to rewrite them.
