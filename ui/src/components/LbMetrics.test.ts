@@ -34,6 +34,7 @@ import { tick } from "svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import LbHealth from "./LbHealth.svelte";
 import LbGraphs from "./LbGraphs.svelte";
+import LbDetail from "./LbDetail.svelte";
 
 beforeAll(() => {
   if (!("ResizeObserver" in globalThis)) {
@@ -266,5 +267,74 @@ describe("Graphs", () => {
     await settle();
     expect(getByTestId("lb-graphs-error").textContent).toContain("monitoring:read");
     expect(queryAllByTestId("lb-graph")).toHaveLength(0);
+  });
+});
+
+describe("the detail's tabs", () => {
+  const detail = () => ({
+    lb: {
+      id: "lb-1",
+      name: "web",
+      ip: "10.0.0.1",
+      status: "active",
+      created_at: "2026-01-01T00:00:00Z",
+      forwarding_rules: [],
+      redirect_http_to_https: false,
+      enable_proxy_protocol: false,
+      enable_backend_keepalive: false,
+      disable_lets_encrypt_dns_records: false,
+      region: { slug: "ams3", name: "Amsterdam 3" },
+      size_unit: 1,
+      droplet_ids: [1, 2, 3],
+      tag: "",
+    },
+    droplets: [],
+    missingDropletIds: [],
+    rawJson: "{}",
+    kubernetes: null,
+    notes: [],
+  });
+
+  it("adds Droplets health and Graphs before Raw JSON, fetching metrics only for the tab shown", async () => {
+    const calls = serve({
+      load_balancer_detail: () => detail(),
+      lb_droplet_health: () => report(),
+      lb_graphs: () => graphs(),
+      lb_create_options: () => ({ droplets: [] }),
+    });
+    const noop = () => {};
+    const { container, getByTestId, getAllByTestId } = render(LbDetail, { id: "lb-1", onclose: noop, ondeleted: noop, onchanged: noop });
+    await settle();
+    const tabs = Array.from(container.querySelectorAll<HTMLButtonElement>("[role='tab']")).map((b) => b.dataset.tab);
+    expect(tabs).toEqual(["overview", "rules", "health", "droplets", "droplet-health", "graphs", "settings", "raw"]);
+    const isMetrics = (cmd: string) => cmd === "lb_droplet_health" || cmd === "lb_graphs";
+    const metrics = () => calls.filter((c) => isMetrics(c.cmd)).map((c) => c.cmd);
+    expect(metrics()).toEqual([]);
+
+    await fireEvent.click(container.querySelector("[data-tab='droplet-health']")!);
+    await settle();
+    expect(getAllByTestId("lb-health-row")).toHaveLength(3);
+    expect(metrics()).toEqual(["lb_droplet_health"]);
+
+    // The window chosen in one tab is the other's.
+    const select = getByTestId("lb-health-window") as HTMLSelectElement;
+    select.value = "7d";
+    await fireEvent.change(select);
+    await settle();
+    await fireEvent.click(container.querySelector("[data-tab='graphs']")!);
+    await settle();
+    expect(getAllByTestId("lb-graph")).toHaveLength(3);
+    expect((getByTestId("lb-graphs-window") as HTMLSelectElement).value).toBe("7d");
+    expect(calls.filter((c) => isMetrics(c.cmd)).map((c) => [c.cmd, c.args.window])).toEqual([
+      ["lb_droplet_health", "24h"],
+      ["lb_droplet_health", "7d"],
+      ["lb_graphs", "7d"],
+    ]);
+
+    // Leaving the tab destroys its charts.
+    await fireEvent.click(container.querySelector("[data-tab='overview']")!);
+    await settle();
+    expect(plots.made.length).toBeGreaterThan(0);
+    expect(plots.made.every((p) => p.destroyed)).toBe(true);
   });
 });
