@@ -1145,14 +1145,29 @@ fn new_set(plan: &DnsPlan) -> RollbackSet {
 /// the first write (an earlier, unfinished set of the same domain is kept: it holds the records
 /// from before any change). When the API refuses one change, the earlier ones are rolled back.
 pub async fn apply(conn: &Connection, plan: &DnsPlan, dir: &Path) -> Result<ApplyResult, ApiError> {
+    apply_step(conn, plan, &plan.changes, None, dir).await
+}
+
+/// One step of a cutover (the switch, or the TTL-only first step, which also records when the
+/// TTL was lowered): the rollback set saved before the first write, then the changes.
+async fn apply_step(
+    conn: &Connection,
+    plan: &DnsPlan,
+    changes: &[RecordChange],
+    ttl_lowered: Option<(i64, u32)>,
+    dir: &Path,
+) -> Result<ApplyResult, ApiError> {
     let existing = load_rollback(dir, &plan.domain)?;
     let fresh = existing.is_none();
     let mut set = existing.unwrap_or_else(|| new_set(plan));
+    if ttl_lowered.is_some() {
+        set.ttl_lowered = ttl_lowered;
+    }
     let path = save_rollback(dir, &set)?;
     let applied = apply_changes(
         conn,
         &plan.domain,
-        &plan.changes,
+        changes,
         &mut set,
         dir,
         fresh,
@@ -1301,28 +1316,11 @@ pub async fn apply_ttl_step(
             "the TTL is already low: there is no TTL step to apply",
         ));
     };
-    let existing = load_rollback(dir, &plan.domain)?;
-    let fresh = existing.is_none();
-    let mut set = existing.unwrap_or_else(|| new_set(plan));
-    set.ttl_lowered = Some((
+    let lowered = (
         time::OffsetDateTime::now_utc().unix_timestamp(),
         step.wait_secs,
-    ));
-    let path = save_rollback(dir, &set)?;
-    let applied = apply_changes(
-        conn,
-        &plan.domain,
-        &step.changes,
-        &mut set,
-        dir,
-        fresh,
-        save_rollback,
-    )
-    .await?;
-    Ok(ApplyResult {
-        applied,
-        rollback_file: path.display().to_string(),
-    })
+    );
+    apply_step(conn, plan, &step.changes, Some(lowered), dir).await
 }
 
 /// Restores the saved records: deletes what the cutover created, puts back what it changed or
