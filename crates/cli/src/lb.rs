@@ -46,6 +46,17 @@ pub enum LbCommand {
         #[arg(long, value_name = "NAME")]
         confirm: Option<String>,
     },
+    /// Print a load balancer as JSON (a create body), the doctl command or the Terraform block
+    /// that recreates it.
+    Export {
+        /// The load balancer (id, or unique name).
+        lb: String,
+        /// json: the API's create body (what `lb create --from-file` reads); doctl: the
+        /// `doctl compute load-balancer create` command; terraform: a `digitalocean_loadbalancer`
+        /// resource (certificates by name).
+        #[arg(long, default_value = "json", value_parser = crate::export::FORMATS)]
+        format: String,
+    },
     /// Add or remove droplets (by id) behind a load balancer.
     Droplets {
         #[command(subcommand)]
@@ -294,6 +305,7 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                 );
                 Ok(ExitCode::SUCCESS)
             }
+            LbCommand::Export { lb, format } => crate::export::run(conn, &lb, &format, out).await,
             LbCommand::Droplets { command } => {
                 let (wanted, ids, add) = match command {
                     DropletsCommand::Add { lb, droplet_ids } => (lb, droplet_ids, true),

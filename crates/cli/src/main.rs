@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod balance;
 mod certs;
 mod dns;
+mod export;
 mod lb;
 mod lb_fields;
 mod metrics;

@@ -8,6 +8,7 @@ pub mod certs;
 pub mod context;
 pub mod dns;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod kubernetes;
 pub mod https_probe;
