@@ -230,7 +230,11 @@ pub fn init(options: LogOptions) -> io::Result<(LogHub, LogGuard)> {
         None => None,
     };
     let stderr_layer = options.stderr.then(|| {
+        // Colours only for a person at a terminal: escape codes in a redirected log or a CI
+        // capture are noise.
+        let ansi = std::io::IsTerminal::is_terminal(&io::stderr());
         tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
             .with_writer(Redacting(io::stderr))
             .with_filter(filter())
     });
