@@ -1164,6 +1164,26 @@ mod tests {
             .expect("blog-https is seeded")
     }
 
+    /// The Sandbox's web droplets speak no PROXY protocol: turning it on for blog-https is
+    /// predicted to fail both, and Apply then needs the name typed.
+    #[tokio::test]
+    async fn proxy_protocol_on_for_droplets_that_do_not_speak_it_is_predicted_and_guarded() {
+        let (handle, conn) = sandbox().await;
+        let before = blog(&conn).await;
+        let mut after = before.clone();
+        after.enable_proxy_protocol = true;
+        let p = crate::preflight::check(&conn, &before, &after, None)
+            .await
+            .unwrap()
+            .expect("a change the droplets notice");
+        assert_eq!((p.passing_now, p.passing_after), (2, 0), "{}", p.summary);
+        assert!(p.needs_confirmation);
+        let err = refuse_risky(&before, Some(&p), None).unwrap_err();
+        assert_eq!(err.details.as_ref().unwrap()["field"], "confirm");
+        refuse_risky(&before, Some(&p), Some("blog-https")).unwrap();
+        handle.shutdown().await;
+    }
+
     #[tokio::test]
     async fn a_lets_encrypt_certificate_with_dns_records_on_is_a_dns_change_warning() {
         let (handle, conn) = sandbox().await;

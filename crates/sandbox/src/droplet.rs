@@ -37,6 +37,8 @@ pub struct DropletSpec {
     pub private_ipv4: Ipv4Addr,
     /// Refuse connections that do not start with a PROXY protocol header.
     pub expects_proxy_protocol: bool,
+    /// Answer a PROXY header it does not expect as nginx without `proxy_protocol` does.
+    pub rejects_proxy_protocol: bool,
 }
 
 /// A droplet's HTTPS (port 443) and HTTP (port 80) listeners.
@@ -179,6 +181,28 @@ async fn handle_connection(
     if spec.expects_proxy_protocol && proxy.is_none() {
         // Like nginx with `proxy_protocol` on: a connection without the header is dropped.
         tracing::debug!(droplet = %spec.name, %peer, "connection without PROXY header refused");
+        return;
+    }
+    if spec.rejects_proxy_protocol && !spec.expects_proxy_protocol && proxy.is_some() {
+        // Like nginx without `proxy_protocol`: the PROXY line is a malformed request on HTTP
+        // (400) and garbage before the ClientHello on HTTPS (the handshake fails).
+        tracing::debug!(droplet = %spec.name, %peer, "unexpected PROXY header refused");
+        if tls.is_none() {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .await;
+            // A lingering close, as nginx does: read what the client already sent so closing
+            // does not reset the connection before the 400 is read.
+            let _ = stream.shutdown().await;
+            let mut sink = [0u8; 4096];
+            let _ = tokio::time::timeout(Duration::from_millis(200), async {
+                while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+            })
+            .await;
+        }
         return;
     }
     match tls {
@@ -374,6 +398,7 @@ mod tests {
 
     fn spec(name: &str, expects_proxy_protocol: bool) -> DropletSpec {
         DropletSpec {
+            rejects_proxy_protocol: false,
             id: 42,
             name: name.to_string(),
             public_ipv4: Ipv4Addr::new(127, 0, 0, 11),

@@ -215,6 +215,7 @@ impl Sandbox {
                 public_ipv4: Ipv4Addr::UNSPECIFIED,
                 private_ipv4: Ipv4Addr::UNSPECIFIED,
                 expects_proxy_protocol: false,
+                rejects_proxy_protocol: false,
             };
             let server =
                 RunningDroplet::start(spec, &fleet, shutdown.clone(), tasks.clone()).await?;
@@ -294,6 +295,7 @@ fn droplet_spec(entry: &state::DropletEntry) -> Result<DropletSpec, SandboxError
         public_ipv4: ip("public"),
         private_ipv4: ip("private"),
         expects_proxy_protocol: entry.expects_proxy_protocol,
+        rejects_proxy_protocol: entry.rejects_proxy_protocol,
     })
 }
 

@@ -52,6 +52,11 @@ pub struct DropletEntry {
     pub droplet: Value,
     #[serde(default)]
     pub expects_proxy_protocol: bool,
+    /// Answers a PROXY header it does not expect as nginx without `proxy_protocol` does (400
+    /// on HTTP, a failed handshake on HTTPS), so turning PROXY protocol on can break it here as
+    /// it would for real — what the backend preflight predicts.
+    #[serde(default)]
+    pub rejects_proxy_protocol: bool,
     #[serde(default)]
     pub certificate: CertProfile,
     /// Served by the one server all generated droplets share (see [`crate::SandboxScale`])
@@ -604,6 +609,7 @@ pub fn seed(fleet: &LeafCert) -> State {
             &nyc3,
         ),
         expects_proxy_protocol: false,
+        rejects_proxy_protocol: true,
         certificate: cert,
         shared_server: false,
     };
@@ -618,6 +624,7 @@ pub fn seed(fleet: &LeafCert) -> State {
         ),
         // api-by-tag sends PROXY protocol, so its backends insist on it.
         expects_proxy_protocol: true,
+        rejects_proxy_protocol: false,
         certificate: CertProfile::Fleet,
         shared_server: false,
     };
@@ -780,6 +787,7 @@ pub fn grow(state: &mut State, scale: &crate::SandboxScale) {
                 &nyc3,
             ),
             expects_proxy_protocol: false,
+            rejects_proxy_protocol: false,
             certificate: CertProfile::Fleet,
             shared_server: true,
         });

@@ -106,3 +106,24 @@ async fn api_droplets_expect_proxy_protocol() {
     assert!(pem.text.contains("BEGIN CERTIFICATE"));
     api.sandbox.shutdown().await;
 }
+
+/// The web droplets behave like nginx without `proxy_protocol`: a PROXY header they do not
+/// expect is a 400 on HTTP and a failed handshake on HTTPS — what turning PROXY protocol on for
+/// their load balancer would do to them (the backend preflight predicts it against the Sandbox).
+#[tokio::test]
+async fn web_droplets_refuse_a_proxy_header_they_do_not_expect() {
+    let api = Api::start(quick()).await;
+    let ca = ca_der(api.sandbox.ca_pem());
+    let https = api.sandbox.backend_addr(WEB_1, 443).unwrap();
+    let http = api.sandbox.backend_addr(WEB_1, 80).unwrap();
+    let proxy = b"PROXY TCP4 192.0.2.10 127.0.0.11 50000 443\r\n";
+    assert!(https_get(https, ca.clone(), "sandbox-shop.test", proxy)
+        .await
+        .is_err());
+    assert!(https_get(https, ca, "sandbox-shop.test", b"").await.is_ok());
+    let refused = http_get(http, proxy).await.unwrap();
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+    let served = http_get(http, b"").await.unwrap();
+    assert!(served.contains("<h1>web-1</h1>"), "{served}");
+    api.sandbox.shutdown().await;
+}
