@@ -83,6 +83,8 @@ export const commands = {
 	deleteLoadBalancer: (id: string, confirm: string | null, overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("delete_load_balancer", { id, confirm, overrideKubernetes })),
 	addLbDroplets: (id: string, droplets: (number | null)[], overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("add_lb_droplets", { id, droplets, overrideKubernetes })),
 	removeLbDroplets: (id: string, droplets: (number | null)[], overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("remove_lb_droplets", { id, droplets, overrideKubernetes })),
+	/**  The load balancer `id` as text in `format`, for the UI to show, copy or save. */
+	exportLoadBalancer: (id: string, format: ExportFormat) => typedError<string, ApiError_Serialize>(__TAURI_INVOKE("export_load_balancer", { id, format })),
 	/**
 	 *  Each droplet behind load balancer `id`: DigitalOcean's verdict now, the share of passed
 	 *  health checks, downtime, connections and p95 response time over `window`.
@@ -1263,6 +1265,18 @@ export type ErrorCode =
  *  change; `details` has the Service annotations that would make it.
  */
 "managed_by_kubernetes";
+
+/**  The formats a load balancer exports to. */
+export type ExportFormat = 
+/**
+ *  The API's create body (read-only fields left out, unknown fields kept): what
+ *  `cutover lb create --from-file` and `POST /v2/load_balancers` take.
+ */
+"json" | 
+/**  `doctl compute load-balancer create …`, shell-quoted. */
+"doctl" | 
+/**  `resource "digitalocean_loadbalancer" …`. */
+"terraform";
 
 /**  Why a probe did not complete. */
 export type FailureKind = 
@@ -3002,6 +3016,11 @@ export type WatchedSite_Deserialize = {
 	/**  RFC 3339. */
 	added_at: string,
 	/**
+	 *  The account it was added under (its name). The app checks only the sites of the account
+	 *  in use: after switching accounts the others' load balancers are not "gone".
+	 */
+	account?: string | null,
+	/**
 	 *  Names that answered the load balancer's address in some run: one that stops doing so is
 	 *  an error, while a name never cut over is not.
 	 */
@@ -3018,6 +3037,11 @@ export type WatchedSite_Serialize = {
 	domain: string,
 	/**  RFC 3339. */
 	added_at: string,
+	/**
+	 *  The account it was added under (its name). The app checks only the sites of the account
+	 *  in use: after switching accounts the others' load balancers are not "gone".
+	 */
+	account: string | null,
 	/**
 	 *  Names that answered the load balancer's address in some run: one that stops doing so is
 	 *  an error, while a name never cut over is not.
