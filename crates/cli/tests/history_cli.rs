@@ -42,7 +42,10 @@ fn an_update_is_journaled_and_reverted() {
     assert_eq!(entries.len(), 1, "{history}");
     assert_eq!(entries[0]["kind"], "update");
     assert_eq!(entries[0]["status"], "done");
-    assert_eq!(entries[0]["changes"][0]["path"], "http_idle_timeout_seconds");
+    assert_eq!(
+        entries[0]["changes"][0]["path"],
+        "http_idle_timeout_seconds"
+    );
     let entry = entries[0]["id"].as_str().unwrap().to_string();
 
     let (code, _, stderr) = run(with_token().args([

@@ -3,19 +3,17 @@
 //!
 //! With no account chosen the workspace runs on the Sandbox, started on first use.
 
-
-
 use cutover_digitalocean::RateLimit;
 use cutover_sandbox::Sandbox;
 pub use cutover_sandbox::{SandboxHandle, SandboxOptions};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex as AsyncMutex;
 
-pub use crate::accounts::{AccountSummary, SANDBOX_NAME};
 use crate::accounts::{
     token_last4, validate_account_name, validate_token_shape, AccountRecord, AccountStore,
     SecretStore, SettingsStore,
 };
+pub use crate::accounts::{AccountSummary, SANDBOX_NAME};
 use crate::context::{Connection, ConnectionKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::session::{self, Session};
@@ -164,9 +162,8 @@ impl Workspace {
             .filter(|b| !b.is_empty())
             .map(str::to_string);
         if let Some(base) = &api_base {
-            session::check_api_base(base).map_err(|err| {
-                err.with_details(serde_json::json!({"field": "apiBase"}))
-            })?;
+            session::check_api_base(base)
+                .map_err(|err| err.with_details(serde_json::json!({"field": "apiBase"})))?;
         }
 
         let mut record = AccountRecord {
@@ -300,7 +297,9 @@ impl Workspace {
         record.kind = connection.kind;
         if session_only {
             self.store.session_tokens().set(name, token)?;
-            if let Some(r) = self.store.session_accounts()
+            if let Some(r) = self
+                .store
+                .session_accounts()
                 .iter_mut()
                 .find(|r| r.name == name)
             {
@@ -352,15 +351,19 @@ impl Workspace {
             None => {
                 let mut sandbox = self.sandbox.lock().await;
                 if sandbox.is_none() {
-                    let handle = Sandbox::start(self.sandbox_options.clone())
-                        .await
-                        .map_err(|err| {
-                            let err = ApiError::from(err);
-                            ApiError {
-                                message: format!("The Sandbox could not start: {}", err.message),
-                                ..err
-                            }
-                        })?;
+                    let handle =
+                        Sandbox::start(self.sandbox_options.clone())
+                            .await
+                            .map_err(|err| {
+                                let err = ApiError::from(err);
+                                ApiError {
+                                    message: format!(
+                                        "The Sandbox could not start: {}",
+                                        err.message
+                                    ),
+                                    ..err
+                                }
+                            })?;
                     *sandbox = Some(handle);
                 }
                 match sandbox.as_ref() {
@@ -384,7 +387,9 @@ impl Workspace {
     /// a settings file that cannot be written is logged, not an error.
     fn remember_kind(&self, name: &str, session_only: bool, kind: ConnectionKind) {
         if session_only {
-            if let Some(r) = self.store.session_accounts()
+            if let Some(r) = self
+                .store
+                .session_accounts()
                 .iter_mut()
                 .find(|r| r.name == name)
             {
