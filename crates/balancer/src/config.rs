@@ -94,7 +94,7 @@ impl BalancerConfig {
             );
         }
         for domain in &self.domains {
-            DomainPattern::parse(domain)?;
+            parse_pattern(domain)?;
         }
         if self.backends.is_empty() {
             return invalid("give at least one backend".into());
@@ -245,49 +245,16 @@ impl HealthCheckConfig {
     }
 }
 
-/// A configured domain: an exact name or `*.` plus a suffix (matches exactly one more label).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DomainPattern {
-    Exact(String),
-    /// The suffix without the `*.`.
-    Wildcard(String),
-}
+/// A configured domain: an exact name or `*.` plus a suffix (matches exactly one more label),
+/// by the one rule of `cutover_domain` (the certificate checks and DNS use it too).
+pub type DomainPattern = cutover_domain::Pattern;
 
-impl DomainPattern {
-    pub fn parse(input: &str) -> Result<Self, BalancerError> {
-        let lower = input.trim().trim_end_matches('.').to_ascii_lowercase();
-        let (wild, name) = match lower.strip_prefix("*.") {
-            Some(rest) => (true, rest.to_string()),
-            None => (false, lower.clone()),
-        };
-        let valid_label = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        if name.is_empty() || name.len() > 253 || !name.split('.').all(valid_label) {
-            return Err(BalancerError::InvalidConfig(format!(
-                "{input:?} is not a domain name (use names like shop.example.com or *.example.com)"
-            )));
-        }
-        Ok(if wild {
-            DomainPattern::Wildcard(name)
-        } else {
-            DomainPattern::Exact(name)
-        })
-    }
-
-    /// `name` must already be lower-case without a trailing dot (as [`crate::hello`] returns it).
-    pub fn matches(&self, name: &str) -> bool {
-        match self {
-            DomainPattern::Exact(exact) => exact == name,
-            DomainPattern::Wildcard(suffix) => name
-                .strip_suffix(suffix.as_str())
-                .and_then(|head| head.strip_suffix('.'))
-                .is_some_and(|label| !label.is_empty() && !label.contains('.')),
-        }
-    }
+fn parse_pattern(input: &str) -> Result<DomainPattern, BalancerError> {
+    DomainPattern::parse(input).map_err(|err| {
+        BalancerError::InvalidConfig(format!(
+            "{err} (use names like shop.example.com or *.example.com)"
+        ))
+    })
 }
 
 /// The set of configured domains.
@@ -298,7 +265,7 @@ impl DomainSet {
     pub fn parse(domains: &[String]) -> Result<Self, BalancerError> {
         domains
             .iter()
-            .map(|d| DomainPattern::parse(d))
+            .map(|d| parse_pattern(d))
             .collect::<Result<Vec<_>, _>>()
             .map(DomainSet)
     }

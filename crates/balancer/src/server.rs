@@ -133,7 +133,7 @@ impl Shared {
             .domains
             .iter()
             .find(|d| !d.starts_with("*."))
-            .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+            .map(|d| cutover_domain::normalize(d))
             .unwrap_or_else(|| addr.ip().to_string())
     }
 

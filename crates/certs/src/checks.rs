@@ -129,7 +129,7 @@ fn covered_names(leaf: &CertInfo) -> String {
 /// webpki do). A wildcard is allowed only as the whole left-most label and matches exactly one
 /// label; it never matches across dots, and `*.tld`-style wildcards are refused.
 pub fn name_matches(leaf: &CertInfo, domain: &str) -> bool {
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let domain = cutover_domain::normalize(domain);
     if let Ok(ip) = domain.parse::<IpAddr>() {
         return leaf
             .ip_sans
@@ -141,20 +141,10 @@ pub fn name_matches(leaf: &CertInfo, domain: &str) -> bool {
         .any(|pattern| dns_name_matches(pattern, &domain))
 }
 
+/// One wildcard rule for the whole app (`cutover_domain`): `*.` as the whole first label
+/// covers exactly one label, never a bare top-level domain.
 fn dns_name_matches(pattern: &str, domain: &str) -> bool {
-    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
-    if let Some(rest) = pattern.strip_prefix("*.") {
-        // The wildcard's base must have at least two labels and no further wildcard.
-        if rest.contains('*') || !rest.contains('.') {
-            return false;
-        }
-        match domain.split_once('.') {
-            Some((first, base)) => !first.is_empty() && base == rest,
-            None => false,
-        }
-    } else {
-        !pattern.contains('*') && pattern == domain
-    }
+    cutover_domain::covers(pattern, domain)
 }
 
 fn days(secs: i64) -> i64 {

@@ -236,7 +236,7 @@ fn read_previous(path: &Path, domain: &str) -> Result<FleetReport, ApiError> {
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     let report: FleetReport = serde_json::from_str(&text)
         .map_err(|e| bad(format!("not a `cutover certs check --json` report ({e})")))?;
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = cutover_core::domain::normalize(domain);
     if report.domain != domain {
         return Err(bad(format!("it is for {}, not {domain}", report.domain)));
     }

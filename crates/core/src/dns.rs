@@ -248,15 +248,15 @@ fn dns_error(what: &str, err: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::Network, format!("DNS {what}: {err}"))
 }
 
-fn normalize_domain(domain: &str) -> Result<String, ApiError> {
-    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
-    if d.is_empty() || !d.contains('.') || d.chars().any(|c| c.is_whitespace() || c == '/') {
-        return Err(
-            ApiError::invalid_input(format!("{domain:?} is not a domain name"))
-                .with_details(serde_json::json!({ "field": "domain" })),
-        );
-    }
-    Ok(d)
+/// The one domain check of every DNS job (and the rollback file's name, which comes from it):
+/// DNS's limits, no `:`, `*`, `\\` or `/`, punycode for Unicode names.
+pub fn normalize_domain(domain: &str) -> Result<String, ApiError> {
+    cutover_domain::DomainName::parse(domain)
+        .map(cutover_domain::DomainName::into_string)
+        .map_err(|err| {
+            ApiError::invalid_input(format!("{err}."))
+                .with_details(serde_json::json!({ "field": "domain" }))
+        })
 }
 
 /// `@` → `example.com`, `www` → `www.example.com`.
@@ -511,15 +511,7 @@ pub async fn status(
 /// Whether certificate name `pattern` (`example.com`, `*.example.com`) covers `domain`.
 /// (`cutover_certs::name_matches` needs a parsed leaf; the API's certificates only list names.)
 pub fn name_covers(pattern: &str, domain: &str) -> bool {
-    let p = pattern.trim_end_matches('.').to_ascii_lowercase();
-    let d = domain.trim_end_matches('.').to_ascii_lowercase();
-    match p.strip_prefix("*.") {
-        // A wildcard covers exactly one label.
-        Some(rest) => d
-            .split_once('.')
-            .is_some_and(|(label, parent)| !label.is_empty() && parent == rest),
-        None => p == d,
-    }
+    cutover_domain::covers(pattern, domain)
 }
 
 fn rfc3339(unix: i64) -> Option<String> {
@@ -761,7 +753,7 @@ fn value_of(r: &DomainRecord) -> RecordValue {
 
 /// Whether CNAME data points at a name the plan moves too (so it follows without a change).
 fn cname_follows(data: &str, domain: &str, names: &[String]) -> bool {
-    let target = data.trim_end_matches('.').to_ascii_lowercase();
+    let target = cutover_domain::normalize(data);
     names.iter().any(|n| {
         let full = fqdn(n, domain);
         (data == "@" && n == "@") || target == full
@@ -795,14 +787,14 @@ pub fn plan_dual(
     lb_ips: &[IpAddr],
     ttl: u32,
 ) -> DnsPlan {
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let domain = cutover_domain::normalize(domain);
     let names: Vec<String> = if names.is_empty() {
         default_names()
     } else {
         names
             .iter()
             .map(|n| {
-                let n = n.trim().trim_end_matches('.').to_ascii_lowercase();
+                let n = cutover_domain::normalize(n);
                 if n == domain {
                     "@".to_string()
                 } else {
@@ -1006,10 +998,19 @@ pub async fn plan_for(
 
 /// `<dir>/dns-rollback-<domain>.json`.
 pub fn rollback_path(dir: &Path, domain: &str) -> PathBuf {
-    dir.join(format!(
-        "dns-rollback-{}.json",
-        domain.trim_end_matches('.')
-    ))
+    // The domain was checked by `normalize_domain`; separators are replaced all the same, so
+    // no name can reach outside `dir` (a backslash on Windows, a slash anywhere).
+    let safe: String = cutover_domain::normalize(domain)
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    dir.join(format!("dns-rollback-{safe}.json"))
 }
 
 fn save_rollback(dir: &Path, set: &RollbackSet) -> Result<PathBuf, ApiError> {
@@ -1023,7 +1024,7 @@ fn save_rollback(dir: &Path, set: &RollbackSet) -> Result<PathBuf, ApiError> {
 
 /// The saved rollback set of `domain`, if a cutover left one.
 pub fn load_rollback(dir: &Path, domain: &str) -> Result<Option<RollbackSet>, ApiError> {
-    let path = rollback_path(dir, &domain.trim_end_matches('.').to_ascii_lowercase());
+    let path = rollback_path(dir, &normalize_domain(domain)?);
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             ApiError::new(
@@ -1605,6 +1606,36 @@ mod tests {
             .changes
             .iter()
             .any(|c| c.action == ChangeAction::Delete && c.record_id == Some(8)));
+    }
+
+    /// One domain check for every DNS job: what DNS cannot carry is refused with the reason,
+    /// and no domain can put a rollback file outside its folder.
+    #[test]
+    fn domains_are_checked_once_and_rollback_files_stay_in_their_folder() {
+        assert_eq!(normalize_domain(" Example.COM. ").unwrap(), "example.com");
+        for bad in [
+            "ex:ample.com",
+            "*.example.com",
+            "..\\..\\evil.com",
+            "a/b.com",
+            "localhost",
+        ] {
+            let err = normalize_domain(bad).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput, "{bad}");
+            assert_eq!(err.details.as_ref().unwrap()["field"], "domain");
+        }
+        let long = format!("{}.example.com", "a".repeat(64));
+        assert!(normalize_domain(&long)
+            .unwrap_err()
+            .message
+            .contains("at most 63"));
+        assert!(normalize_domain("bücher.example")
+            .unwrap_err()
+            .message
+            .contains("punycode"));
+        let dir = std::path::Path::new("/state");
+        let path = rollback_path(dir, "..\\..\\evil/x.com");
+        assert_eq!(path.parent(), Some(dir));
     }
 
     #[test]

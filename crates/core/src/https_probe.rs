@@ -39,7 +39,7 @@ pub struct TestRequestResult {
 /// `https://domain{path}`: `domain` lower-cased without a trailing dot, `path` with its leading
 /// `/`. An input error when `domain` is not a host name.
 pub fn probe_url(domain: &str, path: &str) -> Result<String, ApiError> {
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = cutover_domain::normalize(domain);
     cutover_certs::validate_domain(&domain)?;
     let path = path.trim();
     Ok(if path.starts_with('/') {
@@ -61,7 +61,7 @@ pub async fn https_probe(
     ca_pem: Option<&str>,
 ) -> Result<TestRequestResult, ApiError> {
     let url = probe_url(domain, path)?;
-    let host = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let host = cutover_domain::normalize(domain);
     let mut builder = reqwest::Client::builder()
         .resolve(&host, addr)
         .tls_info(true)

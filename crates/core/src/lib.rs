@@ -24,6 +24,8 @@ pub mod session;
 pub mod watch;
 pub mod workspace;
 
+/// Domain names, parsed once, and the one wildcard rule (for the front ends too).
+pub use cutover_domain as domain;
 pub use error::{ApiError, ErrorCode};
 
 /// What the app and the CLI report about themselves.

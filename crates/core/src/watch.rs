@@ -369,15 +369,7 @@ impl WatchStore {
 // ---------------------------------------------------------------------------------------------
 
 fn normalize_domain(domain: &str) -> Result<String, ApiError> {
-    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
-    cutover_certs::validate_domain(&d)?;
-    if !d.contains('.') {
-        return Err(
-            ApiError::invalid_input(format!("{domain:?} is not a domain name"))
-                .with_details(serde_json::json!({ "field": "domain" })),
-        );
-    }
-    Ok(d)
+    crate::dns::normalize_domain(domain)
 }
 
 /// Adds `site` to `state`, or changes the domain of a load balancer already watched (adding is

@@ -99,7 +99,7 @@ pub async fn check_backends(
     options: &CertCheckOptions,
     on_result: impl FnMut(&BackendReport),
 ) -> Result<FleetReport, ApiError> {
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = cutover_domain::normalize(domain);
     cutover_certs::validate_domain(&domain)?;
     if backends.is_empty() {
         return Err(
@@ -219,7 +219,7 @@ pub async fn check_load_balancer(
     options: &CertCheckOptions,
     mut on_result: impl FnMut(&BackendReport),
 ) -> Result<FleetReport, ApiError> {
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = cutover_domain::normalize(domain);
     cutover_certs::validate_domain(&domain)?;
     let lb = crate::lb::find(conn, lb_id).await?;
     let droplets = crate::lb::members(conn, &lb).await?;

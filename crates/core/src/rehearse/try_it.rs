@@ -68,7 +68,7 @@ fn find_browser_in(path: std::ffi::OsString) -> Option<PathBuf> {
 /// files.
 pub fn open_browser(domain: &str, addr: SocketAddr) -> Result<(), ApiError> {
     // The domain goes into a command-line rule: only a valid host name may get there.
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = cutover_domain::normalize(domain);
     cutover_certs::validate_domain(&domain)?;
     if domain.starts_with('*') {
         return Err(ApiError::invalid_input(format!(
