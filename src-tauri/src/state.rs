@@ -53,6 +53,11 @@ impl AppState {
                     SandboxOptions::default()
                 }),
         );
+        // The journal the CLI reads too (the app's data folder; CUTOVER_DATA_DIR overrides).
+        let workspace = match cutover_core::journal::Journal::default_location() {
+            Some(journal) => workspace.with_journal(journal),
+            None => workspace,
+        };
         Ok(Self {
             logs,
             log_dir,

@@ -24,6 +24,13 @@ pub fn choice(global: &GlobalArgs) -> CliChoice {
 pub async fn open_with(global: &GlobalArgs, sandbox: SandboxOptions) -> Result<Session, ApiError> {
     let target = Target::from_cli(&choice(global), sandbox)?;
     let session = session::open(target, &AccountStore::os()).await?;
+    // Changes are journaled where the app journals them (CUTOVER_DATA_DIR elsewhere), except
+    // on a Sandbox that ends with this run.
+    let session = if session.sandbox().is_some() {
+        session
+    } else {
+        session.with_journal(cutover_core::journal::Journal::default_location())
+    };
     if session.sandbox().is_some() && !global.quiet {
         eprintln!("cutover: using {}", session.describe());
     } else {

@@ -247,7 +247,6 @@ pub async fn open(target: Target, store: &AccountStore) -> Result<Session, ApiEr
                 check_api_base(base)?;
             }
             let mut connection = Connection::for_token(api_base.as_deref(), token.trim()).await?;
-            connection.journal = crate::journal::Journal::default_location();
             connection.account_name = "DIGITALOCEAN_ACCESS_TOKEN".to_string();
             let mut account = AccountSummary::sandbox();
             account.name = "DIGITALOCEAN_ACCESS_TOKEN".to_string();
@@ -294,7 +293,6 @@ async fn open_account_at(
         check_api_base(base)?;
     }
     let mut connection = Connection::for_token(record.api_base.as_deref(), &token).await?;
-    connection.journal = crate::journal::Journal::default_location();
     connection.account_name = record.name.clone();
     let mut account = AccountSummary::of(&record, session_only);
     account.kind = connection.kind;
@@ -309,8 +307,6 @@ async fn open_account_at(
 /// A session on a Sandbox someone else keeps running (the app's built-in one).
 pub fn for_sandbox(handle: &SandboxHandle) -> Result<Session, ApiError> {
     let mut connection = Connection::for_sandbox(handle)?;
-    // The app's Sandbox lives as long as the app: its changes are journaled like an account's.
-    connection.journal = crate::journal::Journal::default_location();
     connection.account_name = crate::accounts::SANDBOX_NAME.to_string();
     Ok(Session {
         connection,
@@ -324,6 +320,13 @@ impl Session {
     /// Whether this is a real DigitalOcean account (not a Sandbox of any kind).
     pub fn is_digitalocean(&self) -> bool {
         self.connection.kind == ConnectionKind::DigitalOcean
+    }
+
+    /// Journals the changes made through this session (the front ends choose where: the app
+    /// its data folder, the CLI the same folder or `CUTOVER_DATA_DIR`; tests none).
+    pub fn with_journal(mut self, journal: Option<crate::journal::Journal>) -> Self {
+        self.connection.journal = journal;
+        self
     }
 }
 

@@ -73,6 +73,8 @@ struct Active {
 /// Accounts, tokens and the one session in use.
 pub struct Workspace {
     store: AccountStore,
+    /// Where the changes made through the session in use are journaled (the app's data folder).
+    journal: Option<crate::journal::Journal>,
     sandbox_options: SandboxOptions,
     sandbox: AsyncMutex<Option<SandboxHandle>>,
     active: AsyncMutex<Option<Active>>,
@@ -86,6 +88,7 @@ impl Workspace {
     ) -> Self {
         Self {
             store: AccountStore::new(settings, keychain),
+            journal: None,
             sandbox_options,
             sandbox: AsyncMutex::new(None),
             active: AsyncMutex::new(None),
@@ -98,6 +101,12 @@ impl Workspace {
 
     fn summary(record: &AccountRecord, session_only: bool) -> AccountSummary {
         AccountSummary::of(record, session_only)
+    }
+
+    /// Journals every change made through this workspace's sessions to `journal`.
+    pub fn with_journal(mut self, journal: crate::journal::Journal) -> Self {
+        self.journal = Some(journal);
+        self
     }
 
     /// The store of accounts behind this workspace.
@@ -367,12 +376,16 @@ impl Workspace {
                     *sandbox = Some(handle);
                 }
                 match sandbox.as_ref() {
-                    Some(handle) => session::for_sandbox(handle),
+                    Some(handle) => {
+                        Ok(session::for_sandbox(handle)?.with_journal(self.journal.clone()))
+                    }
                     None => Err(ApiError::internal("The Sandbox is not running.")),
                 }
             }
             Some(name) => {
-                let session = session::open_account(&self.store, name).await?;
+                let session = session::open_account(&self.store, name)
+                    .await?
+                    .with_journal(self.journal.clone());
                 let (record, session_only) = self.find_record(name)?;
                 if session.connection.kind != record.kind {
                     self.remember_kind(name, session_only, session.connection.kind);
