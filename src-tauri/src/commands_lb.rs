@@ -191,3 +191,25 @@ pub async fn remove_lb_droplets(
         .await
         .map(drop)
 }
+
+/// The journal of changes Cutover made to load balancer `id` (or to all), newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn lb_history(
+    state: State<'_, AppState>,
+    id: Option<String>,
+) -> Result<Vec<cutover_core::journal::JournalEntry>, ApiError> {
+    let conn = state.workspace.connection().await?;
+    lb::history(&conn, id.as_deref())
+}
+
+/// Opens the editor on the revert of journal entry `entry`: review and apply as any edit.
+#[tauri::command]
+#[specta::specta]
+pub async fn begin_lb_revert(
+    state: State<'_, AppState>,
+    entry: String,
+) -> Result<EditStart, ApiError> {
+    let conn = state.workspace.connection().await?;
+    lb::begin_revert(&conn, &state.lb_sessions, &entry).await
+}

@@ -53,6 +53,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands_lb::delete_load_balancer,
             commands_lb::add_lb_droplets,
             commands_lb::remove_lb_droplets,
+            commands_lb::lb_history,
+            commands_lb::begin_lb_revert,
             commands_export::export_load_balancer,
             commands_metrics::lb_droplet_health,
             commands_metrics::lb_graphs,

@@ -367,6 +367,36 @@ pub async fn begin_edit(
     })
 }
 
+/// Opens the editor on a revert: the load balancer as it is now (the version Apply compares
+/// with), and as the edit the "before" of journal entry `entry_id` — which then goes through
+/// the review, the preflight and the stale-edit check like any edit.
+pub async fn begin_revert(
+    conn: &Connection,
+    sessions: &EditSessions,
+    entry_id: &str,
+) -> Result<EditStart, ApiError> {
+    let journal = conn
+        .journal
+        .as_ref()
+        .ok_or_else(|| ApiError::new(ErrorCode::Io, "No journal is kept for this account."))?;
+    let entry = journal.get(entry_id)?;
+    let lb = find(conn, &entry.lb_id).await?;
+    let edit = crate::journal::revert_edit(&entry, &lb)?;
+    sessions.put(lb.clone());
+    Ok(EditStart { lb, edit })
+}
+
+/// The journal's entries about load balancer `id_or_name` (or all), newest first.
+pub fn history(
+    conn: &Connection,
+    id_or_name: Option<&str>,
+) -> Result<Vec<crate::journal::JournalEntry>, ApiError> {
+    match conn.journal.as_ref() {
+        Some(journal) => journal.list(id_or_name),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The shared validator's findings for an edit, locally (no API call): for inline messages.
 pub fn validate_edit(
     sessions: &EditSessions,

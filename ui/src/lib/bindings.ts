@@ -83,6 +83,10 @@ export const commands = {
 	deleteLoadBalancer: (id: string, confirm: string | null, overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("delete_load_balancer", { id, confirm, overrideKubernetes })),
 	addLbDroplets: (id: string, droplets: (number | null)[], overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("add_lb_droplets", { id, droplets, overrideKubernetes })),
 	removeLbDroplets: (id: string, droplets: (number | null)[], overrideKubernetes: boolean) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("remove_lb_droplets", { id, droplets, overrideKubernetes })),
+	/**  The journal of changes Cutover made to load balancer `id` (or to all), newest first. */
+	lbHistory: (id: string | null) => typedError<JournalEntry_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("lb_history", { id })),
+	/**  Opens the editor on the revert of journal entry `entry`: review and apply as any edit. */
+	beginLbRevert: (entry: string) => typedError<EditStart_Serialize, ApiError_Serialize>(__TAURI_INVOKE("begin_lb_revert", { entry })),
 	/**  The load balancer `id` as text in `format`, for the UI to show, copy or save. */
 	exportLoadBalancer: (id: string, format: ExportFormat) => typedError<string, ApiError_Serialize>(__TAURI_INVOKE("export_load_balancer", { id, format })),
 	/**
@@ -804,6 +808,9 @@ export type CertificateSummary_Serialize = {
 
 export type ChangeAction = "create" | "update" | "delete";
 
+/**  What kind of change an entry records. */
+export type ChangeKind = "update" | "create" | "delete" | "add_droplets" | "remove_droplets" | "add_rules" | "remove_rules";
+
 /**  Whether a connection talks to DigitalOcean or to a Sandbox. */
 export type ConnectionKind = "digital_ocean" | "sandbox";
 
@@ -1225,6 +1232,11 @@ export type EditStart_Serialize = {
 	lb: LoadBalancer_Serialize,
 	edit: LbEdit_Serialize,
 };
+
+/**  Where an entry stands. */
+export type EntryStatus = 
+/**  Written before the request; still so when the app or the CLI stopped mid-way. */
+"started" | "done" | "failed";
 
 /**  Stable error codes. Add one only when a consumer needs to tell it apart. */
 export type ErrorCode = 
@@ -1678,6 +1690,47 @@ export type HttpsCheck_Serialize = {
 	 *  completed.
 	 */
 	certificate: CertInfo_Serialize | null,
+};
+
+/**  One change. */
+export type JournalEntry = JournalEntry_Serialize | JournalEntry_Deserialize;
+
+/**  One change. */
+export type JournalEntry_Deserialize = {
+	id: string,
+	/**  RFC 3339, UTC. */
+	at: string,
+	/**  The account's name as the session knows it. */
+	account: string,
+	kind: ChangeKind,
+	lbId: string,
+	lbName: string,
+	/**  The load balancer before the change (unknown fields included); `None` for a create. */
+	before?: unknown | null,
+	/**  After it, as DigitalOcean answered; `None` for a delete or a failure. */
+	after?: unknown | null,
+	changes: FieldChange[],
+	status: EntryStatus,
+	error?: string | null,
+};
+
+/**  One change. */
+export type JournalEntry_Serialize = {
+	id: string,
+	/**  RFC 3339, UTC. */
+	at: string,
+	/**  The account's name as the session knows it. */
+	account: string,
+	kind: ChangeKind,
+	lbId: string,
+	lbName: string,
+	/**  The load balancer before the change (unknown fields included); `None` for a create. */
+	before: unknown | null,
+	/**  After it, as DigitalOcean answered; `None` for a delete or a failure. */
+	after: unknown | null,
+	changes: FieldChange[],
+	status: EntryStatus,
+	error: string | null,
 };
 
 /**  A load balancer a Kubernetes cluster owns, for the list's badge. */
