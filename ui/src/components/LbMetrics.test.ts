@@ -306,7 +306,7 @@ describe("the detail's tabs", () => {
     const { container, getByTestId, getAllByTestId } = render(LbDetail, { id: "lb-1", onclose: noop, ondeleted: noop, onchanged: noop });
     await settle();
     const tabs = Array.from(container.querySelectorAll<HTMLButtonElement>("[role='tab']")).map((b) => b.dataset.tab);
-    expect(tabs).toEqual(["overview", "rules", "health", "droplets", "droplet-health", "graphs", "settings", "raw"]);
+    expect(tabs).toEqual(["overview", "rules", "health", "droplets", "droplet-health", "graphs", "settings", "history", "raw"]);
     const isMetrics = (cmd: string) => cmd === "lb_droplet_health" || cmd === "lb_graphs";
     const metrics = () => calls.filter((c) => isMetrics(c.cmd)).map((c) => c.cmd);
     expect(metrics()).toEqual([]);
