@@ -215,7 +215,7 @@ describe("the History tab", () => {
     // The editor is open on the revert's session, not a fresh one.
     expect(getByTestId("lb-editor")).toBeTruthy();
     expect(calls.some((c) => c.cmd === "begin_lb_edit")).toBe(false);
-    expect(getByTestId("revert-note").textContent).toContain(`the edit of ${localTime("2026-03-01T12:34:56Z")}`);
+    expect(getByTestId("revert-note").textContent).toContain(`the change of ${localTime("2026-03-01T12:34:56Z")} (Edit)`);
     expect((getByTestId("edit-name") as HTMLInputElement).value).toBe("web-before");
     expect((getByTestId("edit-proxy") as HTMLInputElement).checked).toBe(false);
     expect(queryByTestId("lb-history")).toBeNull();
