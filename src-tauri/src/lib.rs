@@ -87,25 +87,33 @@ pub fn typescript_exporter() -> specta_typescript::Typescript {
     specta_typescript::Typescript::default().header("// @ts-nocheck\n/* eslint-disable */")
 }
 
+/// Set (to anything) to allow more than one running app: the end-to-end journeys.
+pub const MULTI_INSTANCE_ENV: &str = "CUTOVER_MULTI_INSTANCE";
+
 /// Runs the desktop app until its last window closes.
 pub fn run() {
     cutover_core::init_tls();
     let builder = specta_builder();
-    let app = tauri::Builder::default()
-        // First, as the plugin asks: a second launch focuses this one and exits before anything
-        // else (the Sandbox, the watch) starts twice.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+    let mut app = tauri::Builder::default();
+    // First, as the plugin asks: a second launch focuses this one and exits before anything
+    // else (the Sandbox, the watch) starts twice. The end-to-end journeys start one app after
+    // another under one session bus and turn it off (CUTOVER_MULTI_INSTANCE=1), so a previous
+    // journey's app still shutting down never swallows the next one's launch.
+    if std::env::var_os(MULTI_INSTANCE_ENV).is_none() {
+        app = app.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             if let Some(window) = app.get_webview_window("main") {
                 let _ = window.unminimize();
                 let _ = window.show();
                 let _ = window.set_focus();
             }
-        }))
+        }));
+    }
+    let app = app
         // The window's size and position, restored at start; nothing is allowed to the webview.
         .plugin(tauri_plugin_window_state::Builder::default().build())
         // The watch's notifications, raised from Rust; nothing is allowed to the webview.
         .plugin(tauri_plugin_notification::init())
-        // Only `save()` is allowed to the webview (capabilities/default.json): the report export.
+        // The report export's save dialog, opened from Rust (nothing is allowed to the webview).
         .plugin(tauri_plugin_dialog::init())
         .on_window_event(commands_watch::confirm_quit)
         .invoke_handler(builder.invoke_handler())

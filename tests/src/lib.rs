@@ -64,6 +64,27 @@ impl Journey {
             )
             .into());
         }
+        // A launch whose WebDriver session never comes (seen under load: the app's web process
+        // never started, and the session request hung) is given up after a while and tried
+        // again, so a journey fails or passes instead of hanging the run.
+        let mut last_error = String::new();
+        for attempt in 1..=LAUNCH_ATTEMPTS {
+            match tokio::time::timeout(LAUNCH_TIMEOUT, Self::launch(name, env, &app)).await {
+                Ok(Ok(journey)) => return Ok(journey),
+                Ok(Err(err)) => last_error = err.to_string(),
+                Err(_) => {
+                    last_error =
+                        format!("no WebDriver session within {} s", LAUNCH_TIMEOUT.as_secs())
+                }
+            }
+            eprintln!("{name}: launch attempt {attempt} of {LAUNCH_ATTEMPTS} failed: {last_error}");
+        }
+        Err(format!("{name}: the app could not be started: {last_error}").into())
+    }
+
+    /// One launch: tauri-driver with a fresh home, then the WebDriver session. Dropping the
+    /// future (a timeout) drops the driver, which stops it and the app.
+    async fn launch(name: &str, env: &[(&str, String)], app: &std::path::Path) -> Result<Journey> {
         let home = tempfile::tempdir()?;
         let port = free_port()?;
         let native_port = free_port()?;
@@ -77,14 +98,18 @@ impl Journey {
             .env("XDG_DATA_HOME", home.path().join("data"))
             .env("XDG_CACHE_HOME", home.path().join("cache"))
             .env("XDG_STATE_HOME", home.path().join("state"))
+            // One app after another under one session bus: no single-instance hand-over.
+            .env("CUTOVER_MULTI_INSTANCE", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         for (key, value) in env {
             cmd.env(key, value);
         }
-        let mut driver = cmd.spawn().map_err(|err| {
+        let driver = cmd.spawn().map_err(|err| {
             format!("could not start tauri-driver (cargo install tauri-driver --locked): {err}")
         })?;
+        // Stops the driver (and with it the app) if this launch is abandoned half-way.
+        let mut driver = DriverGuard(Some(driver));
 
         let url = format!("http://127.0.0.1:{port}");
         let caps: serde_json::Map<String, serde_json::Value> =
@@ -105,11 +130,11 @@ impl Journey {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(err) => {
-                    let _ = driver.kill();
                     return Err(format!("no WebDriver session: {err}").into());
                 }
             }
         };
+        let driver = driver.0.take().ok_or("tauri-driver is gone")?;
         Ok(Journey {
             client,
             name: name.to_string(),
@@ -246,6 +271,22 @@ impl Journey {
 impl Drop for Journey {
     fn drop(&mut self) {
         stop_driver(&mut self.driver);
+    }
+}
+
+/// How long one launch may take to give a WebDriver session.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(60);
+/// Launches tried before a journey fails.
+const LAUNCH_ATTEMPTS: u32 = 2;
+
+/// tauri-driver while a launch is under way: stopped when dropped, unless taken.
+struct DriverGuard(Option<Child>);
+
+impl Drop for DriverGuard {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            stop_driver(&mut child);
+        }
     }
 }
 
