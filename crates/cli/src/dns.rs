@@ -371,6 +371,16 @@ async fn apply_in(
             ),
         ));
     }
+    // Already switched: nothing to write, nothing to confirm — a script that runs the cutover
+    // again succeeds (the plan above says so).
+    if p.plan.changes.is_empty() && !args.ttl_step {
+        if global.json {
+            print_json(&serde_json::json!({
+                "applied": false, "unchanged": true, "plan": p.plan, "readiness": p.readiness,
+            }));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     // The typed confirmation: `--confirm`, else a prompt (a protected account needs it even
     // with --yes; core checks it either way).
     let protected = session.inner.account.protected;

@@ -84,6 +84,16 @@ fn status_apply_rollback_across_runs() {
     let after = json(&cutover(&dir, &["status", "--domain", DOMAIN]));
     assert_eq!(apex(&after), [lb_ip]);
 
+    // Run again: already switched, nothing written, success (a script may repeat a cutover).
+    let again = cutover(
+        &dir,
+        &[
+            "apply", "--domain", DOMAIN, "--lb", LB, "--yes", "--force", "--ttl", "60",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(json(&again)["unchanged"], true);
+
     let out = cutover(&dir, &["rollback", "--domain", DOMAIN]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(json(&out)["writes"], 1);
