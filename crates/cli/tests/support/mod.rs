@@ -56,6 +56,20 @@ pub struct Standalone {
 
 impl Drop for Standalone {
     fn drop(&mut self) {
+        // SIGTERM first: the Sandbox then stops cleanly and removes the CA file it wrote to
+        // the temp folder (SIGKILL would leave one per test run).
+        #[cfg(unix)]
+        {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            for _ in 0..50 {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
