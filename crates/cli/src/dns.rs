@@ -8,7 +8,6 @@
 //! Exit codes: 0 ok; 1 when `apply` was refused by the readiness checklist or verify did not
 //! see the new address (the change is kept); 2 when the command could not run.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -335,15 +334,6 @@ async fn plan(args: PlanArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError>
     Ok(ExitCode::SUCCESS)
 }
 
-/// Asks for the domain on the terminal; what was typed.
-fn prompt_typed(domain: &str) -> Result<String, ApiError> {
-    eprint!("Type the domain name ({domain}) to apply: ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim().to_string())
-}
-
 async fn apply(args: ApplyArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
     let session = open(global, &args.plan.common).await?;
     let result = apply_in(&session, &args, global).await;
@@ -386,13 +376,10 @@ async fn apply_in(
     let protected = session.inner.account.protected;
     let typed = match &args.confirm {
         Some(typed) => Some(typed.clone()),
-        None if protected || !args.yes => {
-            if global.json || !std::io::stdin().is_terminal() {
-                None
-            } else {
-                Some(prompt_typed(&p.plan.domain)?)
-            }
-        }
+        None if protected || !args.yes => crate::output::prompt_typed(
+            &format!("Type the domain name ({}) to apply:", p.plan.domain),
+            crate::output::Output::from_global(global),
+        )?,
         None => None,
     };
     if !protected

@@ -193,6 +193,13 @@ pub struct UpdateArgs {
     pub lb: String,
     #[command(flatten)]
     pub fields: LbFields,
+    #[command(flatten)]
+    pub apply: ApplyOptions,
+}
+
+/// How a change is applied: `update` and `revert` alike.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApplyOptions {
     /// Ask DigitalOcean whether it would accept the change (validate_only); change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -215,18 +222,8 @@ pub struct UpdateArgs {
 pub struct RevertArgs {
     /// The journal entry's id (or the start of it), from `cutover history`.
     pub entry: String,
-    /// Show the plan and ask DigitalOcean (validate_only); change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// The load balancer's name, typed (when the preflight predicts fewer healthy droplets).
-    #[arg(long, value_name = "NAME")]
-    pub confirm: Option<String>,
-    #[arg(long)]
-    pub wait: bool,
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
-    pub wait_timeout: u64,
+    #[command(flatten)]
+    pub apply: ApplyOptions,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -283,7 +280,7 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
                 let found = lb::find(conn, &wanted).await?;
                 let typed = match typed {
                     Some(t) => Some(t),
-                    None if session.account.protected => prompt_typed(&found.name, out)?,
+                    None if session.account.protected => prompt_name(&found.name, out)?,
                     None => {
                         if !yes
                             && !confirm(
@@ -685,7 +682,7 @@ async fn update(conn: &Connection, args: UpdateArgs, out: Output, override_k8s: 
     let current = lb::find(conn, &args.lb).await?;
     let mut desired = current.clone();
     apply_fields(&mut desired, &args.fields)?;
-    update_to(conn, current, desired, &args, out, override_k8s).await
+    update_to(conn, current, desired, &args.apply, out, override_k8s).await
 }
 
 /// `lb revert ENTRY`: the journal entry's "before" as a normal update over the load balancer
@@ -701,23 +698,14 @@ async fn revert(conn: &Connection, args: RevertArgs, out: Output, override_k8s: 
     let current = lb::find(conn, &entry.lb_id).await?;
     let edit = cutover_core::journal::revert_edit(&entry, &current)?;
     let desired = edit.apply_to(&current);
-    let update = UpdateArgs {
-        lb: current.id.clone(),
-        fields: LbFields::default(),
-        dry_run: args.dry_run,
-        yes: args.yes,
-        confirm: args.confirm,
-        wait: args.wait,
-        wait_timeout: args.wait_timeout,
-    };
-    update_to(conn, current, desired, &update, out, override_k8s).await
+    update_to(conn, current, desired, &args.apply, out, override_k8s).await
 }
 
 async fn update_to(
     conn: &Connection,
     current: LoadBalancer,
     desired: LoadBalancer,
-    args: &UpdateArgs,
+    args: &ApplyOptions,
     out: Output,
     override_k8s: bool,
 ) -> Outcome {
@@ -772,7 +760,7 @@ async fn update_to(
     let risky = preflight.as_ref().is_some_and(|p| p.needs_confirmation);
     let typed = match &args.confirm {
         Some(t) => Some(t.clone()),
-        None if risky => prompt_typed(&current.name, out)?,
+        None if risky => prompt_name(&current.name, out)?,
         None => None,
     };
     lb::refuse_risky(&current, preflight.as_ref(), typed.as_deref())
@@ -880,17 +868,12 @@ fn print_preflight(p: &cutover_core::preflight::Preflight) {
     eprintln!("{}", crate::output::terminal_safe(&p.summary));
 }
 
-/// Asks for the load balancer's name on a terminal (a protected account); `None` elsewhere,
-/// which core then refuses with the sentence that names `--confirm`.
-fn prompt_typed(name: &str, out: Output) -> Result<Option<String>, ApiError> {
-    if out.is_json() || !std::io::stdin().is_terminal() {
-        return Ok(None);
-    }
-    eprint!("Type the load balancer's name ({name}) to go ahead: ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(Some(line.trim().to_string()))
+/// Asks for the load balancer's name on a terminal (see [`crate::output::prompt_typed`]).
+fn prompt_name(name: &str, out: Output) -> Result<Option<String>, ApiError> {
+    crate::output::prompt_typed(
+        &format!("Type the load balancer's name ({name}) to go ahead:"),
+        out,
+    )
 }
 
 fn status_word(lb: &LoadBalancer) -> &str {

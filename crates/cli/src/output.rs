@@ -69,6 +69,20 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
     }
 }
 
+/// Asks `question` on the terminal and returns what was typed (trimmed); `None` with `--json`
+/// or without a terminal — then core refuses with the sentence that names `--confirm`.
+pub fn prompt_typed(question: &str, out: Output) -> Result<Option<String>, ApiError> {
+    use std::io::BufRead;
+    if out.is_json() || !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    eprint!("{question} ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(Some(line.trim().to_string()))
+}
+
 /// The longest a table cell gets in human output (JSON stays exact).
 pub const MAX_CELL_CHARS: usize = 120;
 
