@@ -103,13 +103,16 @@ pub fn standalone_with(options: &[&str]) -> Standalone {
 
 /// A settings folder that holds no accounts.
 pub fn no_accounts_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!(
-        "cutover-cli-tests-no-accounts-{}",
-        std::process::id()
-    ))
+    scratch_dir().join(format!("no-accounts-{}", std::process::id()))
 }
 
 /// The data folder (the journal) of this test process's runs.
 pub fn tests_data_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("cutover-cli-tests-data-{}", std::process::id()))
+    scratch_dir().join(format!("data-{}", std::process::id()))
+}
+
+/// Cargo's scratch folder for integration tests (inside target/): what the runs write there goes
+/// with `target/`, instead of piling up in the system's temp folder run after run.
+fn scratch_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cutover-cli-tests")
 }
