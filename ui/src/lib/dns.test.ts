@@ -20,6 +20,8 @@ import {
   suggestDomain,
   verifyWindow,
   rehearsalFor,
+  recordRows,
+  filterRecords,
 } from "./dns";
 
 const choice = (domains: string[], passthrough = false): LbChoice => ({
@@ -212,5 +214,69 @@ describe("rehearsalFor", () => {
   it("is null when no planned name was rehearsed", () => {
     expect(rehearsalFor(results, "example.org", ["@", "www"])).toBeNull();
     expect(rehearsalFor({}, "example.com", [])).toBeNull();
+  });
+});
+
+describe("the zone's records as rows", () => {
+  const rec = (id: number | null, type: string, name: string, data: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    type,
+    name,
+    data,
+    ttl: 1800,
+    priority: null,
+    port: null,
+    weight: null,
+    flags: null,
+    tag: null,
+    ...extra,
+  });
+  const plan = {
+    domain: "example.com",
+    lb_ip: "203.0.113.9",
+    lb_ipv6: null,
+    ttl: 300,
+    names: ["@", "WWW"],
+    changes: [
+      { name: "@", action: "update" as const, record_id: 7, before: null, after: null },
+      { name: "www", action: "create" as const, record_id: null, before: null, after: null },
+    ],
+    ttl_step: null,
+    rollback: [],
+    provider_records: [],
+  };
+  const records = [
+    rec(9, "TXT", "zz", "v=spf1 -all"),
+    rec(8, "SRV", "_sip._tcp", "sip.example.com", { priority: 10, weight: 5, port: 5060 }),
+    rec(7, "A", "@", "192.0.2.1"),
+    rec(null, "CAA", "@", "letsencrypt.org", { flags: 0, tag: "issue" }),
+    rec(6, "CNAME", "www", "@"),
+  ];
+
+  it("sorts by name then type, marks the plan's records, shows the type's extra fields, keys stably", () => {
+    const rows = recordRows(records, "example.com", plan);
+    expect(rows.map((r) => `${r.name} ${r.type}`)).toEqual([
+      "_sip._tcp.example.com SRV",
+      "example.com A",
+      "example.com CAA",
+      "www.example.com CNAME",
+      "zz.example.com TXT",
+    ]);
+    expect(rows.map((r) => r.plan)).toEqual([null, "change", "name", "name", null]);
+    expect(rows[0].data).toBe("10 5 5060 sip.example.com");
+    expect(rows[2].data).toBe("0 issue letsencrypt.org");
+    expect(rows[1].key).toBe("id7");
+    expect(rows[2].key).toBe("CAA\u0000@\u0000letsencrypt.org");
+    expect(recordRows(records, "example.com", null).every((r) => r.plan === null)).toBe(true);
+  });
+
+  it("filters on every word across name, type and data, never across two fields", () => {
+    const rows = recordRows(records, "example.com", plan);
+    expect(filterRecords(rows, "  ")).toBe(rows);
+    expect(filterRecords(rows, "CNAME").map((r) => r.name)).toEqual(["www.example.com"]);
+    expect(filterRecords(rows, "example.com a 192").map((r) => r.type)).toEqual(["A"]);
+    expect(filterRecords(rows, "5060").map((r) => r.type)).toEqual(["SRV"]);
+    // "com" + "a" would only match across the name and the type if joined without a separator.
+    expect(filterRecords(rows, "comA")).toEqual([]);
   });
 });

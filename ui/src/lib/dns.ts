@@ -3,6 +3,7 @@
 import type {
   DnsAnswer,
   DnsPlan_Serialize as DnsPlan,
+  DomainRecord_Serialize as DomainRecord,
   HttpsCheck_Serialize as HttpsCheck,
   LbChoice,
   ReadinessItem_Serialize as ReadinessItem,
@@ -255,4 +256,60 @@ export function rehearsalFor(results: Record<string, RehearsalResult>, domain: s
     if (wanted.has(normDomain(name)) && (!latest || r.at > latest.at)) latest = r;
   }
   return latest ? latest.ok : null;
+}
+
+/** One record of the zone as the records table shows it, with its search text computed once. */
+export interface RecordRow {
+  /** Stable across reloads: the API id, else type, name and data. */
+  key: string;
+  /** Fully qualified name. */
+  name: string;
+  type: string;
+  /** The data with priority, port, weight, flags or tag where the type has them. */
+  data: string;
+  ttl: number;
+  /** The plan updates or deletes this record ("change"), or it is at a name the plan covers ("name"). */
+  plan: "change" | "name" | null;
+  /** Lower-cased name, type and data, separated so a query never matches across two of them. */
+  search: string;
+}
+
+function recordData(r: DomainRecord): string {
+  const parts: string[] = [];
+  if (r.type === "CAA") parts.push(String(r.flags ?? 0), r.tag ?? "");
+  if (r.type === "MX" || r.type === "SRV") parts.push(String(r.priority ?? 0));
+  if (r.type === "SRV") parts.push(String(r.weight ?? 0), String(r.port ?? 0));
+  parts.push(r.data);
+  return parts.join(" ");
+}
+
+/**
+ * The zone's records as rows (issue 20: a zone may hold thousands): sorted by name then type, the
+ * records the plan changes marked, each with its search text, so filtering is a substring test.
+ */
+export function recordRows(records: readonly DomainRecord[], domain: string, plan: DnsPlan | null): RecordRow[] {
+  const changed = new Set<number>();
+  for (const c of plan?.changes ?? []) if (c.record_id !== null) changed.add(c.record_id);
+  const planned = new Set((plan?.names ?? []).map((n) => normDomain(n)));
+  const rows = records.map((r): RecordRow => {
+    const name = fqdn(r.name, domain);
+    const data = recordData(r);
+    return {
+      key: r.id !== null ? `id${r.id}` : `${r.type}\u0000${r.name}\u0000${r.data}`,
+      name,
+      type: r.type,
+      data,
+      ttl: r.ttl,
+      plan: r.id !== null && changed.has(r.id) ? "change" : planned.has(normDomain(r.name)) ? "name" : null,
+      search: [name, r.type, data].join("\u0000").toLowerCase(),
+    };
+  });
+  return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+}
+
+/** The rows whose name, type or data contain every word of `query` (case-insensitive). */
+export function filterRecords(rows: readonly RecordRow[], query: string): readonly RecordRow[] {
+  const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) return rows;
+  return rows.filter((r) => words.every((w) => r.search.includes(w)));
 }
