@@ -6,9 +6,11 @@
 //! - [`termination`]: a load balancer that terminates TLS, its certificate compared with what its
 //!   droplets serve;
 //! - [`report`]: a report as Markdown or JSON, saved through [`crate::files::write_atomic`];
-//! - [`inventory`]: the account's DigitalOcean certificates.
+//! - [`inventory`]: the account's DigitalOcean certificates;
+//! - [`manage`]: creating, uploading (checked first), deleting and rotating them.
 
 pub mod inventory;
+pub mod manage;
 pub mod report;
 pub mod termination;
 
@@ -289,6 +291,111 @@ pub async fn check_certificates(
             check_backends(&input.domain, targets, &options, on_result).await
         }
     }
+}
+
+/// Only the droplets named in `only` of load balancer `lb_id`, probed as [`check_load_balancer`]
+/// probes them (the same members, its PROXY protocol flag unless `options` says otherwise, the
+/// connection's extra CA): the recheck of the droplets a fix changed. A name that is not a
+/// reachable droplet of the load balancer is an input error on `only`.
+pub async fn check_load_balancer_only(
+    conn: &Connection,
+    lb_id: &str,
+    domain: &str,
+    options: &CertCheckOptions,
+    only: &[String],
+    on_result: impl FnMut(&BackendReport),
+) -> Result<FleetReport, ApiError> {
+    let lb = crate::lb::find(conn, lb_id).await?;
+    let droplets = crate::lb::members(conn, &lb).await?;
+    let backends = lb_backends(&lb, &droplets, |d, p| conn.resolve(d, p))?;
+    let known: Vec<&str> = backends.targets.iter().map(|t| t.label.as_str()).collect();
+    if let Some(missing) = only.iter().find(|n| !known.contains(&n.as_str())) {
+        let unreachable = backends
+            .unreachable
+            .iter()
+            .find(|(t, _)| &t.label == missing);
+        let message = match unreachable {
+            Some((_, why)) => format!("{missing} cannot be checked: {why}"),
+            None => format!(
+                "{missing} is not a droplet of load balancer {} (it has {})",
+                lb.name,
+                known.join(", ")
+            ),
+        };
+        return Err(
+            ApiError::invalid_input(message).with_details(serde_json::json!({ "field": "only" }))
+        );
+    }
+    let mut options = options.clone().with_connection_ca(Some(conn));
+    if options.proxy_protocol.is_none() {
+        options.proxy_protocol = backends.proxy_protocol;
+    }
+    let targets: Vec<ProbeTarget> = backends
+        .targets
+        .into_iter()
+        .filter(|t| only.contains(&t.label))
+        .collect();
+    check_backends(domain, targets, &options, on_result).await
+}
+
+/// A recheck of some backends of an earlier report: typically the droplets its remedy named,
+/// after the user copied the certificate to them.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct CertRecheck {
+    /// The report shown before: the backends not rechecked keep what it found.
+    pub previous: FleetReport,
+    /// The labels of the backends to probe again.
+    pub droplets: Vec<String>,
+}
+
+/// Probes again only `recheck.droplets` — through the load balancer when `input` names one (as
+/// [`check_load_balancer_only`]), else at the addresses the earlier report probed — and merges
+/// them into the earlier report: the others stay as they were, everything is compared again and
+/// [`FleetReport::recheck`] says whether the mismatch cleared.
+pub async fn recheck_certificates(
+    conn: Option<&Connection>,
+    input: &CertCheckInput,
+    recheck: &CertRecheck,
+    on_result: impl FnMut(&BackendReport),
+) -> Result<FleetReport, ApiError> {
+    let previous = &recheck.previous;
+    let bad = |m: String| {
+        ApiError::invalid_input(m).with_details(serde_json::json!({ "field": "droplets" }))
+    };
+    // Checked before any probe: a recheck that cannot be merged is an input error.
+    let targets = previous
+        .recheck_targets(&recheck.droplets)
+        .map_err(|e| bad(e.to_string()))?;
+    let domain = cutover_domain::normalize(&input.domain);
+    if previous.domain != domain {
+        return Err(bad(format!(
+            "the earlier report is for {}, not {domain}",
+            previous.domain
+        )));
+    }
+    let fresh = match (&input.lb_id, conn) {
+        (Some(id), Some(conn)) => {
+            check_load_balancer_only(
+                conn,
+                id,
+                &domain,
+                &input.options,
+                &recheck.droplets,
+                on_result,
+            )
+            .await?
+        }
+        (Some(_), None) => {
+            return Err(ApiError::invalid_input(
+                "checking a load balancer needs an account to read it from",
+            ))
+        }
+        (None, _) => {
+            let options = input.options.clone().with_connection_ca(conn);
+            check_backends(&domain, targets, &options, on_result).await?
+        }
+    };
+    Ok(previous.merged_with(fresh.backends))
 }
 
 /// Reads a PEM file of CA certificates the user names (the check's "extra CA file"). A missing
@@ -643,5 +750,108 @@ mod tests {
             FindingCode::BackendUnreachable
         );
         assert!(!report.verdict.ok);
+    }
+
+    /// The app's Recheck: only the droplet the remedy names is probed again, merged into the
+    /// earlier report (the others kept); the mismatch stays until the Sandbox's stand-in for the
+    /// copy has run, then clears.
+    #[tokio::test]
+    async fn a_recheck_of_the_remedys_droplets_merges_into_the_earlier_report() {
+        let sandbox = cutover_sandbox::Sandbox::start(cutover_sandbox::SandboxOptions::default())
+            .await
+            .unwrap();
+        let conn = Connection::for_sandbox(&sandbox).unwrap();
+        let lb = crate::lb::find(&conn, "shop-passthrough").await.unwrap();
+        let input = CertCheckInput {
+            domain: "sandbox-shop.test".into(),
+            lb_id: Some(lb.id.clone()),
+            ..Default::default()
+        };
+        let before = check_certificates(Some(&conn), &input, |_| {})
+            .await
+            .unwrap();
+        let droplets = before.remedy.as_ref().unwrap().droplets.clone();
+        assert_eq!(droplets, vec!["web-3".to_string()]);
+        let recheck = |previous: &FleetReport| CertRecheck {
+            previous: previous.clone(),
+            droplets: droplets.clone(),
+        };
+
+        let mut probed = Vec::new();
+        let still = recheck_certificates(Some(&conn), &input, &recheck(&before), |r| {
+            probed.push(r.label.clone())
+        })
+        .await
+        .unwrap();
+        assert_eq!(probed, droplets);
+        assert_eq!(still.backends.len(), before.backends.len());
+        let rc = still.recheck.as_ref().unwrap();
+        assert!(!rc.cleared, "{rc:?}");
+        assert_eq!(rc.droplets, droplets);
+
+        let web3 = crate::lb::members(&conn, &lb)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|d| d.name == "web-3")
+            .unwrap();
+        sandbox.fix_droplet_certificate(web3.id).await.unwrap();
+        let after = recheck_certificates(Some(&conn), &input, &recheck(&still), |_| {})
+            .await
+            .unwrap();
+        sandbox.shutdown().await;
+        let rc = after.recheck.as_ref().unwrap();
+        assert!(rc.cleared, "{rc:?}");
+        assert_eq!(after.backends.len(), before.backends.len());
+        assert_eq!(after.groups.len(), 1);
+        assert!(after.remedy.is_none());
+        assert_eq!(
+            rc.summary,
+            "web-3 now serves the certificate to keep (A): all 3 backends serve the same certificate."
+        );
+    }
+
+    #[tokio::test]
+    async fn a_recheck_names_backends_of_the_earlier_report() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let input = CertCheckInput {
+            domain: "shop.test".into(),
+            backends: vec![addr.to_string()],
+            ..Default::default()
+        };
+        let previous = check_certificates(None, &input, |_| {}).await.unwrap();
+        let ask = |droplets: &[&str], domain: &str| {
+            let input = CertCheckInput {
+                domain: domain.into(),
+                ..input.clone()
+            };
+            let recheck = CertRecheck {
+                previous: previous.clone(),
+                droplets: droplets.iter().map(|d| d.to_string()).collect(),
+            };
+            async move { recheck_certificates(None, &input, &recheck, |_| {}).await }
+        };
+        for (droplets, domain, says) in [
+            (&["web-9"][..], "shop.test", "web-9"),
+            (&[][..], "shop.test", "at least one"),
+            (
+                &[addr.to_string().as_str()][..],
+                "other.test",
+                "not other.test",
+            ),
+        ] {
+            let err = ask(droplets, domain).await.unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput);
+            assert_eq!(err.details.unwrap()["field"], "droplets");
+            assert!(err.message.contains(says), "{}", err.message);
+        }
+        // A known backend is probed again and the report keeps it once.
+        let again = ask(&[addr.to_string().as_str()], "shop.test")
+            .await
+            .unwrap();
+        assert_eq!(again.backends.len(), 1);
+        assert_eq!(again.recheck.unwrap().droplets, vec![addr.to_string()]);
     }
 }
