@@ -10,6 +10,7 @@ pub mod dns;
 pub mod error;
 pub mod export;
 pub mod files;
+pub mod glb;
 pub mod https_probe;
 pub mod journal;
 pub mod kubernetes;
