@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     save_lock: tokio::sync::Mutex<()>,
     /// Set once, right after start, when the DNS server is bound.
     dns_addr: std::sync::OnceLock<std::net::SocketAddr>,
+    /// Monitoring requests answered (`GET /_sandbox/requests`): what a graph refresh costs.
+    pub monitoring_requests: std::sync::atomic::AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -101,9 +103,58 @@ impl Shared {
     }
 
     /// The DNS server's address (`127.0.0.1:0` only before start() has bound it).
+            monitoring_requests: std::sync::atomic::AtomicU64::new(0),
     pub fn dns_addr(&self) -> std::net::SocketAddr {
         self.dns_addr
             .get()
+    /// Powers seeded droplet `droplet_id` off or on (its servers stop or serve again, its
+    /// status turns `off` or `active`). Ok(false) when it already was. The generated droplets
+    /// share one server and are not found here.
+    pub async fn set_droplet_power(&self, droplet_id: u64, on: bool) -> Result<bool, SandboxError> {
+        let droplet = self
+            .droplets
+            .iter()
+            .find(|d| d.spec.id == droplet_id)
+            .ok_or(SandboxError::UnknownDroplet(droplet_id))?;
+        let changed = if on {
+            droplet.power_on().await?
+        } else {
+            droplet.power_off().await
+        };
+        {
+            let mut st = lock(&self.state);
+            if let Some(e) = st
+                .droplets
+                .iter_mut()
+                .find(|d| d.droplet["id"].as_u64() == Some(droplet_id))
+            {
+                e.droplet["status"] = json!(if on { "active" } else { "off" });
+            }
+        }
+        self.persist()
+            .await
+            .map_err(|err| SandboxError::StateFile {
+                path: err.path.clone(),
+                reason: format!("the change is in effect but not saved: {}", err.cause()),
+            })?;
+        Ok(changed)
+    }
+
+    /// When seeded droplet `droplet_id` was off in this run (empty for the others).
+    pub fn droplet_off_spans(&self, droplet_id: u64) -> Vec<crate::droplet::OffSpan> {
+        self.droplets
+            .iter()
+            .find(|d| d.spec.id == droplet_id)
+            .map(|d| d.off_spans())
+            .unwrap_or_default()
+    }
+
+    fn is_generated_droplet(&self, droplet_id: u64) -> bool {
+        self.pool
+            .as_ref()
+            .is_some_and(|p| p.droplets.iter().any(|d| d.id == droplet_id))
+    }
+
             .copied()
             .unwrap_or_else(|| std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))
     }
@@ -474,6 +525,8 @@ type ApiResult = Result<Response, ApiErr>;
 fn ok(v: Value) -> ApiResult {
     Ok(Json(v).into_response())
 }
+        .route("/_sandbox/droplets/{id}/power", post(sandbox_power))
+        .route("/_sandbox/requests", get(sandbox_requests))
 
 fn with_status(status: StatusCode, v: Value) -> ApiResult {
     Ok((status, Json(v)).into_response())
@@ -488,6 +541,8 @@ fn parse_object(body: &Bytes) -> Result<Map<String, Value>, ApiErr> {
         return Err(ApiErr::bad_request("A JSON request body is required."));
     }
     match serde_json::from_slice::<Value>(body) {
+    s.monitoring_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(ApiErr::bad_request(
             "The request body must be a JSON object.",
@@ -1730,4 +1785,47 @@ async fn sandbox_fix_certificate(AxState(s): Shr, Path(id): Path<String>) -> Api
             e.to_string(),
         )),
     }
+}
+
+/// `{"type": "power_off"}` or `{"type": "power_on"}` (DigitalOcean's droplet action types; its
+/// actions endpoint is not in the spec Cutover keeps). Answers the droplet's status and whether
+/// it changed.
+async fn sandbox_power(AxState(s): Shr, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let id: u64 = id.parse().map_err(|_| ApiErr::not_found())?;
+    let body = parse_object(&body)?;
+    let on = match body.get("type").and_then(Value::as_str) {
+        Some("power_on") => true,
+        Some("power_off") => false,
+        _ => {
+            return Err(ApiErr::unprocessable(
+                "type: \"power_off\" or \"power_on\" is required.",
+            ))
+        }
+    };
+    if s.is_generated_droplet(id) {
+        return Err(ApiErr::unprocessable(
+            "This droplet shares its server with the other generated droplets: only the seeded droplets can be powered off and on.",
+        ));
+    }
+    match s.set_droplet_power(id, on).await {
+        Ok(changed) => ok(json!({
+            "id": id,
+            "status": if on { "active" } else { "off" },
+            "changed": changed,
+        })),
+        Err(SandboxError::UnknownDroplet(_)) => Err(ApiErr::not_found()),
+        Err(e) => Err(ApiErr::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            e.to_string(),
+        )),
+    }
+}
+
+/// Requests answered so far, by kind: a benchmark reads it before and after a refresh.
+async fn sandbox_requests(AxState(s): Shr) -> ApiResult {
+    let monitoring = s
+        .monitoring_requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    ok(json!({ "monitoring": monitoring }))
 }

@@ -1,5 +1,10 @@
 //! The droplets' own servers: each droplet is a real HTTPS server (and a plain-HTTP one) on
 //! 127.0.0.1, serving a page that names the droplet, optionally behind a PROXY protocol header.
+//!
+//! A droplet can be powered off and on ([`RunningDroplet::power_off`]): off, its listeners are
+//! closed (connections are refused, open ones dropped, as a stopped machine's would be); on, it
+//! listens again on the same ports. When it was off is kept ([`OffSpan`]) for the monitoring
+//! series.
 
 use std::convert::Infallible;
 use std::io;
@@ -47,6 +52,28 @@ pub struct RunningDroplet {
     pub https_addr: SocketAddr,
     pub http_addr: SocketAddr,
     tls: Arc<RwLock<Arc<ServerConfig>>>,
+    /// The servers while powered on; an async lock, so a power change (closing or binding the
+    /// listeners) is never interleaved with another.
+    power: tokio::sync::Mutex<Option<Powered>>,
+    /// When it was off, oldest first (a plain lock: the monitoring series read it in sync code).
+    off: std::sync::Mutex<Vec<OffSpan>>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+/// The listeners of one power cycle.
+struct Powered {
+    /// Cancelled at power-off: the accept loops and their connections end.
+    cycle: CancellationToken,
+    loops: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// A time the droplet was powered off, in Unix milliseconds; `until_ms` is `None` while it
+/// still is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffSpan {
+    pub from_ms: u64,
+    pub until_ms: Option<u64>,
 }
 
 /// The PROXY header a connection started with.
@@ -79,33 +106,96 @@ impl RunningDroplet {
         tasks: TaskTracker,
     ) -> Result<Self, SandboxError> {
         let tls = Arc::new(RwLock::new(server_config(cert)?));
-        let bind = |_| async {
-            TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                .await
-                .map_err(|source| SandboxError::Bind {
-                    addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                    source,
-                })
-        };
-        let https = bind(()).await?;
-        let http = bind(()).await?;
+        let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let https = bind(any_port).await?;
+        let http = bind(any_port).await?;
         let https_addr = https.local_addr().map_err(SandboxError::Io)?;
         let http_addr = http.local_addr().map_err(SandboxError::Io)?;
-        let spec = Arc::new(spec);
-        spawn_accept_loop(
-            https,
-            spec.clone(),
-            Some(tls.clone()),
-            shutdown.clone(),
-            tasks.clone(),
-        );
-        spawn_accept_loop(http, spec.clone(), None, shutdown, tasks);
-        Ok(Self {
-            spec,
+        let droplet = Self {
+            spec: Arc::new(spec),
             https_addr,
             http_addr,
             tls,
-        })
+            power: tokio::sync::Mutex::new(None),
+            off: std::sync::Mutex::new(Vec::new()),
+            shutdown,
+            tasks,
+        };
+        *droplet.power.lock().await = Some(droplet.serve(https, http));
+        Ok(droplet)
+    }
+
+    fn serve(&self, https: TcpListener, http: TcpListener) -> Powered {
+        let cycle = self.shutdown.child_token();
+        let loops = vec![
+            spawn_accept_loop(
+                https,
+                self.spec.clone(),
+                Some(self.tls.clone()),
+                cycle.clone(),
+                self.tasks.clone(),
+            ),
+            spawn_accept_loop(
+                http,
+                self.spec.clone(),
+                None,
+                cycle.clone(),
+                self.tasks.clone(),
+            ),
+        ];
+        Powered { cycle, loops }
+    }
+
+    /// Powers the droplet off: once this returns, its ports refuse connections and the open
+    /// ones are closed. False when it already was off.
+    pub async fn power_off(&self) -> bool {
+        let mut power = self.power.lock().await;
+        let Some(powered) = power.take() else {
+            return false;
+        };
+        powered.cycle.cancel();
+        // The listeners are closed when their loops end: wait, so that "off" means refused.
+        for handle in powered.loops {
+            let _ = handle.await;
+        }
+        self.off_spans_mut().push(OffSpan {
+            from_ms: crate::state::now_ms(),
+            until_ms: None,
+        });
+        true
+    }
+
+    /// Powers it on again, on the same ports. False when it already was on; an error when a
+    /// port was taken meanwhile (it then stays off).
+    pub async fn power_on(&self) -> Result<bool, SandboxError> {
+        let mut power = self.power.lock().await;
+        if power.is_some() {
+            return Ok(false);
+        }
+        let https = bind(self.https_addr).await?;
+        let http = bind(self.http_addr).await?;
+        *power = Some(self.serve(https, http));
+        if let Some(last) = self.off_spans_mut().last_mut() {
+            last.until_ms.get_or_insert_with(crate::state::now_ms);
+        }
+        Ok(true)
+    }
+
+    /// Whether it is off now.
+    pub fn is_off(&self) -> bool {
+        self.off_spans()
+            .last()
+            .is_some_and(|span| span.until_ms.is_none())
+    }
+
+    /// When it was off since the Sandbox started, oldest first.
+    pub fn off_spans(&self) -> Vec<OffSpan> {
+        self.off_spans_mut().clone()
+    }
+
+    fn off_spans_mut(&self) -> std::sync::MutexGuard<'_, Vec<OffSpan>> {
+        // Plain data: a panic elsewhere while holding it leaves nothing half-written.
+        self.off.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Serve another certificate from the next connection on.
@@ -117,13 +207,22 @@ impl RunningDroplet {
     }
 }
 
+async fn bind(addr: SocketAddr) -> Result<TcpListener, SandboxError> {
+    // tokio sets SO_REUSEADDR: a port closed at power-off can be bound again at once.
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| SandboxError::Bind { addr, source })
+}
+
+/// Accepts until `shutdown` (the Sandbox stopping or the droplet powered off); the listener is
+/// closed when the returned task ends.
 fn spawn_accept_loop(
     listener: TcpListener,
     spec: Arc<DropletSpec>,
     tls: Option<Arc<RwLock<Arc<ServerConfig>>>>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
-) {
+) -> tokio::task::JoinHandle<()> {
     let conn_tasks = tasks.clone();
     tasks.spawn(async move {
         loop {
@@ -152,7 +251,7 @@ fn spawn_accept_loop(
                 },
             }
         }
-    });
+    })
 }
 
 struct ConnContext {
@@ -450,6 +549,51 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(reply.peer_certs[0], other.cert_der);
+
+        stop.cancel();
+        tasks.close();
+        tasks.wait().await;
+    }
+
+    #[tokio::test]
+    async fn a_powered_off_droplet_refuses_connections_and_serves_again_on_the_same_ports() {
+        let ca = SandboxCa::new().unwrap();
+        let leaf = ca
+            .issue(&["sandbox-shop.test"], time::Duration::days(30))
+            .unwrap();
+        let stop = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let d = RunningDroplet::start(spec("web-2", false), &leaf, stop.clone(), tasks.clone())
+            .await
+            .unwrap();
+        assert!(!d.is_off());
+        assert!(d.off_spans().is_empty());
+
+        assert!(d.power_off().await);
+        assert!(!d.power_off().await, "already off");
+        assert!(d.is_off());
+        for addr in [d.https_addr, d.http_addr] {
+            let err = TcpStream::connect(addr).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{addr}");
+        }
+        let spans = d.off_spans();
+        assert_eq!(spans.len(), 1);
+        assert!(spans[0].until_ms.is_none());
+
+        assert!(d.power_on().await.unwrap());
+        assert!(!d.power_on().await.unwrap(), "already on");
+        assert!(!d.is_off());
+        let reply = https_get(d.https_addr, ca.der(), "sandbox-shop.test", b"")
+            .await
+            .unwrap();
+        assert!(reply.text.contains("<h1>web-2</h1>"), "{}", reply.text);
+        assert!(http_get(d.http_addr, b"")
+            .await
+            .unwrap()
+            .contains("<h1>web-2</h1>"));
+        let spans = d.off_spans();
+        let until = spans[0].until_ms.expect("the span is closed");
+        assert!(until >= spans[0].from_ms);
 
         stop.cancel();
         tasks.close();

@@ -29,8 +29,11 @@
 //!
 //! For use from another process, the same controls exist over HTTP, outside `/v2` and behind
 //! the same bearer token: `GET /_sandbox/backends`, `GET /_sandbox/ca.pem`,
-//! `POST /_sandbox/fail_next {"status":429,"count":2}` and
-//! `POST /_sandbox/droplets/{id}/fix_certificate`.
+//! `POST /_sandbox/fail_next {"status":429,"count":2}`,
+//! `POST /_sandbox/droplets/{id}/fix_certificate`,
+//! `POST /_sandbox/droplets/{id}/power {"type":"power_off"}` (or `power_on`: its servers refuse
+//! connections while off, its status is `off` and the monitoring series show it failing) and
+//! `GET /_sandbox/requests` (monitoring requests answered so far).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -201,8 +204,13 @@ impl Sandbox {
                 CertProfile::Fleet => &fleet,
                 CertProfile::Odd => &odd,
             };
-            droplets
-                .push(RunningDroplet::start(spec, cert, shutdown.clone(), tasks.clone()).await?);
+            let droplet =
+                RunningDroplet::start(spec, cert, shutdown.clone(), tasks.clone()).await?;
+            // A droplet saved powered off stays off.
+            if entry.droplet["status"] == "off" {
+                droplet.power_off().await;
+            }
+            droplets.push(droplet);
         }
         // One server for all generated droplets: thousands of listeners would cost two file
         // descriptors each and seconds of start-up, and show nothing more.
@@ -379,6 +387,20 @@ impl SandboxHandle {
         self.shared
             .persist()
             .await
+    /// Powers seeded droplet `droplet_id` off (`on = false`: its ports refuse connections, its
+    /// status is `off`, the monitoring series show it failing from now) or on again. Ok(false)
+    /// when it already was; the generated droplets (one shared server) are not found.
+    pub async fn set_droplet_power(&self, droplet_id: u64, on: bool) -> Result<bool, SandboxError> {
+        self.shared.set_droplet_power(droplet_id, on).await
+    }
+
+    /// Monitoring requests (`/v2/monitoring/...`) answered so far.
+    pub fn monitoring_requests(&self) -> u64 {
+        self.shared
+            .monitoring_requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
             .map_err(|err| SandboxError::StateFile {
                 path: err.path.clone(),
                 reason: format!(

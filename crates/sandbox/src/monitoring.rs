@@ -2,12 +2,19 @@
 //! DigitalOcean's shape (a Prometheus matrix), computed from the Sandbox's own state so graphs
 //! and health verdicts work offline.
 //!
-//! Values are a function of (load balancer, droplet, series, timestamp) only — a daily sine
-//! with hashed noise — so the same window always answers the same numbers (tests can compare,
-//! screenshots are stable) and nothing has to be stored. Droplets behind a load balancer pass
-//! their health checks, except a droplet that is not `active` and web-3, the Sandbox's odd
+//! Values are a function of (load balancer, droplet, series, timestamp) and of when droplets
+//! were powered off — a daily sine with hashed noise — so the same window always answers the
+//! same numbers (tests can compare, screenshots are stable) and nothing has to be stored.
+//! Droplets behind a load balancer pass their health checks, except web-3, the Sandbox's odd
 //! droplet (its own short-lived certificate, and here: failing health checks), so "unhealthy"
-//! is visible without an account. A network load balancer answers its `frontend_nlb_*` and
+//! is visible without an account, and a droplet while it is powered off (`/_sandbox/droplets/
+//! {id}/power`): from that moment it fails its checks, counts downtime and gets no traffic, and
+//! passes again once powered on. A droplet not `active` with no such record fails throughout.
+//!
+//! Each sample is the check at its time, except the latest one in a window, which is the check
+//! at the window's end (or now): a droplet stopped a second ago is unhealthy at once, as a deploy
+//! script waiting on it needs, not at the next two-minute mark. `droplets_downtime` is 1 when
+//! the droplet was down at any moment since the previous sample. A network load balancer answers its `frontend_nlb_*` and
 //! firewall series and an empty matrix for HTTP ones; the others the reverse, as DigitalOcean
 //! says the firewall series are only for network load balancers.
 //!
@@ -66,7 +73,29 @@ struct Subject {
 struct Member {
     id: u64,
     name: String,
-    failing: bool,
+    /// Fails every check of the window (web-3; not `active` with no power record).
+    always_failing: bool,
+    /// When it was powered off, Unix milliseconds [from, until).
+    off: Vec<(i64, i64)>,
+}
+
+impl Member {
+    fn failing_at(&self, ms: i64) -> bool {
+        self.always_failing
+            || self
+                .off
+                .iter()
+                .any(|&(from, until)| from <= ms && ms < until)
+    }
+
+    /// Down at some moment of (after_ms, until_ms].
+    fn down_between(&self, after_ms: i64, until_ms: i64) -> bool {
+        self.always_failing
+            || self
+                .off
+                .iter()
+                .any(|&(from, until)| from <= until_ms && until > after_ms + 1)
+    }
 }
 
 /// The matrix for `series_name` over the query's window.
@@ -97,7 +126,13 @@ pub(crate) fn lb_metric(
         !series::is_nlb_only(series_name)
     };
     let result = if applies {
-        compute(&subject, series_name, start, end)
+        compute(
+            &subject,
+            series_name,
+            start,
+            end,
+            crate::state::now_ms() as i64,
+        )
     } else {
         Vec::new()
     };
@@ -135,13 +170,22 @@ fn subject(shared: &Shared, lb_id: &str) -> Result<Subject, MetricError> {
                 .map(|id| {
                     let entry = st.droplet(id).map(|d| &d.droplet);
                     let active = entry.is_none_or(|d| d["status"] == "active");
+                    let off: Vec<(i64, i64)> = shared
+                        .droplet_off_spans(id)
+                        .iter()
+                        .map(|s| {
+                            let until = s.until_ms.map_or(i64::MAX, |u| u as i64);
+                            (s.from_ms as i64, until)
+                        })
+                        .collect();
                     Member {
                         id,
                         name: entry
                             .and_then(|d| d["name"].as_str())
                             .unwrap_or_default()
                             .to_string(),
-                        failing: id == WEB_3 || !active,
+                        always_failing: id == WEB_3 || (!active && off.is_empty()),
+                        off,
                     }
                 })
                 .collect()
@@ -196,15 +240,17 @@ fn traffic(seed: u64, t: i64) -> f64 {
     base * (1.0 + 0.6 * day.sin()) * (0.9 + 0.2 * noise(seed, t))
 }
 
-fn timestamps(start: i64, end: i64) -> Vec<i64> {
+/// The samples' times in [start, end] and the step between them.
+fn timestamps(start: i64, end: i64) -> (Vec<i64>, i64) {
     let span = end - start;
     let step = STEP.max((span + MAX_POINTS - 1) / MAX_POINTS);
     // Aligned to the step, as Prometheus's range queries are, so windows share samples.
     let first = (start + step - 1).div_euclid(step) * step;
-    (0..)
+    let ts = (0..)
         .map(|i| first + i * step)
         .take_while(|t| *t <= end)
-        .collect()
+        .collect();
+    (ts, step)
 }
 
 fn text(v: f64) -> Value {
@@ -224,12 +270,29 @@ fn line(labels: Value, ts: &[i64], f: impl Fn(i64) -> f64) -> Value {
 /// The share of responses in each class (2xx, 3xx, 4xx, 5xx).
 const CLASSES: [(&str, f64); 4] = [("2xx", 0.9), ("3xx", 0.05), ("4xx", 0.04), ("5xx", 0.01)];
 
-fn compute(subject: &Subject, name: &str, start: i64, end: i64) -> Vec<Value> {
-    let ts = timestamps(start, end);
+fn compute(subject: &Subject, name: &str, start: i64, end: i64, now_ms: i64) -> Vec<Value> {
+    let (ts, step) = timestamps(start, end);
     let lb_seed = hash(&[subject.lb_id.as_bytes()]);
     let lb_labels = json!({"lb_id": subject.lb_id});
-    let healthy: Vec<&Member> = subject.droplets.iter().filter(|d| !d.failing).collect();
-    let serving = healthy.len().max(1) as f64;
+    // The moment sample `t` checks (ms): its own time, the window's end (or now) for the latest.
+    let checked_at = |t: i64| {
+        if t + step <= end {
+            t * 1000
+        } else {
+            // `end` is whole seconds: up to its last millisecond, so a droplet stopped in the
+            // second the window ends in is already seen.
+            (end * 1000 + 999).min(now_ms).max(t * 1000)
+        }
+    };
+    let serving = |t: i64| {
+        let at = checked_at(t);
+        let up = subject
+            .droplets
+            .iter()
+            .filter(|d| !d.failing_at(at))
+            .count();
+        up.max(1) as f64
+    };
     let rps = |t: i64| traffic(lb_seed, t);
     let units = subject.size_unit;
     if series::is_per_droplet(name) {
@@ -251,17 +314,17 @@ fn compute(subject: &Subject, name: &str, start: i64, end: i64) -> Vec<Value> {
                 }
                 l
             };
-            let failing = d.failing;
+            let failing = |t: i64| d.failing_at(checked_at(t));
             // A failing droplet gets no traffic: the load balancer has taken it out.
-            let share = move |t: i64| {
-                if failing {
+            let share = |t: i64| {
+                if failing(t) {
                     0.0
                 } else {
-                    rps(t) / serving * (0.9 + 0.2 * noise(seed, t))
+                    rps(t) / serving(t) * (0.9 + 0.2 * noise(seed, t))
                 }
             };
-            let latency = move |t: i64, factor: f64| {
-                if failing {
+            let latency = |t: i64, factor: f64| {
+                if failing(t) {
                     // No responses, so no percentile: Prometheus says NaN.
                     f64::NAN
                 } else {
@@ -270,11 +333,25 @@ fn compute(subject: &Subject, name: &str, start: i64, end: i64) -> Vec<Value> {
             };
             match name {
                 series::DROPLETS_HEALTH_CHECKS => {
-                    out.push(line(labels(None), &ts, |_| if failing { 0.0 } else { 1.0 }))
+                    out.push(line(
+                        labels(None),
+                        &ts,
+                        |t| {
+                            if failing(t) {
+                                0.0
+                            } else {
+                                1.0
+                            }
+                        },
+                    ))
                 }
-                series::DROPLETS_DOWNTIME => {
-                    out.push(line(labels(None), &ts, |_| if failing { 1.0 } else { 0.0 }))
-                }
+                series::DROPLETS_DOWNTIME => out.push(line(labels(None), &ts, |t| {
+                    if d.down_between((t - step) * 1000, checked_at(t)) {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })),
                 series::DROPLETS_CONNECTIONS => {
                     out.push(line(labels(None), &ts, |t| (share(t) * 0.8).round()))
                 }
@@ -341,11 +418,97 @@ mod tests {
 
     #[test]
     fn timestamps_are_aligned_and_capped() {
-        let ts = timestamps(1_000, 4_600);
+        let (ts, step) = timestamps(1_000, 4_600);
+        assert_eq!(step, STEP);
         assert_eq!(ts.first(), Some(&1_080));
         assert!(ts.windows(2).all(|w| w[1] - w[0] == STEP));
-        let week = timestamps(0, 7 * 86_400);
+        let (week, _) = timestamps(0, 7 * 86_400);
         assert!(week.len() as i64 <= MAX_POINTS + 1, "{}", week.len());
+    }
+
+    fn subject(off: Vec<(i64, i64)>) -> Subject {
+        let member = |id: u64, name: &str, off: Vec<(i64, i64)>| Member {
+            id,
+            name: name.to_string(),
+            always_failing: false,
+            off,
+        };
+        Subject {
+            lb_id: "lb".to_string(),
+            network_lb: false,
+            terminates_tls: false,
+            size_unit: 1.0,
+            droplets: vec![member(1, "web-1", Vec::new()), member(2, "web-2", off)],
+        }
+    }
+
+    /// web-2's values of `name` as (time, value).
+    fn web2(subject: &Subject, name: &str, end: i64, now_ms: i64) -> Vec<(i64, String)> {
+        let lines = compute(subject, name, end - 3600, end, now_ms);
+        let line = lines
+            .iter()
+            .find(|l| l["metric"]["droplet_name"] == "web-2")
+            .expect("a web-2 line");
+        line["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v[0].as_i64().unwrap(), v[1].as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_droplet_powered_off_fails_from_that_moment_and_passes_once_on_again() {
+        // Between two samples (every 120 s): the latest sample is the check at the window's end.
+        let end = 1_000_000 * 120 + 50;
+        let now_ms = end * 1000;
+        let stopped_ms = now_ms - 10_000;
+        let off = subject(vec![(stopped_ms, i64::MAX)]);
+        let checks = web2(&off, series::DROPLETS_HEALTH_CHECKS, end, now_ms);
+        assert_eq!(checks.last().unwrap().1, "0", "unhealthy at once");
+        assert!(checks[..checks.len() - 1].iter().all(|(_, v)| v == "1"));
+        let down = web2(&off, series::DROPLETS_DOWNTIME, end, now_ms);
+        assert_eq!(down.last().unwrap().1, "1");
+        assert!(down[..down.len() - 1].iter().all(|(_, v)| v == "0"));
+        let conns = web2(&off, series::DROPLETS_CONNECTIONS, end, now_ms);
+        assert_eq!(conns.last().unwrap().1, "0", "no traffic while off");
+        let p95 = web2(&off, series::DROPLETS_HTTP_RESPONSE_TIME_95P, end, now_ms);
+        assert_eq!(p95.last().unwrap().1, "NaN");
+        // web-1 takes all of it meanwhile.
+        let web1 = compute(
+            &off,
+            series::DROPLETS_HEALTH_CHECKS,
+            end - 3600,
+            end,
+            now_ms,
+        );
+        assert!(web1[0]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v[1] == "1"));
+
+        // Off for ten minutes, on again a second ago: passing now, the downtime stays in the
+        // samples it covered.
+        let cycled = subject(vec![(now_ms - 600_000, now_ms - 1_000)]);
+        let checks = web2(&cycled, series::DROPLETS_HEALTH_CHECKS, end, now_ms);
+        assert_eq!(checks.last().unwrap().1, "1", "healthy again at once");
+        let failed = checks.iter().filter(|(_, v)| v == "0").count();
+        assert!((4..=5).contains(&failed), "{failed} samples failed");
+        let down = web2(&cycled, series::DROPLETS_DOWNTIME, end, now_ms);
+        assert_eq!(
+            down.last().unwrap().1,
+            "1",
+            "down since the previous sample"
+        );
+        let down_samples = down.iter().filter(|(_, v)| v == "1").count();
+        assert!(down_samples > failed, "{down_samples} vs {failed}");
+
+        // Never off: the same numbers as a droplet with no record.
+        let never = subject(Vec::new());
+        assert!(web2(&never, series::DROPLETS_DOWNTIME, end, now_ms)
+            .iter()
+            .all(|(_, v)| v == "0"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod common;
 use common::{quick, Api};
 use cutover_digitalocean::contract::Spec;
 use cutover_digitalocean::monitoring::{decode_matrix, series};
-use cutover_sandbox::{LB_BLOG_ID, LB_SHOP_ID, WEB_1, WEB_3};
+use cutover_sandbox::{LB_BLOG_ID, LB_SHOP_ID, WEB_1, WEB_2, WEB_3};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -225,4 +225,92 @@ async fn a_network_load_balancer_has_its_series_and_no_http_ones() {
         let m = decode_matrix(r.text.as_bytes()).unwrap();
         assert_eq!(!m.series.is_empty(), has, "{name}");
     }
+}
+
+/// The latest health-check sample of `droplet` behind the blog load balancer, for a window
+/// ending now.
+async fn latest_check(api: &Api, droplet: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let p = path(series::DROPLETS_HEALTH_CHECKS, LB_BLOG_ID, now - 3600, now);
+    let r = api.get(&p).await;
+    assert_eq!(r.status.as_u16(), 200, "{p}: {}", r.text);
+    validate(&p, 200, r.body.as_ref());
+    let m = decode_matrix(r.text.as_bytes()).unwrap();
+    let line = m
+        .series
+        .iter()
+        .find(|s| s.labels["droplet_id"] == droplet.to_string())
+        .expect("a line for the droplet");
+    format!("{}", line.samples.last().expect("a sample").1)
+}
+
+#[tokio::test]
+async fn a_droplet_powered_off_over_http_refuses_connections_and_fails_its_checks_until_on() {
+    let api = Api::start(quick()).await;
+    let https = api.sandbox.backend_addr(WEB_2, 443).unwrap();
+    assert_eq!(latest_check(&api, WEB_2).await, "1");
+    let counted = api.sandbox.monitoring_requests();
+    assert_eq!(counted, 1, "one request per series fetched");
+
+    let power = |kind: &'static str| {
+        let api = &api;
+        async move {
+            let body = json!({ "type": kind });
+            api.call(
+                Method::POST,
+                &format!("/_sandbox/droplets/{WEB_2}/power"),
+                Some(&body),
+            )
+            .await
+        }
+    };
+    let r = power("power_off").await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    assert_eq!(r.json()["status"], "off");
+    assert_eq!(r.json()["changed"], true);
+    let err = std::net::TcpStream::connect(https).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    // The API shows it off (a status the spec allows), and the checks fail from now.
+    let p = format!("/v2/droplets/{WEB_2}");
+    let r = api.get(&p).await;
+    assert_eq!(r.json()["droplet"]["status"], "off");
+    if let Err(v) =
+        Spec::get().validate_response("GET", "/v2/droplets/{droplet_id}", 200, r.body.as_ref())
+    {
+        panic!("{v:#?}");
+    }
+    assert_eq!(latest_check(&api, WEB_2).await, "0");
+    assert_eq!(latest_check(&api, WEB_1).await, "1");
+    assert_eq!(power("power_off").await.json()["changed"], false);
+
+    let r = power("power_on").await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    assert_eq!(r.json()["status"], "active");
+    assert!(std::net::TcpStream::connect(https).is_ok());
+    assert_eq!(latest_check(&api, WEB_2).await, "1");
+
+    // Counted over HTTP too, behind the token.
+    let r = api.get("/_sandbox/requests").await;
+    assert_eq!(r.json()["monitoring"], 4);
+    // Refusals: an unknown type, an unknown droplet.
+    let bad = json!({ "type": "reboot" });
+    let r = api
+        .call(
+            Method::POST,
+            &format!("/_sandbox/droplets/{WEB_2}/power"),
+            Some(&bad),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 422, "{}", r.text);
+    let r = api
+        .call(
+            Method::POST,
+            "/_sandbox/droplets/1/power",
+            Some(&json!({"type": "power_off"})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 404, "{}", r.text);
 }
