@@ -94,19 +94,10 @@ impl Shared {
             state_file: opts.state_file.clone(),
             save_lock: tokio::sync::Mutex::new(()),
             dns_addr: std::sync::OnceLock::new(),
+            monitoring_requests: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    pub fn set_dns_addr(&self, addr: std::net::SocketAddr) {
-        // Only start() sets it, once; a second call would be a bug, and is ignored.
-        let _ = self.dns_addr.set(addr);
-    }
-
-    /// The DNS server's address (`127.0.0.1:0` only before start() has bound it).
-            monitoring_requests: std::sync::atomic::AtomicU64::new(0),
-    pub fn dns_addr(&self) -> std::net::SocketAddr {
-        self.dns_addr
-            .get()
     /// Powers seeded droplet `droplet_id` off or on (its servers stop or serve again, its
     /// status turns `off` or `active`). Ok(false) when it already was. The generated droplets
     /// share one server and are not found here.
@@ -155,6 +146,15 @@ impl Shared {
             .is_some_and(|p| p.droplets.iter().any(|d| d.id == droplet_id))
     }
 
+    pub fn set_dns_addr(&self, addr: std::net::SocketAddr) {
+        // Only start() sets it, once; a second call would be a bug, and is ignored.
+        let _ = self.dns_addr.set(addr);
+    }
+
+    /// The DNS server's address (`127.0.0.1:0` only before start() has bound it).
+    pub fn dns_addr(&self) -> std::net::SocketAddr {
+        self.dns_addr
+            .get()
             .copied()
             .unwrap_or_else(|| std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))
     }
@@ -499,6 +499,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/_sandbox/droplets/{id}/fix_certificate",
             post(sandbox_fix_certificate),
         )
+        .route("/_sandbox/droplets/{id}/power", post(sandbox_power))
+        .route("/_sandbox/requests", get(sandbox_requests))
         .fallback(|| async { ApiErr::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
@@ -513,6 +515,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 /// Load-balancer metrics (crate::monitoring computes them; errors get the common envelope).
 async fn lb_metric(s: Shr, Path(series): Path<String>, Query(q): Q) -> ApiResult {
+    s.monitoring_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     crate::monitoring::lb_metric(&s, &series, &q)
         .map(|v| Json(v).into_response())
         .map_err(|e| ApiErr::new(e.status, e.id, e.message))
@@ -525,8 +529,6 @@ type ApiResult = Result<Response, ApiErr>;
 fn ok(v: Value) -> ApiResult {
     Ok(Json(v).into_response())
 }
-        .route("/_sandbox/droplets/{id}/power", post(sandbox_power))
-        .route("/_sandbox/requests", get(sandbox_requests))
 
 fn with_status(status: StatusCode, v: Value) -> ApiResult {
     Ok((status, Json(v)).into_response())
@@ -541,8 +543,6 @@ fn parse_object(body: &Bytes) -> Result<Map<String, Value>, ApiErr> {
         return Err(ApiErr::bad_request("A JSON request body is required."));
     }
     match serde_json::from_slice::<Value>(body) {
-    s.monitoring_requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(ApiErr::bad_request(
             "The request body must be a JSON object.",

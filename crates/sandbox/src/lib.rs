@@ -373,20 +373,6 @@ impl SandboxHandle {
         self.shared.fix_droplet_certificate(droplet_id).await
     }
 
-    /// Stops the API and the droplets, waits for them, and saves the state if a file was given
-    /// (a failed save is logged: [`SandboxHandle::shutdown_and_save`] returns it).
-    pub async fn shutdown(self) {
-        let _ = self.shutdown_and_save().await;
-    }
-
-    /// [`SandboxHandle::shutdown`], returning the error when the final save failed.
-    pub async fn shutdown_and_save(self) -> Result<(), SandboxError> {
-        self.shutdown.cancel();
-        self.tasks.close();
-        self.tasks.wait().await;
-        self.shared
-            .persist()
-            .await
     /// Powers seeded droplet `droplet_id` off (`on = false`: its ports refuse connections, its
     /// status is `off`, the monitoring series show it failing from now) or on again. Ok(false)
     /// when it already was; the generated droplets (one shared server) are not found.
@@ -401,6 +387,20 @@ impl SandboxHandle {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Stops the API and the droplets, waits for them, and saves the state if a file was given
+    /// (a failed save is logged: [`SandboxHandle::shutdown_and_save`] returns it).
+    pub async fn shutdown(self) {
+        let _ = self.shutdown_and_save().await;
+    }
+
+    /// [`SandboxHandle::shutdown`], returning the error when the final save failed.
+    pub async fn shutdown_and_save(self) -> Result<(), SandboxError> {
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.shared
+            .persist()
+            .await
             .map_err(|err| SandboxError::StateFile {
                 path: err.path.clone(),
                 reason: format!(
