@@ -54,8 +54,29 @@ pub struct Journey {
 impl Journey {
     /// Starts tauri-driver and the app with a fresh home, plus the given extra environment.
     pub async fn start(name: &str, env: &[(&str, String)]) -> Result<Journey> {
+        Self::start_in(name, env, None).await
+    }
+
+    /// Starts the app again on this journey's home (config, data, cache, state), as a user
+    /// reopening it; the caller has made the app quit first. The old session and driver end here.
+    pub async fn relaunch(mut self, env: &[(&str, String)]) -> Result<Journey> {
+        // Journey is Drop, so its home is swapped out rather than moved.
+        let home = std::mem::replace(&mut self.home, tempfile::tempdir()?);
+        let name = self.name.clone();
+        let _ = self.client.clone().close().await;
+        stop_driver(&mut self.driver);
+        Self::start_in(&name, env, Some(home)).await
+    }
+
+    /// `start` on a given home (kept across launch attempts), or a fresh one per attempt.
+    async fn start_in(
+        name: &str,
+        env: &[(&str, String)],
+        mut kept_home: Option<tempfile::TempDir>,
+    ) -> Result<Journey> {
         // fantoccini's TLS stack and ours bring two rustls providers: pick one explicitly.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let relaunching = kept_home.is_some();
         let app = app_binary();
         if !app.exists() {
             return Err(format!(
@@ -69,8 +90,19 @@ impl Journey {
         // again, so a journey fails or passes instead of hanging the run.
         let mut last_error = String::new();
         for attempt in 1..=LAUNCH_ATTEMPTS {
-            match tokio::time::timeout(LAUNCH_TIMEOUT, Self::launch(name, env, &app)).await {
-                Ok(Ok(journey)) => return Ok(journey),
+            let home = match kept_home.take() {
+                Some(home) => home,
+                None => tempfile::tempdir()?,
+            };
+            match tokio::time::timeout(LAUNCH_TIMEOUT, Self::launch(env, &app, home.path())).await {
+                Ok(Ok((client, driver))) => {
+                    return Ok(Journey {
+                        client,
+                        name: name.to_string(),
+                        driver,
+                        home,
+                    })
+                }
                 Ok(Err(err)) => last_error = err.to_string(),
                 Err(_) => {
                     last_error =
@@ -78,14 +110,20 @@ impl Journey {
                 }
             }
             eprintln!("{name}: launch attempt {attempt} of {LAUNCH_ATTEMPTS} failed: {last_error}");
+            if relaunching {
+                kept_home = Some(home);
+            }
         }
         Err(format!("{name}: the app could not be started: {last_error}").into())
     }
 
-    /// One launch: tauri-driver with a fresh home, then the WebDriver session. Dropping the
+    /// One launch: tauri-driver on `home`, then the WebDriver session. Dropping the
     /// future (a timeout) drops the driver, which stops it and the app.
-    async fn launch(name: &str, env: &[(&str, String)], app: &std::path::Path) -> Result<Journey> {
-        let home = tempfile::tempdir()?;
+    async fn launch(
+        env: &[(&str, String)],
+        app: &std::path::Path,
+        home: &Path,
+    ) -> Result<(Client, Child)> {
         let port = free_port()?;
         let native_port = free_port()?;
         let mut cmd =
@@ -94,10 +132,10 @@ impl Journey {
             .arg(port.to_string())
             .arg("--native-port")
             .arg(native_port.to_string())
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_CACHE_HOME", home.path().join("cache"))
-            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_STATE_HOME", home.join("state"))
             // One app after another under one session bus: no single-instance hand-over.
             .env("CUTOVER_MULTI_INSTANCE", "1")
             .stdout(Stdio::null())
@@ -135,12 +173,7 @@ impl Journey {
             }
         };
         let driver = driver.0.take().ok_or("tauri-driver is gone")?;
-        Ok(Journey {
-            client,
-            name: name.to_string(),
-            driver,
-            home,
-        })
+        Ok((client, driver))
     }
 
     /// Waits up to 15 s for an element matching `css`.
