@@ -6,7 +6,7 @@ use std::time::Duration;
 use cutover_core::certs::inventory::CertificateSummary;
 use cutover_core::certs::report::ReportFormat;
 use cutover_core::certs::termination::TerminationCheck;
-use cutover_core::certs::{BackendReport, CertCheckInput, FleetReport};
+use cutover_core::certs::{BackendReport, CertCheckInput, CertRecheck, FleetReport};
 use cutover_core::https_probe::TestRequestResult;
 use cutover_core::lb::LbChoice;
 use cutover_core::rehearse::slot::BalancerStatus;
@@ -49,13 +49,15 @@ pub async fn check_sources(state: State<'_, AppState>) -> Result<Vec<LbChoice>, 
 }
 
 /// Probes every backend, sending each result to `progress` as it finishes; returns the report.
-/// `ca_file` names a PEM file of extra CA certificates to trust.
+/// `ca_file` names a PEM file of extra CA certificates to trust. With `recheck`, only its
+/// droplets are probed (the fix panel's Recheck) and merged into its earlier report.
 #[tauri::command]
 #[specta::specta]
 pub async fn run_cert_check(
     state: State<'_, AppState>,
     input: CertCheckInput,
     ca_file: Option<String>,
+    recheck: Option<CertRecheck>,
     progress: Channel<BackendReport>,
 ) -> Result<FleetReport, ApiError> {
     let mut input = input;
@@ -67,11 +69,17 @@ pub async fn run_cert_check(
         // Hand-made backends need no account, but on the Sandbox its CA verifies them.
         None => state.workspace.connection().await.ok(),
     };
-    cutover_core::certs::check_certificates(conn.as_ref(), &input, |report| {
-        // A closed view is not an error: the final report still comes back.
+    // A closed view is not an error: the final report still comes back.
+    let on_result = |report: &BackendReport| {
         let _ = progress.send(report.clone());
-    })
-    .await
+    };
+    match recheck {
+        Some(recheck) => {
+            cutover_core::certs::recheck_certificates(conn.as_ref(), &input, &recheck, on_result)
+                .await
+        }
+        None => cutover_core::certs::check_certificates(conn.as_ref(), &input, on_result).await,
+    }
 }
 
 /// Load balancers that terminate TLS, their certificate compared with what the droplets serve.

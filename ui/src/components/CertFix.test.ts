@@ -92,9 +92,12 @@ describe("CertFix", () => {
       report: report({ "web-1": A, "web-2": A, "web-3": B }, remedy),
       onRecheck,
     });
+    expect(container.querySelector("[data-testid='cert-fix-recheck-what']")!.textContent).toContain("Checks only web-3 again");
     await fireEvent.click(container.querySelector("[data-testid='cert-fix-recheck']")!);
-    expect(onRecheck).toHaveBeenCalledOnce();
-    await rerender({ report: null, rechecking: true, onRecheck });
+    // Only the droplets the remedy names are probed again.
+    expect(onRecheck).toHaveBeenCalledExactlyOnceWith(["web-3"]);
+    // The view keeps its report while the recheck runs.
+    await rerender({ report: report({ "web-1": A, "web-2": A, "web-3": B }, remedy), rechecking: true, onRecheck });
     expect(container.querySelector("[data-testid='cert-fix-rechecking']")!.textContent).toContain("web-3");
     await rerender({ report: report({ "web-1": A, "web-2": A, "web-3": A }, null), rechecking: false, onRecheck });
     const outcome = container.querySelector("[data-testid='cert-fix-outcome']")!;
@@ -113,5 +116,26 @@ describe("CertFix", () => {
     const outcome = container.querySelector("[data-testid='cert-fix-outcome']")!;
     expect(outcome.getAttribute("data-cleared")).toBe("no");
     expect(outcome.textContent).toContain("web-3 still differs");
+  });
+
+  it("shows the recheck's own verdict and rechecks the same droplets again after it cleared", async () => {
+    const onRecheck = vi.fn();
+    const { container, rerender } = render(CertFix, {
+      report: report({ "web-1": A, "web-2": A, "web-3": B }, remedy),
+      onRecheck,
+    });
+    await fireEvent.click(container.querySelector("[data-testid='cert-fix-recheck']")!);
+    const merged = {
+      ...report({ "web-1": A, "web-2": A, "web-3": A }, null),
+      recheck: { droplets: ["web-3"], cleared: true, summary: "web-3 now serves the certificate to keep (A): all 3 backends serve the same certificate." },
+    } as FleetReport;
+    await rerender({ report: merged, rechecking: false, onRecheck });
+    const outcome = container.querySelector("[data-testid='cert-fix-outcome']")!;
+    expect(outcome.getAttribute("data-cleared")).toBe("yes");
+    expect(outcome.textContent).toContain("web-3 now serves the certificate to keep (A)");
+    // No remedy is left; Recheck is still there and probes web-3 again.
+    expect(container.querySelector("[data-testid='cert-fix-droplet']")).toBeNull();
+    await fireEvent.click(container.querySelector("[data-testid='cert-fix-recheck']")!);
+    expect(onRecheck).toHaveBeenLastCalledWith(["web-3"]);
   });
 });

@@ -32,9 +32,10 @@ export const commands = {
 	checkSources: () => typedError<LbChoice[], ApiError_Serialize>(__TAURI_INVOKE("check_sources")),
 	/**
 	 *  Probes every backend, sending each result to `progress` as it finishes; returns the report.
-	 *  `ca_file` names a PEM file of extra CA certificates to trust.
+	 *  `ca_file` names a PEM file of extra CA certificates to trust. With `recheck`, only its
+	 *  droplets are probed (the fix panel's Recheck) and merged into its earlier report.
 	 */
-	runCertCheck: (input: CertCheckInput_Deserialize, caFile: string | null, progress: Channel<BackendReport_Deserialize>) => typedError<FleetReport_Serialize, ApiError_Serialize>(__TAURI_INVOKE("run_cert_check", { input, caFile, progress })),
+	runCertCheck: (input: CertCheckInput_Deserialize, caFile: string | null, recheck: CertRecheck_Deserialize | null, progress: Channel<BackendReport_Deserialize>) => typedError<FleetReport_Serialize, ApiError_Serialize>(__TAURI_INVOKE("run_cert_check", { input, caFile, recheck, progress })),
 	/**
 	 *  Asks where to save the report with the native save dialog — opened here, in Rust, so the
 	 *  only path ever written is one the user picked (the webview never sends a path) — and writes
@@ -139,6 +140,18 @@ export const commands = {
 	watchRunNow: () => typedError<RunOutcome_Serialize, ApiError_Serialize>(__TAURI_INVOKE("watch_run_now")),
 	/**  The notifications the watch raised since the app started, newest last. */
 	watchNotifications: () => typedError<WatchNotification[], ApiError_Serialize>(__TAURI_INVOKE("watch_notifications")),
+	/**  Version, build and licences. */
+	aboutInfo: () => typedError<AboutInfo_Serialize, ApiError_Serialize>(__TAURI_INVOKE("about_info")),
+	/**  Asks the update server whether a newer version is out. Nothing is downloaded. */
+	updateCheck: () => typedError<UpdateCheck_Serialize, ApiError_Serialize>(__TAURI_INVOKE("update_check")),
+	/**
+	 *  Downloads, verifies and installs the update the last check found, then restarts into it —
+	 *  unless the rehearsal balancer runs or a DNS change is being written (then it waits, says why,
+	 *  and installs nothing).
+	 */
+	updateInstall: () => typedError<InstallOutcome, ApiError_Serialize>(__TAURI_INVOKE("update_install")),
+	/**  Restarts into an update installed earlier, once nothing blocks it. */
+	updateRestart: () => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("update_restart")),
 };
 
 /** Events */
@@ -151,6 +164,47 @@ export const events = {
 };
 
 /* Types */
+/**  Everything the About view shows. */
+export type AboutInfo = AboutInfo_Serialize | AboutInfo_Deserialize;
+
+/**  Everything the About view shows. */
+export type AboutInfo_Deserialize = {
+	name: string,
+	version: string,
+	/**  The git commit built (12 hex digits), or "unknown" outside a checkout. */
+	commit: string,
+	/**  RFC 3339, when it was built. */
+	built_at: string,
+	license: string,
+	/**  Rust crates compiled into the app. */
+	crates: Licensed_Deserialize[],
+	/**  npm packages bundled into the UI. */
+	ui_packages: Licensed_Deserialize[],
+	/**  Both lists by licence, most common first. */
+	licence_counts: LicenceCount[],
+	/**  Set when a list could not be read (the view says so rather than showing none). */
+	problems: string[],
+};
+
+/**  Everything the About view shows. */
+export type AboutInfo_Serialize = {
+	name: string,
+	version: string,
+	/**  The git commit built (12 hex digits), or "unknown" outside a checkout. */
+	commit: string,
+	/**  RFC 3339, when it was built. */
+	built_at: string,
+	license: string,
+	/**  Rust crates compiled into the app. */
+	crates: Licensed_Serialize[],
+	/**  npm packages bundled into the UI. */
+	ui_packages: Licensed_Serialize[],
+	/**  Both lists by licence, most common first. */
+	licence_counts: LicenceCount[],
+	/**  Set when a list could not be read (the view says so rather than showing none). */
+	problems: string[],
+};
+
 /**  An account as the front ends see it: never the token, only its last four characters. */
 export type AccountSummary = AccountSummary_Serialize | AccountSummary_Deserialize;
 
@@ -771,6 +825,34 @@ export type CertInfo_Serialize = {
 	parse_error: string | null,
 };
 
+/**
+ *  A recheck of some backends of an earlier report: typically the droplets its remedy named,
+ *  after the user copied the certificate to them.
+ */
+export type CertRecheck = CertRecheck_Serialize | CertRecheck_Deserialize;
+
+/**
+ *  A recheck of some backends of an earlier report: typically the droplets its remedy named,
+ *  after the user copied the certificate to them.
+ */
+export type CertRecheck_Deserialize = {
+	/**  The report shown before: the backends not rechecked keep what it found. */
+	previous: FleetReport_Deserialize,
+	/**  The labels of the backends to probe again. */
+	droplets: string[],
+};
+
+/**
+ *  A recheck of some backends of an earlier report: typically the droplets its remedy named,
+ *  after the user copied the certificate to them.
+ */
+export type CertRecheck_Serialize = {
+	/**  The report shown before: the backends not rechecked keep what it found. */
+	previous: FleetReport_Serialize,
+	/**  The labels of the backends to probe again. */
+	droplets: string[],
+};
+
 /**  One of the account's DigitalOcean certificates. */
 export type CertificateSummary = CertificateSummary_Serialize | CertificateSummary_Deserialize;
 
@@ -809,7 +891,11 @@ export type CertificateSummary_Serialize = {
 export type ChangeAction = "create" | "update" | "delete";
 
 /**  What kind of change an entry records. */
-export type ChangeKind = "update" | "create" | "delete" | "add_droplets" | "remove_droplets" | "add_rules" | "remove_rules";
+export type ChangeKind = "update" | "create" | "delete" | "add_droplets" | "remove_droplets" | "add_rules" | "remove_rules" | 
+/**  DNS records pointed at a load balancer (a cutover, or its TTL step). */
+"dns_apply" | 
+/**  DNS records put back from a rollback set. */
+"dns_rollback";
 
 /**  Whether a connection talks to DigitalOcean or to a Sandbox. */
 export type ConnectionKind = "digital_ocean" | "sandbox";
@@ -1692,6 +1778,15 @@ export type HttpsCheck_Serialize = {
 	certificate: CertInfo_Serialize | null,
 };
 
+/**  What clicking Install did. */
+export type InstallOutcome = {
+	version: string,
+	/**  The app is restarting into the new version. */
+	restarting: boolean,
+	/**  Why it did not restart (something started meanwhile); "Restart now" when it is over. */
+	waits_for: string[],
+};
+
 /**  One change. */
 export type JournalEntry = JournalEntry_Serialize | JournalEntry_Deserialize;
 
@@ -1712,6 +1807,10 @@ export type JournalEntry_Deserialize = {
 	changes: FieldChange[],
 	status: EntryStatus,
 	error?: string | null,
+	/**  The domain a DNS change is about (`None` for load-balancer changes). */
+	domain?: string | null,
+	/**  DigitalOcean's request id, when its answer carried one (its errors do). */
+	requestId?: string | null,
 };
 
 /**  One change. */
@@ -1731,6 +1830,10 @@ export type JournalEntry_Serialize = {
 	changes: FieldChange[],
 	status: EntryStatus,
 	error: string | null,
+	/**  The domain a DNS change is about (`None` for load-balancer changes). */
+	domain: string | null,
+	/**  DigitalOcean's request id, when its answer carried one (its errors do). */
+	requestId: string | null,
 };
 
 /**  A load balancer a Kubernetes cluster owns, for the list's badge. */
@@ -2003,6 +2106,33 @@ export type LbProgress = {
  *  and the TypeScript bindings need distinct names).
  */
 export type LbSeverity = "error" | "warning";
+
+/**  How many shipped dependencies carry one licence expression. */
+export type LicenceCount = {
+	license: string,
+	count: number,
+};
+
+/**  One shipped dependency and its licence, as its own manifest states it. */
+export type Licensed = Licensed_Serialize | Licensed_Deserialize;
+
+/**  One shipped dependency and its licence, as its own manifest states it. */
+export type Licensed_Deserialize = {
+	name: string,
+	version: string,
+	/**  An SPDX expression, or a note when the manifest names only a file. */
+	license: string,
+	repository?: string | null,
+};
+
+/**  One shipped dependency and its licence, as its own manifest states it. */
+export type Licensed_Serialize = {
+	name: string,
+	version: string,
+	/**  An SPDX expression, or a note when the manifest names only a file. */
+	license: string,
+	repository: string | null,
+};
 
 /**  A load balancer as the API returns it (`GET /v2/load_balancers/{id}`). */
 export type LoadBalancer = LoadBalancer_Serialize | LoadBalancer_Deserialize;
@@ -2888,6 +3018,50 @@ export type UnmappedSeries = {
 	series: string,
 	labels: { [key in string]: string },
 	reason: string,
+};
+
+/**  What "Check for updates" found. */
+export type UpdateCheck = UpdateCheck_Serialize | UpdateCheck_Deserialize;
+
+/**  What "Check for updates" found. */
+export type UpdateCheck_Deserialize = {
+	current_version: string,
+	offer?: UpdateOffer_Deserialize | null,
+	/**  An update installed earlier in this run, waiting for a restart. */
+	installed?: string | null,
+	/**  Why an install or restart would wait now (empty: it would not). */
+	waits_for: string[],
+};
+
+/**  What "Check for updates" found. */
+export type UpdateCheck_Serialize = {
+	current_version: string,
+	offer: UpdateOffer_Serialize | null,
+	/**  An update installed earlier in this run, waiting for a restart. */
+	installed: string | null,
+	/**  Why an install or restart would wait now (empty: it would not). */
+	waits_for: string[],
+};
+
+/**  A release the user may install. */
+export type UpdateOffer = UpdateOffer_Serialize | UpdateOffer_Deserialize;
+
+/**  A release the user may install. */
+export type UpdateOffer_Deserialize = {
+	version: string,
+	/**  The release notes, as published. */
+	notes?: string | null,
+	/**  RFC 3339, when published. */
+	date?: string | null,
+};
+
+/**  A release the user may install. */
+export type UpdateOffer_Serialize = {
+	version: string,
+	/**  The release notes, as published. */
+	notes: string | null,
+	/**  RFC 3339, when published. */
+	date: string | null,
 };
 
 export type Verdict = Verdict_Serialize | Verdict_Deserialize;

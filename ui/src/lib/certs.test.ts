@@ -7,7 +7,9 @@ import {
   groupByCertificate,
   groupOf,
   parseBackends,
+  recheckDroplets,
   severityClass,
+  withRechecked,
   type BackendLike,
   type LeafLike,
 } from "./certs";
@@ -172,5 +174,35 @@ describe("TLS termination summary", () => {
     });
     expect(some.tone).toBe("warn");
     expect(some.text).toBe("1 of 3 droplets serve the load balancer's certificate; web-3 serves another one; web-2 could not be read.");
+  });
+});
+
+describe("withRechecked", () => {
+  const A = leaf();
+  const B = leaf({ sha256: "bbbb" });
+  const shown = [backend("web-1", A), backend("web-2", A), backend("web-3", B)];
+
+  it("puts the rechecked backend in its place and keeps the others", () => {
+    const fixed = backend("web-3", A);
+    const out = withRechecked(shown, [fixed]);
+    expect(out.map((b) => b.label)).toEqual(["web-1", "web-2", "web-3"]);
+    expect(out[2]).toBe(fixed);
+    expect(out[0]).toBe(shown[0]);
+    expect(differingBackends(out)).toEqual([]);
+    expect(differingBackends(shown)).toEqual(["web-3"]);
+  });
+
+  it("is the shown list until something came back, and adds a label it lacked at the end", () => {
+    expect(withRechecked(shown, [])).toBe(shown);
+    const out = withRechecked(shown, [backend("web-4", B)]);
+    expect(out.map((b) => b.label)).toEqual(["web-1", "web-2", "web-3", "web-4"]);
+  });
+});
+
+describe("recheckDroplets", () => {
+  it("takes the remedy's droplets, else the ones rechecked last", () => {
+    expect(recheckDroplets({ droplets: ["web-3"] }, ["web-9"])).toEqual(["web-3"]);
+    expect(recheckDroplets(null, ["web-3"])).toEqual(["web-3"]);
+    expect(recheckDroplets({ droplets: [] }, null)).toEqual([]);
   });
 });

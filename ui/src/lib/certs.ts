@@ -123,6 +123,34 @@ export function differingBackends(backends: BackendLike[]): string[] {
   return backends.filter((_, i) => rows.some((r) => r.differs[i])).map((b) => b.label);
 }
 
+/**
+ * `shown` with each backend of `fresh` in place of the one with its label (order kept; a label
+ * `shown` lacks is added at the end): what a recheck of some droplets shows while it streams in.
+ * The others stay as they were, never dropped.
+ */
+export function withRechecked<B extends { label: string }>(shown: B[], fresh: B[]): B[] {
+  if (!fresh.length) return shown;
+  const byLabel = new Map(fresh.map((b) => [b.label, b]));
+  const out = shown.map((b) => {
+    const f = byLabel.get(b.label);
+    if (f) byLabel.delete(b.label);
+    return f ?? b;
+  });
+  return [...out, ...byLabel.values()];
+}
+
+/**
+ * The droplets a Recheck probes again: the ones the remedy says to change, else (the report
+ * after a recheck has no remedy left when it cleared) the ones rechecked last time.
+ */
+export function recheckDroplets(
+  remedy: { droplets: string[] } | null | undefined,
+  lastRecheck: string[] | null | undefined,
+): string[] {
+  if (remedy?.droplets.length) return remedy.droplets;
+  return lastRecheck ?? [];
+}
+
 const ADVICE: Record<string, string> = {
   "backend.unreachable": "Check that the droplet is running, listens on the target port and that its firewall lets you in.",
   "backend.timeout": "The droplet did not answer in time: check the firewall, the web server and the load on it.",
