@@ -1,24 +1,15 @@
 //! `cutover dns` end to end with no token: an in-process Sandbox whose state (and the rollback
 //! set) lives in `--state-dir`, so apply and rollback in separate runs act on the same records.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Output};
+
+use support::state_dir;
 
 const DOMAIN: &str = "sandbox-shop.test";
 const LB: &str = "5a0dbe00-0001-4000-8000-000000000001";
-
-fn state_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "cutover-dns-cli-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn cutover(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cutover"))

@@ -6,26 +6,13 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
-use support::{cutover, run, standalone, Standalone};
+use support::{cutover, run, standalone, state_dir, Standalone};
 
 const SHOP_LB: &str = "5a0dbe00-0001-4000-8000-000000000001";
 const SHOP_DOMAIN: &str = "sandbox-shop.test";
-
-fn state_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "cutover-watch-cli-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn watch(dir: &Path, sb: Option<&Standalone>, args: &[&str]) -> (i32, Value, String) {
     let mut cmd = cutover();

@@ -111,6 +111,17 @@ pub fn tests_data_dir() -> std::path::PathBuf {
     scratch_dir().join(format!("data-{}", std::process::id()))
 }
 
+/// A fresh `--state-dir` for one test (`tag` names the test in the folder's name).
+pub fn state_dir(tag: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let dir = scratch_dir().join(format!("state-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a state dir");
+    dir
+}
+
 /// Cargo's scratch folder for integration tests (inside target/): what the runs write there goes
 /// with `target/`, instead of piling up in the system's temp folder run after run.
 fn scratch_dir() -> std::path::PathBuf {
