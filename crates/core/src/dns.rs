@@ -1165,14 +1165,27 @@ async fn apply_step(
         set.ttl_lowered = ttl_lowered;
     }
     let path = save_rollback(dir, &set)?;
-    let applied = apply_changes(
-        conn,
+    // Journaled before and after, like a load-balancer edit (issue 16).
+    let entry = crate::journal::dns_entry(
+        &conn.account_name,
+        crate::journal::ChangeKind::DnsApply,
         &plan.domain,
-        changes,
-        &mut set,
-        dir,
-        fresh,
-        save_rollback,
+        &plan.lb_ip,
+        serde_json::to_value(&plan.rollback).ok(),
+        crate::journal::dns_changes(&plan.domain, changes),
+    );
+    let applied = crate::journal::journaled_dns(
+        conn.journal.as_ref(),
+        entry,
+        apply_changes(
+            conn,
+            &plan.domain,
+            changes,
+            &mut set,
+            dir,
+            fresh,
+            save_rollback,
+        ),
     )
     .await?;
     Ok(ApplyResult {
@@ -1328,6 +1341,19 @@ pub async fn apply_ttl_step(
 /// deleted. Returns how many API writes it made. Idempotent: running it twice changes nothing
 /// the second time.
 pub async fn rollback(conn: &Connection, saved: &RollbackSet) -> Result<u32, ApiError> {
+    // Journaled before and after (issue 16): what is put back, and how many writes it took.
+    let entry = crate::journal::dns_entry(
+        &conn.account_name,
+        crate::journal::ChangeKind::DnsRollback,
+        &saved.domain,
+        "",
+        None,
+        crate::journal::dns_restores(saved),
+    );
+    crate::journal::journaled_dns(conn.journal.as_ref(), entry, rollback_records(conn, saved)).await
+}
+
+async fn rollback_records(conn: &Connection, saved: &RollbackSet) -> Result<u32, ApiError> {
     let domain = &saved.domain;
     let current = conn.client.list_domain_records(domain).await?;
     let mut writes = 0;

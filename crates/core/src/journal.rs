@@ -35,6 +35,10 @@ pub enum ChangeKind {
     RemoveDroplets,
     AddRules,
     RemoveRules,
+    /// DNS records pointed at a load balancer (a cutover, or its TTL step).
+    DnsApply,
+    /// DNS records put back from a rollback set.
+    DnsRollback,
 }
 
 /// Where an entry stands.
@@ -68,6 +72,12 @@ pub struct JournalEntry {
     pub changes: Vec<FieldChange>,
     pub status: EntryStatus,
     pub error: Option<String>,
+    /// The domain a DNS change is about (`None` for load-balancer changes).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// DigitalOcean's request id, when its answer carried one (its errors do).
+    #[serde(default)]
+    pub request_id: Option<String>,
 }
 
 /// The journal file.
@@ -155,15 +165,36 @@ impl Journal {
         after: Option<&LoadBalancer>,
         error: Option<&ApiError>,
     ) -> Result<(), ApiError> {
+        self.finish_value(
+            id,
+            after.and_then(|lb| serde_json::to_value(lb).ok()),
+            error,
+        )
+    }
+
+    /// [`Journal::finish`] with any "after" (DNS records rather than a load balancer).
+    pub fn finish_value(
+        &self,
+        id: &str,
+        after: Option<serde_json::Value>,
+        error: Option<&ApiError>,
+    ) -> Result<(), ApiError> {
         self.rewrite(|entries| {
             if let Some(e) = entries.iter_mut().rev().find(|e| e.id == id) {
-                e.after = after.and_then(|lb| serde_json::to_value(lb).ok());
+                e.after = after;
                 e.status = if error.is_some() {
                     EntryStatus::Failed
                 } else {
                     EntryStatus::Done
                 };
                 e.error = error.map(|err| err.message.clone());
+                if let Some(rid) = error
+                    .and_then(|err| err.details.as_ref())
+                    .and_then(|d| d.get("request_id"))
+                    .and_then(|r| r.as_str())
+                {
+                    e.request_id = Some(rid.to_string());
+                }
             }
         })
     }
@@ -226,7 +257,103 @@ pub fn entry(
         changes,
         status: EntryStatus::Started,
         error: None,
+        domain: None,
+        request_id: None,
     }
+}
+
+/// A new entry for a DNS change of `domain` (records pointed at `lb_ip`, or put back), before
+/// it is sent: `before` holds the records as they were, `changes` one line per record.
+pub fn dns_entry(
+    account: &str,
+    kind: ChangeKind,
+    domain: &str,
+    lb_ip: &str,
+    before: Option<serde_json::Value>,
+    changes: Vec<FieldChange>,
+) -> JournalEntry {
+    // The load balancer is known here by its address only.
+    let placeholder = LoadBalancer {
+        name: lb_ip.to_string(),
+        ..LoadBalancer::default()
+    };
+    let mut e = entry(account, kind, &placeholder, changes);
+    e.before = before;
+    e.domain = Some(domain.to_string());
+    e
+}
+
+/// One diff line per record change of a DNS plan: `name.domain TYPE`, before → after.
+pub fn dns_changes(domain: &str, changes: &[crate::dns::RecordChange]) -> Vec<FieldChange> {
+    changes
+        .iter()
+        .map(|c| {
+            let kind = c
+                .after
+                .as_ref()
+                .or(c.before.as_ref())
+                .map(|v| v.kind.as_str())
+                .unwrap_or("");
+            FieldChange {
+                path: format!("{} {kind}", crate::dns::fqdn(&c.name, domain)),
+                before: serde_json::to_value(&c.before).unwrap_or_default(),
+                after: serde_json::to_value(&c.after).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// What a DNS rollback puts back, one line per saved record (the records the cutover created
+/// are deleted).
+pub fn dns_restores(saved: &crate::dns::RollbackSet) -> Vec<FieldChange> {
+    let mut lines: Vec<FieldChange> = saved
+        .saved
+        .iter()
+        .map(|r| FieldChange {
+            path: format!("{} {}", crate::dns::fqdn(&r.name, &saved.domain), r.kind),
+            before: serde_json::Value::Null,
+            after: serde_json::json!({ "kind": r.kind, "data": r.data, "ttl": r.ttl }),
+        })
+        .collect();
+    lines.extend(saved.created.iter().map(|id| FieldChange {
+        path: format!("record {id}"),
+        before: serde_json::json!({ "id": id }),
+        after: serde_json::Value::Null,
+    }));
+    lines
+}
+
+/// Writes a DNS change of `domain` to `journal` (when there is one) around `change`: before,
+/// then after with the change's answer. A journal that cannot be written is logged, never a
+/// reason to refuse the change.
+pub async fn journaled_dns<T, F>(
+    journal: Option<&Journal>,
+    entry: JournalEntry,
+    change: F,
+) -> Result<T, ApiError>
+where
+    T: Serialize,
+    F: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let Some(journal) = journal else {
+        return change.await;
+    };
+    let domain = entry.domain.clone().unwrap_or_default();
+    let id = journal
+        .begin(entry)
+        .map_err(|err| tracing::warn!(%domain, "DNS change not journaled: {}", err.message))
+        .ok();
+    let result = change.await;
+    if let Some(id) = id {
+        let (after, error) = match &result {
+            Ok(v) => (serde_json::to_value(v).ok(), None),
+            Err(err) => (None, Some(err)),
+        };
+        if let Err(err) = journal.finish_value(&id, after, error) {
+            tracing::warn!(%domain, "journal entry {id} not finished: {}", err.message);
+        }
+    }
+    result
 }
 
 /// Two entries in the same millisecond still get different ids.
@@ -246,6 +373,13 @@ fn rand_suffix() -> u16 {
 /// now (`current`): the editable fields as they were before. Only updates (and droplet or rule
 /// changes) can be reverted this way; a delete cannot be undone by an edit.
 pub fn revert_edit(e: &JournalEntry, current: &LoadBalancer) -> Result<LbEdit, ApiError> {
+    if matches!(e.kind, ChangeKind::DnsApply | ChangeKind::DnsRollback) {
+        return Err(ApiError::invalid_input(format!(
+            "Entry {} is a DNS change: undo it with the DNS rollback (cutover dns rollback --domain {}).",
+            e.id,
+            e.domain.as_deref().unwrap_or("DOMAIN")
+        )));
+    }
     if matches!(e.kind, ChangeKind::Delete | ChangeKind::Create) {
         return Err(ApiError::invalid_input(format!(
             "A {} cannot be reverted by an edit: {}.",
@@ -349,5 +483,69 @@ mod tests {
             .begin(entry("prod", ChangeKind::Update, &lb("web", 1), Vec::new()))
             .is_err());
         assert_eq!(std::fs::read(journal.path()).unwrap(), b"{not json");
+    }
+
+    #[tokio::test]
+    async fn dns_changes_are_journaled_before_and_after_with_the_request_id_of_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::in_dir(dir.path());
+        let change = crate::dns::RecordChange {
+            name: "www".into(),
+            action: crate::dns::ChangeAction::Update,
+            record_id: Some(7),
+            before: Some(crate::dns::RecordValue {
+                kind: "A".into(),
+                data: "192.0.2.1".into(),
+                ttl: 300,
+            }),
+            after: Some(crate::dns::RecordValue {
+                kind: "A".into(),
+                data: "192.0.2.9".into(),
+                ttl: 300,
+            }),
+        };
+        let changes = dns_changes("example.com", std::slice::from_ref(&change));
+        assert_eq!(changes[0].path, "www.example.com A");
+        let e = dns_entry(
+            "prod",
+            ChangeKind::DnsApply,
+            "example.com",
+            "192.0.2.9",
+            Some(serde_json::json!([{"id": 7}])),
+            changes.clone(),
+        );
+        let ok: Result<u32, ApiError> = journaled_dns(Some(&journal), e, async {
+            // Written before the request is sent.
+            Ok(1)
+        })
+        .await;
+        assert_eq!(ok.unwrap(), 1);
+        let e = dns_entry(
+            "prod",
+            ChangeKind::DnsRollback,
+            "example.com",
+            "",
+            None,
+            changes,
+        );
+        let failed: Result<u32, ApiError> = journaled_dns(Some(&journal), e, async {
+            Err(ApiError::new(ErrorCode::Busy, "busy")
+                .with_details(serde_json::json!({"request_id": "req-42"})))
+        })
+        .await;
+        assert!(failed.is_err());
+        let listed = journal.list(None).unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].kind, ChangeKind::DnsRollback);
+        assert_eq!(listed[0].status, EntryStatus::Failed);
+        assert_eq!(listed[0].request_id.as_deref(), Some("req-42"));
+        assert_eq!(listed[1].status, EntryStatus::Done);
+        assert_eq!(listed[1].domain.as_deref(), Some("example.com"));
+        assert_eq!(listed[1].lb_name, "192.0.2.9");
+        assert_eq!(listed[1].after, Some(serde_json::json!(1)));
+        assert!(
+            revert_edit(&listed[1], &lb("web", 1)).is_err(),
+            "DNS is undone by its rollback"
+        );
     }
 }

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod preflight;
 pub mod redact;
 pub mod rehearse;
+pub mod replace;
 pub mod sandbox;
 pub mod session;
 pub mod watch;
