@@ -101,9 +101,13 @@ async fn health(args: HealthArgs, global: &GlobalArgs) -> Result<ExitCode, ApiEr
                 out.emit(&value, || print_health(&report));
                 if timed_out {
                     out.say(&format!(
-                        "Gave up after {} s: not every droplet is healthy.",
-                        args.timeout
+                        "Gave up after {} s waiting for every droplet to be healthy: {}.",
+                        args.timeout,
+                        not_healthy(&report)
                     ));
+                } else if !done && !report.droplets.is_empty() {
+                    // The one line a deploy log needs: which droplets, and what is wrong.
+                    out.say(&format!("Not healthy: {}.", not_healthy(&report)));
                 }
                 return Ok(if done {
                     ExitCode::SUCCESS

@@ -1,0 +1,212 @@
+//! `cutover lb health` against a standalone Sandbox whose droplets are powered off and on
+//! (`POST /_sandbox/droplets/{id}/power`): the exit codes a deploy script relies on, and
+//! `--wait-healthy` returning once a stopped droplet is started again mid-wait.
+//!
+//! blog-https has web-1 and web-2 behind it, both healthy until web-2 is stopped.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{cutover, run, standalone, Standalone};
+
+const WEB_2: u64 = 510_000_102;
+
+/// One request to the Sandbox's own endpoints: (status, body).
+fn sandbox_http(sb: &Standalone, method: &str, path: &str, body: &str) -> (u16, String) {
+    let host = sb
+        .api_base
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        sb.token,
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn power(sb: &Standalone, droplet: u64, on: bool) {
+    let kind = if on { "power_on" } else { "power_off" };
+    let (status, body) = sandbox_http(
+        sb,
+        "POST",
+        &format!("/_sandbox/droplets/{droplet}/power"),
+        &format!("{{\"type\":\"{kind}\"}}"),
+    );
+    assert_eq!(status, 200, "{kind}: {body}");
+}
+
+/// Monitoring requests the Sandbox has answered so far.
+fn monitoring_requests(sb: &Standalone) -> u64 {
+    let (status, body) = sandbox_http(sb, "GET", "/_sandbox/requests", "");
+    assert_eq!(status, 200, "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    json["monitoring"].as_u64().unwrap()
+}
+
+/// `cutover` aimed at the standalone Sandbox.
+fn on(sb: &Standalone) -> Command {
+    let mut cmd = cutover();
+    cmd.env("DIGITALOCEAN_ACCESS_TOKEN", &sb.token)
+        .args(["--api-base", &sb.api_base]);
+    cmd
+}
+
+fn state_of(report: &Value, name: &str) -> String {
+    report["droplets"]
+        .as_array()
+        .expect("droplets")
+        .iter()
+        .find(|d| d["name"] == name)
+        .and_then(|d| d["state"].as_str())
+        .unwrap_or("missing")
+        .to_string()
+}
+
+#[test]
+fn a_stopped_droplet_exits_1_naming_it_and_wait_healthy_returns_once_it_is_started_again() {
+    let sb = standalone();
+
+    // All healthy: exit 0.
+    let (code, report, stderr) = run(on(&sb).args(["--json", "lb", "health", "blog-https"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["allHealthy"], true);
+    assert_eq!(state_of(&report, "web-2"), "healthy");
+
+    // web-2 stopped: exit 1, and it is the one named.
+    power(&sb, WEB_2, false);
+    let (code, report, stderr) = run(on(&sb).args(["--json", "lb", "health", "blog-https"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(report["allHealthy"], false);
+    assert_eq!(state_of(&report, "web-2"), "unhealthy");
+    assert_eq!(state_of(&report, "web-1"), "healthy");
+    let out = on(&sb)
+        .args(["lb", "health", "blog-https"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 of 2 droplets healthy"), "{text}");
+    assert!(text.contains("Not healthy: web-2 unhealthy."), "{text}");
+    assert!(!text.contains("web-1 unhealthy"), "{text}");
+
+    // Waiting while web-2 is still stopped; started again once the wait has checked once.
+    let before = monitoring_requests(&sb);
+    let child = on(&sb)
+        .args([
+            "--json",
+            "lb",
+            "health",
+            "blog-https",
+            "--wait-healthy",
+            "--timeout",
+            "120",
+            "--interval",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One check is four series (health checks, downtime, connections, p95).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while monitoring_requests(&sb) < before + 4 {
+        assert!(Instant::now() < deadline, "the wait never checked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Its first check's answers are computed as they are counted; give them a moment.
+    std::thread::sleep(Duration::from_millis(200));
+    power(&sb, WEB_2, true);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(report["allHealthy"], true);
+    assert_eq!(report["timedOut"], false);
+    assert_eq!(state_of(&report, "web-2"), "healthy");
+    // It did wait: a failed check, the interval, then the passing one.
+    assert!(report["waitedSeconds"].as_u64().unwrap() >= 1, "{report}");
+    assert!(monitoring_requests(&sb) >= before + 8);
+    // The downtime it had is in the window.
+    let downtime = report["droplets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "web-2")
+        .and_then(|d| d["downtimeSeconds"].as_f64())
+        .unwrap();
+    assert!(downtime > 0.0, "{report}");
+}
+
+#[test]
+fn wait_healthy_gives_up_at_the_timeout_with_exit_1_and_says_which_droplet() {
+    let sb = standalone();
+    power(&sb, WEB_2, false);
+
+    let (code, report, stderr) = run(on(&sb).args([
+        "--json",
+        "lb",
+        "health",
+        "blog-https",
+        "--wait-healthy",
+        "--timeout",
+        "2",
+        "--interval",
+        "1",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(report["timedOut"], true);
+    assert_eq!(report["allHealthy"], false);
+    assert_eq!(state_of(&report, "web-2"), "unhealthy");
+    assert!(report["waitedSeconds"].as_u64().unwrap() >= 2, "{report}");
+
+    let out = on(&sb)
+        .args([
+            "lb",
+            "health",
+            "blog-https",
+            "--wait-healthy",
+            "--timeout",
+            "1",
+            "--interval",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "Gave up after 1 s waiting for every droplet to be healthy: web-2 unhealthy."
+        ),
+        "{text}"
+    );
+}
