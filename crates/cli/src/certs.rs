@@ -24,6 +24,8 @@ use crate::{CliResult, GlobalArgs};
 pub enum CertsCommand {
     /// Probe every backend with the domain as SNI, check its certificate, and compare them.
     Check(CheckArgs),
+    #[command(flatten)]
+    Manage(crate::certs_manage::ManageCommand),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -99,6 +101,9 @@ pub async fn run(cmd: CertsCommand, global: &GlobalArgs) -> CliResult {
     let json = global.json;
     match cmd {
         CertsCommand::Check(args) => check(args, global).await.map_err(|e| (e, json)),
+        CertsCommand::Manage(cmd) => crate::certs_manage::run(cmd, global)
+            .await
+            .map_err(|e| (e, json)),
     }
 }
 

@@ -34,6 +34,10 @@ pub enum LbCommand {
     Update(Box<UpdateArgs>),
     /// Put back what a journal entry changed (see `cutover history`), as a normal update.
     Revert(RevertArgs),
+    /// Move to a new load balancer for what an edit cannot change (region, VPC, type, network,
+    /// network stack): create, check, rehearse, DNS cutover, verify, then delete the old one
+    /// with its name typed. Resumable (`--resume`).
+    Replace(Box<crate::lb_replace::ReplaceArgs>),
     /// Delete a load balancer.
     #[command(visible_alias = "rm")]
     Delete {
@@ -266,12 +270,19 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
             }
             LbCommand::Get { lb } => {
                 let lb = lb::find(conn, &lb).await?;
+                if lb.is_global() {
+                    // A global load balancer is shown as its tree (one JSON document too).
+                    let tree = cutover_core::glb::tree_of(conn, lb).await?;
+                    out.emit(&tree, || crate::glb_view::print_tree(&tree));
+                    return Ok(ExitCode::SUCCESS);
+                }
                 out.emit(&lb, || print_lb_detail(&lb));
                 Ok(ExitCode::SUCCESS)
             }
             LbCommand::Create(args) => create(conn, *args, out).await,
             LbCommand::Update(args) => update(conn, *args, out, override_k8s).await,
             LbCommand::Revert(args) => revert(conn, args, out, override_k8s).await,
+            LbCommand::Replace(args) => crate::lb_replace::run(session, *args, out).await,
             LbCommand::Delete {
                 lb: wanted,
                 yes,

@@ -7,10 +7,13 @@ use clap::{Parser, Subcommand};
 
 mod balance;
 mod certs;
+mod certs_manage;
 mod dns;
 mod export;
+mod glb_view;
 mod lb;
 mod lb_fields;
+mod lb_replace;
 mod metrics;
 mod output;
 mod sandbox;

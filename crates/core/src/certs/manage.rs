@@ -826,6 +826,18 @@ pub async fn plan_rotate(conn: &Connection, input: &RotateInput) -> Result<Rotat
     })
 }
 
+/// A plan with blockers, refused with their sentences (and the plan in `details`): the one
+/// refusal of the app and the CLI.
+pub fn refuse_blocked(plan: &RotatePlan) -> Result<(), ApiError> {
+    if plan.blockers.is_empty() {
+        return Ok(());
+    }
+    Err(
+        ApiError::invalid_input(format!("Nothing was changed: {}", plan.blockers.join(" ")))
+            .with_details(serde_json::json!({"field": "rotate", "plan": plan})),
+    )
+}
+
 /// How long a new Let's Encrypt certificate may take to be verified, and how often it is read.
 #[derive(Debug, Clone, Copy)]
 pub struct VerifyWait {
@@ -853,13 +865,7 @@ pub async fn rotate(
     mut progress: impl FnMut(RotateProgress),
 ) -> Result<RotateOutcome, ApiError> {
     let plan = plan_rotate(conn, input).await?;
-    if !plan.blockers.is_empty() {
-        return Err(ApiError::invalid_input(format!(
-            "Nothing was changed: {}",
-            plan.blockers.join(" ")
-        ))
-        .with_details(serde_json::json!({"field": "rotate", "plan": plan})));
-    }
+    refuse_blocked(&plan)?;
     let mut say = |step: &str, message: String| {
         progress(RotateProgress {
             step: step.to_string(),
