@@ -6,6 +6,23 @@ import { cleanup, fireEvent, render, waitFor } from "@testing-library/svelte";
 // Vitest resolves `svelte` to its server build; mounting a component needs the client one.
 vi.mock("svelte", async () => await vi.importActual("../../node_modules/svelte/src/index-client.js"));
 
+// jsdom has no canvas: uPlot is a recorder of what the live graphs are given.
+const plots = vi.hoisted(() => ({ made: [] as { data: unknown[][] }[] }));
+vi.mock("uplot", () => ({
+  default: class {
+    data: unknown[][];
+    constructor(_opts: unknown, data: unknown[][]) {
+      this.data = data;
+      plots.made.push(this);
+    }
+    setData(d: unknown[][]) {
+      this.data = d;
+    }
+    setSize() {}
+    destroy() {}
+  },
+}));
+
 const fake = vi.hoisted(() => {
   const ok = (data: unknown) => Promise.resolve({ status: "ok", data });
   const fail = (code: string, message: string, details: unknown = null) =>
@@ -134,6 +151,38 @@ describe("Rehearsal view", () => {
     await fireEvent.click(button(c, "reh-stop"));
     await waitFor(() => expect(q(c, "reh-build")).not.toBeNull());
     expect(q(c, "reh-form")).not.toBeNull();
+  });
+
+  it("draws the run's connections and throughput as the stats come", async () => {
+    let onStats: ((e: { payload: unknown }) => void) | null = null;
+    const quiet = fake.events.balancerStatsMsg;
+    fake.events.balancerStatsMsg = {
+      listen: async (cb: (e: { payload: unknown }) => void) => {
+        onStats = cb;
+        return () => {};
+      },
+    } as typeof quiet;
+    try {
+      const c = await built();
+      await fireEvent.click(button(c, "reh-start"));
+      await waitFor(() => expect(q(c, "reh-graphs")?.getAttribute("data-points")).toBe("1"));
+      const base = { activeConnections: 0, relayedConnections: 0, refusedConnections: 0, bytesOut: 0 };
+      const backends = [{ name: "web-1", latencyLastMs: 1.5 }];
+      onStats!({ payload: { run: 1, stats: { ...base, uptimeMs: 1000, totalConnections: 0, bytesIn: 0, backends } } });
+      onStats!({ payload: { run: 1, stats: { ...base, uptimeMs: 2000, totalConnections: 2, bytesIn: 3000, backends } } });
+      // Another run's stats are not this one's.
+      onStats!({ payload: { run: 7, stats: { ...base, uptimeMs: 3000, totalConnections: 90, bytesIn: 0, backends } } });
+      await waitFor(() => expect(q(c, "reh-graphs")?.getAttribute("data-points")).toBe("3"));
+      const peakOf = (series: string) => c.querySelector(`[data-series='${series}']`)?.getAttribute("data-peak");
+      expect(peakOf("rehearsal_connections")).toBe("2");
+      expect(peakOf("rehearsal_throughput")).toBe("3000");
+      expect(peakOf("rehearsal_backend_latency")).toBe("0.0015");
+      // Drawn: three charts, the throughput one with the 3000 B/s point.
+      await waitFor(() => expect(plots.made.length).toBeGreaterThanOrEqual(3));
+      expect(plots.made.some((p) => p.data[1]?.includes(3000))).toBe(true);
+    } finally {
+      fake.events.balancerStatsMsg = quiet;
+    }
   });
 
   it("records a failed test request as a failed rehearsal", async () => {
