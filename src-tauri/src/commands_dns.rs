@@ -96,6 +96,8 @@ pub async fn dns_apply(
     force: bool,
     rehearsal_ok: Option<bool>,
 ) -> Result<ApplyResult, ApiError> {
+    // An update's restart waits while this runs (src-tauri/src/updater.rs).
+    let _writing = crate::updater::dns_write();
     let session = state.workspace.session().await?;
     let dir = rollback_dir(&app)?;
     let guard = dns::ApplyGuard {
@@ -151,6 +153,7 @@ pub async fn dns_rollback(
     domain: String,
     confirm: Option<String>,
 ) -> Result<u32, ApiError> {
+    let _writing = crate::updater::dns_write();
     let session = state.workspace.session().await?;
     let dir = rollback_dir(&app)?;
     dns::rollback_confirmed(&session, &domain, confirm.as_deref(), &dir).await

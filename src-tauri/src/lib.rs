@@ -1,6 +1,7 @@
 //! The Cutover desktop shell: Tauri commands, app state and events. Thin by design: commands
 //! parse their input, call `cutover_core`, and map the error to `{ code, message, details }`.
 
+mod about;
 mod commands;
 mod commands_checks;
 mod commands_dns;
@@ -10,6 +11,7 @@ mod commands_metrics;
 mod commands_watch;
 mod events;
 mod state;
+pub mod updater;
 
 use tauri::Manager;
 use tauri_specta::{collect_commands, collect_events};
@@ -72,6 +74,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands_watch::watch_remove,
             commands_watch::watch_run_now,
             commands_watch::watch_notifications,
+            about::about_info,
+            updater::update_check,
+            updater::update_install,
+            updater::update_restart,
         ])
         .events(collect_events![
             events::LogEvent,
@@ -115,6 +121,9 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         // The report export's save dialog, opened from Rust (nothing is allowed to the webview).
         .plugin(tauri_plugin_dialog::init())
+        // Updates, checked and installed from Rust only (src-tauri/src/updater.rs).
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .manage(updater::UpdaterRuntime::default())
         .on_window_event(commands_watch::confirm_quit)
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
