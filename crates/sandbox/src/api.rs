@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     save_lock: tokio::sync::Mutex<()>,
     /// Set once, right after start, when the DNS server is bound.
     dns_addr: std::sync::OnceLock<std::net::SocketAddr>,
+    /// Droplet ports answered by another of the droplet's listeners (NodePorts, kube-proxy).
+    port_aliases: BTreeMap<u64, Vec<state::PortAlias>>,
     /// Monitoring requests answered (`GET /_sandbox/requests`): what a graph refresh costs.
     pub monitoring_requests: std::sync::atomic::AtomicU64,
 }
@@ -78,7 +80,14 @@ impl Shared {
         fleet_cert: LeafCert,
         ca_pem: String,
     ) -> Self {
+        let port_aliases = state
+            .droplets
+            .iter()
+            .filter(|d| !d.port_aliases.is_empty())
+            .filter_map(|d| Some((d.droplet["id"].as_u64()?, d.port_aliases.clone())))
+            .collect();
         Self {
+            port_aliases,
             state: Mutex::new(state),
             token,
             api_base,
@@ -162,7 +171,24 @@ impl Shared {
     pub fn backends(&self) -> Vec<BackendEndpoint> {
         let mut out = Vec::new();
         for d in &self.droplets {
-            for (port, addr) in [(443, d.https_addr), (80, d.http_addr)] {
+            let aliases = self
+                .port_aliases
+                .get(&d.spec.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|a| {
+                    let addr = if a.serves == 443 {
+                        d.https_addr
+                    } else {
+                        d.http_addr
+                    };
+                    (a.port, addr)
+                });
+            for (port, addr) in [(443, d.https_addr), (80, d.http_addr)]
+                .into_iter()
+                .chain(aliases)
+            {
                 out.push(BackendEndpoint {
                     droplet_id: d.spec.id,
                     droplet_name: d.spec.name.clone(),
@@ -972,17 +998,28 @@ fn build_lb(
     }
     let mut lb = state::merged(&state::lb_defaults(), &body);
     lb = state::merged(&lb, &identity);
-    let slug = req
-        .region
-        .as_deref()
-        .or(current_region)
-        .unwrap_or(state::DEFAULT_REGION);
-    if let Some(region) = st.region(slug) {
-        lb["region"] = region.clone();
-    }
-    if lb.get("vpc_uuid").is_none_or(Value::is_null) {
-        if let Some(vpc) = st.default_vpc(slug) {
-            lb["vpc_uuid"] = json!(vpc);
+    if req.is_global() {
+        // A global load balancer has no region, VPC or network of its own.
+        if let Some(o) = lb.as_object_mut() {
+            for key in ["network", "network_stack", "tls_cipher_policy", "region"] {
+                if body.get(key).is_none_or(|v| v.is_null()) {
+                    o.remove(key);
+                }
+            }
+        }
+    } else {
+        let slug = req
+            .region
+            .as_deref()
+            .or(current_region)
+            .unwrap_or(state::DEFAULT_REGION);
+        if let Some(region) = st.region(slug) {
+            lb["region"] = region.clone();
+        }
+        if lb.get("vpc_uuid").is_none_or(Value::is_null) {
+            if let Some(vpc) = st.default_vpc(slug) {
+                lb["vpc_uuid"] = json!(vpc);
+            }
         }
     }
     if let Some(rules) = lb["forwarding_rules"].as_array_mut() {
@@ -1016,6 +1053,91 @@ fn build_lb(
         }
     }
     lb
+}
+
+/// The certificate ids `lb`'s forwarding rules use.
+fn rule_certificates(lb: &Value) -> Vec<&str> {
+    lb["forwarding_rules"]
+        .as_array()
+        .map(|rules| {
+            rules
+                .iter()
+                .filter_map(|r| r["certificate_id"].as_str())
+                .filter(|id| !id.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What DigitalOcean does when a Let's Encrypt certificate it manages is attached to a load
+/// balancer with `disable_lets_encrypt_dns_records` off: it points an A record for each of the
+/// certificate's names at the load balancer — in the Sandbox, in whichever of its zones holds
+/// the name (the first A record there is repointed, the others removed; a name with a CNAME,
+/// and a wildcard, are left alone). Only certificates `before` did not have yet count.
+fn lets_encrypt_dns_records(st: &mut State, after: &Value, before: Option<&Value>) {
+    let ip = after["ip"].as_str().unwrap_or_default();
+    if after["disable_lets_encrypt_dns_records"] == true || ip.is_empty() {
+        return;
+    }
+    let had = before.map(rule_certificates).unwrap_or_default();
+    let added: Vec<String> = rule_certificates(after)
+        .into_iter()
+        .filter(|id| !had.contains(id))
+        .map(str::to_string)
+        .collect();
+    let mut names: Vec<String> = Vec::new();
+    for id in &added {
+        if let Some(c) = st.certificates.iter().find(|c| c.cert["id"] == id.as_str()) {
+            if c.cert["type"] != "lets_encrypt" {
+                continue;
+            }
+            if let Some(list) = c.cert["dns_names"].as_array() {
+                names.extend(list.iter().filter_map(|n| n.as_str().map(str::to_string)));
+            }
+        }
+    }
+    for name in names {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.starts_with("*.") {
+            continue;
+        }
+        let zone = st
+            .domains
+            .iter()
+            .filter(|d| name == d.name || name.ends_with(&format!(".{}", d.name)))
+            .max_by_key(|d| d.name.len())
+            .map(|d| d.name.clone());
+        let Some(zone) = zone else { continue };
+        let short = if name == zone {
+            "@".to_string()
+        } else {
+            name[..name.len() - zone.len() - 1].to_string()
+        };
+        let next_id = st.next_record_id + 1;
+        let Some(domain) = st.domain_mut(&zone) else {
+            continue;
+        };
+        let at = |r: &Value, kind: &str| r["name"] == short.as_str() && r["type"] == kind;
+        if domain.records.iter().any(|r| at(r, "CNAME")) {
+            continue;
+        }
+        match domain.records.iter().position(|r| at(r, "A")) {
+            Some(first) => {
+                domain.records[first]["data"] = json!(ip);
+                let keep = domain.records[first]["id"].clone();
+                domain.records.retain(|r| !at(r, "A") || r["id"] == keep);
+            }
+            None => {
+                let mut r = empty_record(next_id);
+                r["type"] = json!("A");
+                r["name"] = json!(short);
+                r["data"] = json!(ip);
+                r["ttl"] = json!(3600);
+                domain.records.push(r);
+                st.next_record_id = next_id;
+            }
+        }
+    }
 }
 
 fn is_busy(entry: &LbEntry) -> bool {
@@ -1074,12 +1196,22 @@ async fn create_lb(AxState(s): Shr, body: Bytes) -> ApiResult {
         }
         let n = st.next_lb_host;
         st.next_lb_host += 1;
-        let identity = json!({
+        let mut identity = json!({
             "id": uuid::Uuid::new_v4().to_string(),
             "ip": state::lb_ip(n).to_string(),
             "status": "new",
             "created_at": now_rfc3339(),
         });
+        // The addresses the kind of load balancer has: none of its own for a global one, a
+        // VPC address for an internal one, an IPv6 too when dual-stack.
+        if req.is_global() {
+            identity["ip"] = json!("");
+        } else if req.network.as_deref() == Some("INTERNAL") {
+            identity["ip"] = json!(format!("10.116.1.{}", 1 + n % 250));
+        }
+        if req.network_stack.as_deref() == Some("DUALSTACK") {
+            identity["ipv6"] = json!(format!("2001:db8:5a0d::{:x}", n + 1));
+        }
         let lb = build_lb(&st, &req, identity, None);
         let entry = LbEntry {
             lb: Arc::new(lb),
@@ -1088,6 +1220,7 @@ async fn create_lb(AxState(s): Shr, body: Bytes) -> ApiResult {
         };
         let rendered = st.render_lb(&entry);
         st.load_balancers.push(entry);
+        lets_encrypt_dns_records(&mut st, &rendered, None);
         rendered
     };
     s.persist().await?;
@@ -1115,19 +1248,25 @@ async fn update_lb(AxState(s): Shr, Path(id): Path<String>, body: Bytes) -> ApiR
         if is_busy(&st.load_balancers[i]) {
             return Err(ApiErr::busy());
         }
-        let identity = json!({
+        let mut identity = json!({
             "id": current_value["id"],
             "ip": current_value["ip"],
             "status": current_value["status"],
             "created_at": current_value["created_at"],
         });
+        // Read-only like the others: an update never takes the IPv6 away.
+        if let Some(v6) = current_value.get("ipv6").filter(|v| !v.is_null()) {
+            identity["ipv6"] = v6.clone();
+        }
         let lb = build_lb(&st, &req, identity, current.region_slug());
         let busy_until = s.busy_until();
         let entry = &mut st.load_balancers[i];
         entry.lb = Arc::new(lb);
         entry.busy_until = busy_until;
         let entry = st.load_balancers[i].clone();
-        st.render_lb(&entry)
+        let rendered = st.render_lb(&entry);
+        lets_encrypt_dns_records(&mut st, &rendered, Some(&current_value));
+        rendered
     };
     s.persist().await?;
     ok(json!({ "load_balancer": rendered }))
@@ -1257,6 +1396,8 @@ async fn change_rules(s: Arc<Shared>, id: String, body: Bytes, add: bool) -> Api
         let entry = &mut st.load_balancers[i];
         Arc::make_mut(&mut entry.lb)["forwarding_rules"] = json!(rules);
         entry.busy_until = busy_until;
+        let after = st.render_lb(&st.load_balancers[i]);
+        lets_encrypt_dns_records(&mut st, &after, Some(&current_value));
     }
     s.persist().await?;
     no_content()
@@ -1462,6 +1603,11 @@ fn zone_file(d: &state::DomainEntry) -> String {
             continue;
         }
         let data = match kind {
+            "CAA" => format!(
+                "{} {} \"{data}\"",
+                r["flags"].as_u64().unwrap_or(0),
+                r["tag"].as_str().unwrap_or("issue")
+            ),
             "CNAME" | "NS" | "MX" if data == "@" => format!("{}.", d.name),
             "CNAME" | "NS" | "MX" if !data.ends_with('.') => format!("{data}."),
             "TXT" => format!("\"{data}\""),

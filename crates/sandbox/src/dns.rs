@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use hickory_server::authority::MessageResponseBuilder;
 use hickory_server::proto::op::{Header, MessageType, OpCode, ResponseCode};
-use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, NS, SOA, TXT};
+use hickory_server::proto::rr::rdata::{A, AAAA, CAA, CNAME, NS, SOA, TXT};
 use hickory_server::proto::rr::{Name, RData, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::ServerFuture;
@@ -97,6 +97,20 @@ fn to_record(r: &serde_json::Value, zone: &DomainEntry) -> Option<Record> {
         "CNAME" => RData::CNAME(CNAME(Name::from_str(&target(data, &zone.name)).ok()?)),
         "NS" => RData::NS(NS(Name::from_str(&target(data, &zone.name)).ok()?)),
         "TXT" => RData::TXT(TXT::new(vec![data.to_string()])),
+        // issue and issuewild (what a certificate authority checks); iodef is not served.
+        "CAA" => {
+            let critical = r["flags"].as_u64().is_some_and(|f| f & 128 != 0);
+            let issuer = if data == ";" {
+                None
+            } else {
+                Some(Name::from_str(data).ok()?)
+            };
+            match r["tag"].as_str()? {
+                "issue" => RData::CAA(CAA::new_issue(critical, issuer, Vec::new())),
+                "issuewild" => RData::CAA(CAA::new_issuewild(critical, issuer, Vec::new())),
+                _ => return None,
+            }
+        }
         "SOA" => return soa_record(zone),
         _ => return None,
     };
@@ -324,6 +338,8 @@ mod tests {
                 r(5, "AAAA", "v6", "2001:db8::1", 60),
                 r(6, "CNAME", "ext", "elsewhere.example.org.", 60),
                 r(7, "CNAME", "loop", "loop.example.test.", 60),
+                json!({ "id": 8, "type": "CAA", "name": "@", "data": "letsencrypt.org", "flags": 0, "tag": "issue", "ttl": 3600 }),
+                json!({ "id": 9, "type": "CAA", "name": "@", "data": "mailto:a@example.test", "flags": 0, "tag": "iodef", "ttl": 3600 }),
             ],
         }
     }
@@ -381,6 +397,20 @@ mod tests {
         assert_eq!(nodata.soa.len(), 1);
         let v6 = answer(&zone(), "v6.example.test.", RecordType::AAAA);
         assert_eq!(ips(&v6), ["2001:db8::1"]);
+    }
+
+    #[test]
+    fn caa_issue_is_served_and_iodef_is_not() {
+        let caa = answer(&zone(), "example.test.", RecordType::CAA);
+        assert_eq!(caa.answers.len(), 1, "{:?}", caa.answers);
+        match caa.answers[0].data() {
+            RData::CAA(c) => {
+                assert!(c.tag().is_issue());
+                let (name, _) = c.value_as_issue().unwrap();
+                assert_eq!(name.unwrap().to_ascii(), "letsencrypt.org");
+            }
+            other => panic!("not a CAA: {other:?}"),
+        }
     }
 
     #[test]

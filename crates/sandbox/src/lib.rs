@@ -18,6 +18,13 @@
 //! require a PROXY protocol header); load balancers `shop-passthrough` (HTTPS 443 → 443
 //! passthrough), `blog-https` (HTTP 80 and HTTPS 443 with a Let's Encrypt certificate, redirect
 //! on) and `api-by-tag`; the domain `sandbox-shop.test` with records; regions, VPCs, tags.
+//! Then the cases real accounts have (issue 15): `shop-tcp` (`tcp:443 → tcp:443` in front of
+//! web-1..3), a network load balancer a DOKS cluster owns (worker droplets tagged `k8s:worker`,
+//! NodePort targets, kube-proxy's health check), `www-dualstack` (an IPv6, and the zone
+//! `dual.sandbox-shop.test` with A and AAAA records), `billing-internal` (`network: INTERNAL`),
+//! `shop-global` (`type: GLOBAL` over shop-passthrough and `shop-ams3`), Let's Encrypt
+//! certificates, CAA records; attaching a Let's Encrypt certificate points an A record for its
+//! names at the load balancer unless `disable_lets_encrypt_dns_records` is set.
 //!
 //! [`SandboxOptions::scale`] makes the account big ([`SandboxScale`]: load balancers, droplets
 //! behind each, domain records; `CUTOVER_SANDBOX_SCALE=lbs=1000,droplets=200,records=5000`
@@ -59,6 +66,13 @@ pub use scale::{
 pub use state::{
     API_1, API_2, CERT_BLOG_LE_ID, CERT_SHOP_CUSTOM_ID, DOMAIN, LB_API_ID, LB_BLOG_ID, LB_SHOP_ID,
     WEB_1, WEB_2, WEB_3,
+};
+// Issue 15's cases.
+pub use state::{
+    CERT_SHOP_LE_ID, CERT_WORLD_LE_ID, DUAL_DOMAIN, K8S_CLUSTER_ID, K8S_NODE_PORT_HTTP,
+    K8S_NODE_PORT_HTTPS, K8S_WORKER_1, K8S_WORKER_2, K8S_WORKER_3, KUBE_PROXY_HEALTH_PORT,
+    LB_AMS_ID, LB_DUAL_ID, LB_DUAL_IPV6, LB_GLOBAL_ID, LB_INTERNAL_ID, LB_INTERNAL_IP, LB_K8S_ID,
+    LB_K8S_NAME, LB_TCP_ID, WEB_AMS_1, WEB_AMS_2,
 };
 
 use api::Shared;

@@ -16,16 +16,16 @@ pub const MAX_DROPLETS_PER_LB: u32 = 5_000;
 pub const MAX_RECORDS: u32 = 100_000;
 
 /// How big the Sandbox account is. Zero everywhere (the default) is the seeded account as it
-/// is: 3 load balancers, 5 droplets, 9 records.
+/// is: 9 load balancers, 10 droplets, 10 records in the first domain.
 ///
-/// - `load_balancers`: how many load balancers the account holds in all, the 3 seeded ones
-///   included (`shop-prod-0003`, `blog-prod-0004`, … are added up to the number).
+/// - `load_balancers`: how many load balancers the account holds in all, the 9 seeded ones
+///   included (`blog-staging-0009`, `api-staging-0010`, … are added up to the number).
 /// - `droplets_per_lb`: how many droplets each generated load balancer has (`app-0001`, …,
 ///   tag `app`). They are one pool that all generated load balancers share, every tenth one
 ///   by tag. They are not each a real server: all of them are served by one shared HTTPS and
 ///   one HTTP listener (the fleet certificate, a page naming the shared server), so a
-///   certificate check of all of them connects and succeeds. Only the 5 seeded droplets
-///   (web-1..3, api-1..2) have listeners of their own.
+///   certificate check of all of them connects and succeeds. Only the 10 seeded droplets
+///   (web-1..3, api-1..2, three Kubernetes workers, web-ams3-1..2) have listeners of their own.
 /// - `records`: how many records are added to the seeded domain (`host-00001`, …: A records on
 ///   127.3.x.y, CNAMEs and TXT records inside the zone).
 ///

@@ -28,11 +28,50 @@ pub const LB_API_ID: &str = "5a0dbe00-0001-4000-8000-000000000003";
 pub const CERT_BLOG_LE_ID: &str = "5a0dbe00-0002-4000-8000-000000000001";
 pub const CERT_SHOP_CUSTOM_ID: &str = "5a0dbe00-0002-4000-8000-000000000002";
 pub const PROJECT_ID: &str = "5a0dbe00-0005-4000-8000-000000000001";
+// The cases issue 15 adds (appended after the first three, which keep their ids and IPs).
+/// `tcp:443 → tcp:443` passthrough in front of web-1..3.
+pub const LB_TCP_ID: &str = "5a0dbe00-0001-4000-8000-000000000004";
+/// A network load balancer that a DOKS cluster made (and reconciles).
+pub const LB_K8S_ID: &str = "5a0dbe00-0001-4000-8000-000000000005";
+/// Its name: the cloud controller's default, `a` + 31 hex digits.
+pub const LB_K8S_NAME: &str = "a3f1c9e27b4d48a6b0c2d9e8f7a6b5c4";
+pub const K8S_CLUSTER_ID: &str = "5a0dbe00-0006-4000-8000-000000000001";
+/// `network_stack: DUALSTACK`, for the zone [`DUAL_DOMAIN`].
+pub const LB_DUAL_ID: &str = "5a0dbe00-0001-4000-8000-000000000006";
+/// Its IPv6, from the documentation range (nothing listens at a load balancer's address in the
+/// Sandbox; DNS verify only compares answers with it).
+pub const LB_DUAL_IPV6: &str = "2001:db8:5a0d::6";
+/// `network: INTERNAL`: a VPC address only.
+pub const LB_INTERNAL_ID: &str = "5a0dbe00-0001-4000-8000-000000000007";
+pub const LB_INTERNAL_IP: &str = "10.116.0.40";
+/// A regional load balancer in ams3, the global one's second target.
+pub const LB_AMS_ID: &str = "5a0dbe00-0001-4000-8000-000000000008";
+/// `type: GLOBAL` over shop-passthrough (nyc3) and shop-ams3.
+pub const LB_GLOBAL_ID: &str = "5a0dbe00-0001-4000-8000-000000000009";
+/// A Let's Encrypt certificate for the global load balancer's managed domain.
+pub const CERT_WORLD_LE_ID: &str = "5a0dbe00-0002-4000-8000-000000000003";
+/// A Let's Encrypt certificate for the apex and www, attached nowhere yet: attaching it with
+/// `disable_lets_encrypt_dns_records` off makes the Sandbox point the apex at the load balancer.
+pub const CERT_SHOP_LE_ID: &str = "5a0dbe00-0002-4000-8000-000000000004";
+/// A zone of its own for the dual-stack load balancer, with A and AAAA records. Under the
+/// Sandbox's domain so that the droplets' wildcard certificate covers its apex.
+pub const DUAL_DOMAIN: &str = "dual.sandbox-shop.test";
 pub const WEB_1: u64 = 510_000_101;
 pub const WEB_2: u64 = 510_000_102;
 pub const WEB_3: u64 = 510_000_103;
 pub const API_1: u64 = 510_000_201;
 pub const API_2: u64 = 510_000_202;
+/// DOKS worker nodes (tags `k8s`, `k8s:<cluster>`, `k8s:worker`).
+pub const K8S_WORKER_1: u64 = 510_000_301;
+pub const K8S_WORKER_2: u64 = 510_000_302;
+pub const K8S_WORKER_3: u64 = 510_000_303;
+/// The NodePorts the Kubernetes load balancer targets, and kube-proxy's health port.
+pub const K8S_NODE_PORT_HTTPS: u16 = 31443;
+pub const K8S_NODE_PORT_HTTP: u16 = 30080;
+pub const KUBE_PROXY_HEALTH_PORT: u16 = 10256;
+/// shop-ams3's droplets (ams3, its VPC).
+pub const WEB_AMS_1: u64 = 510_000_401;
+pub const WEB_AMS_2: u64 = 510_000_402;
 
 const SEED_TIME: &str = "2026-01-15T09:30:00Z";
 
@@ -63,6 +102,17 @@ pub struct DropletEntry {
     /// instead of listeners of its own.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shared_server: bool,
+    /// More droplet ports answered by its HTTPS (443) or HTTP (80) server: a Kubernetes
+    /// worker's NodePorts and kube-proxy's health port.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub port_aliases: Vec<PortAlias>,
+}
+
+/// Droplet port `port` is served by the droplet's listener for `serves` (443 or 80).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortAlias {
+    pub port: u16,
+    pub serves: u16,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -262,11 +312,15 @@ impl State {
         cert
     }
 
+    /// Whether a forwarding rule, or a global load balancer's domain, uses the certificate.
     pub fn cert_in_use(&self, cert_id: &str) -> bool {
         self.load_balancers.iter().any(|l| {
-            l.lb["forwarding_rules"]
-                .as_array()
-                .is_some_and(|rules| rules.iter().any(|r| r["certificate_id"] == cert_id))
+            let uses = |key: &str| {
+                l.lb[key]
+                    .as_array()
+                    .is_some_and(|items| items.iter().any(|r| r["certificate_id"] == cert_id))
+            };
+            uses("forwarding_rules") || uses("domains")
         })
     }
 
@@ -612,6 +666,7 @@ pub fn seed(fleet: &LeafCert) -> State {
         rejects_proxy_protocol: true,
         certificate: cert,
         shared_server: false,
+        port_aliases: Vec::new(),
     };
     let api = |id, n: u8| DropletEntry {
         droplet: droplet(
@@ -627,8 +682,9 @@ pub fn seed(fleet: &LeafCert) -> State {
         rejects_proxy_protocol: false,
         certificate: CertProfile::Fleet,
         shared_server: false,
+        port_aliases: Vec::new(),
     };
-    let droplets = vec![
+    let mut droplets = vec![
         web(WEB_1, 1, CertProfile::Fleet),
         web(WEB_2, 2, CertProfile::Fleet),
         web(WEB_3, 3, CertProfile::Odd),
@@ -647,7 +703,7 @@ pub fn seed(fleet: &LeafCert) -> State {
             busy_until: None,
         }
     };
-    let load_balancers = vec![
+    let mut load_balancers = vec![
         lb(
             LB_SHOP_ID,
             0,
@@ -690,7 +746,10 @@ pub fn seed(fleet: &LeafCert) -> State {
         ),
     ];
 
-    let certificates = vec![
+    droplets.extend(more_droplets(&regions));
+    load_balancers.extend(more_load_balancers(&regions));
+
+    let mut certificates = vec![
         CertEntry {
             cert: json!({
                 "id": CERT_BLOG_LE_ID, "name": "blog-le", "type": "lets_encrypt", "state": "verified",
@@ -713,7 +772,9 @@ pub fn seed(fleet: &LeafCert) -> State {
         },
     ];
 
-    let records = vec![
+    certificates.extend(more_certificates());
+
+    let mut records = vec![
         record(710_000_001, "SOA", "@", "1800", 1800),
         record(710_000_002, "NS", "@", "ns1.digitalocean.com", 1800),
         record(710_000_003, "NS", "@", "ns2.digitalocean.com", 1800),
@@ -725,11 +786,16 @@ pub fn seed(fleet: &LeafCert) -> State {
         record(710_000_008, "A", "api", &lb_ip(2).to_string(), 3600),
         record(710_000_009, "TXT", "@", "v=spf1 -all", 3600),
     ];
-    let domains = vec![DomainEntry {
-        name: DOMAIN.to_string(),
-        ttl: 1800,
-        records,
-    }];
+    // Only Let's Encrypt may issue for the domain (what DigitalOcean's certificates need).
+    records.push(caa(710_000_010, "@", 0, "issue", "letsencrypt.org", 3600));
+    let domains = vec![
+        DomainEntry {
+            name: DOMAIN.to_string(),
+            ttl: 1800,
+            records,
+        },
+        dual_zone(),
+    ];
 
     State {
         format: STATE_FORMAT,
@@ -746,14 +812,320 @@ pub fn seed(fleet: &LeafCert) -> State {
         }),
         regions,
         vpcs,
-        tags: vec!["api".to_string(), "web".to_string()],
+        tags: [
+            "api",
+            "web",
+            "web-ams3",
+            "k8s",
+            &format!("k8s:{K8S_CLUSTER_ID}"),
+            "k8s:worker",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect(),
         droplets,
         load_balancers,
         certificates,
         domains,
         next_record_id: 710_000_100,
-        next_lb_host: 3,
+        next_lb_host: SEEDED_LB_HOSTS,
     }
+}
+
+/// Load balancer addresses the seed uses (lb_ip(0..9)); created ones get the next.
+const SEEDED_LB_HOSTS: u32 = 9;
+
+fn caa(id: u64, name: &str, flags: u8, tag: &str, value: &str, ttl: u32) -> Value {
+    let mut r = record(id, "CAA", name, value, ttl);
+    r["flags"] = json!(flags);
+    r["tag"] = json!(tag);
+    r
+}
+
+/// The dual-stack load balancer's zone before its cutover: the apex answers on both families
+/// at the old server (web-1's IPv4, an IPv6 of the documentation range), www is an alias.
+fn dual_zone() -> DomainEntry {
+    DomainEntry {
+        name: DUAL_DOMAIN.to_string(),
+        ttl: 1800,
+        records: vec![
+            record(710_000_051, "SOA", "@", "1800", 1800),
+            record(710_000_052, "NS", "@", "ns1.digitalocean.com", 1800),
+            record(710_000_053, "NS", "@", "ns2.digitalocean.com", 1800),
+            record(710_000_054, "NS", "@", "ns3.digitalocean.com", 1800),
+            record(710_000_055, "A", "@", "127.0.0.11", 3600),
+            record(710_000_056, "AAAA", "@", "2001:db8:5a0d:1::11", 3600),
+            record(710_000_057, "CNAME", "www", "@", 3600),
+            caa(710_000_058, "@", 0, "issue", "letsencrypt.org", 3600),
+        ],
+    }
+}
+
+/// DOKS worker nodes, and shop-ams3's two droplets.
+fn more_droplets(regions: &[Value]) -> Vec<DropletEntry> {
+    let nyc3 = &regions[0];
+    let ams3 = regions
+        .iter()
+        .find(|r| r["slug"] == "ams3")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let plain = |droplet: Value| DropletEntry {
+        droplet,
+        expects_proxy_protocol: false,
+        rejects_proxy_protocol: false,
+        certificate: CertProfile::Fleet,
+        shared_server: false,
+        port_aliases: Vec::new(),
+    };
+    let mut out = Vec::new();
+    // Node names as DOKS gives them (pool-<pool id>-<node suffix>).
+    for (i, id) in [K8S_WORKER_1, K8S_WORKER_2, K8S_WORKER_3]
+        .into_iter()
+        .enumerate()
+    {
+        let n = i as u8 + 1;
+        let mut d = droplet(
+            id,
+            &format!("pool-9x2kq7f0a-r1t5{}", ['m', 'n', 'p'][i]),
+            Ipv4Addr::new(127, 0, 0, 30 + n),
+            Ipv4Addr::new(10, 116, 0, 30 + n),
+            "k8s",
+            nyc3,
+        );
+        d["tags"] = json!(["k8s", format!("k8s:{K8S_CLUSTER_ID}"), "k8s:worker"]);
+        d["image"]["name"] = json!("1.33.1-do.0 x64");
+        d["image"]["distribution"] = json!("Debian");
+        d["image"]["slug"] = Value::Null;
+        d["image"]["public"] = json!(false);
+        d["image"]["description"] = json!("DOKS worker image");
+        let mut entry = plain(d);
+        entry.port_aliases = vec![
+            PortAlias {
+                port: K8S_NODE_PORT_HTTPS,
+                serves: 443,
+            },
+            PortAlias {
+                port: K8S_NODE_PORT_HTTP,
+                serves: 80,
+            },
+            PortAlias {
+                port: KUBE_PROXY_HEALTH_PORT,
+                serves: 80,
+            },
+        ];
+        out.push(entry);
+    }
+    for (i, id) in [WEB_AMS_1, WEB_AMS_2].into_iter().enumerate() {
+        let n = i as u8 + 1;
+        let mut d = droplet(
+            id,
+            &format!("web-ams3-{n}"),
+            Ipv4Addr::new(127, 0, 0, 40 + n),
+            Ipv4Addr::new(10, 110, 0, 40 + n),
+            "web-ams3",
+            &ams3,
+        );
+        d["vpc_uuid"] = json!(VPC_AMS3_ID);
+        d["networks"]["v4"][1]["gateway"] = json!("10.110.0.1");
+        out.push(plain(d));
+    }
+    out
+}
+
+/// The load balancers of issue 15's cases, appended after the first three (lb_ip(3..9)).
+fn more_load_balancers(regions: &[Value]) -> Vec<LbEntry> {
+    let nyc3 = &regions[0];
+    let ams3 = regions
+        .iter()
+        .find(|r| r["slug"] == "ams3")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let lb = |id: &str, n: u32, name: &str, region: &Value, vpc: &str, fields: Value| {
+        let identity = json!({
+            "id": id, "name": name, "ip": lb_ip(n).to_string(), "status": "active",
+            "created_at": SEED_TIME, "region": region, "vpc_uuid": vpc,
+        });
+        LbEntry {
+            lb: Arc::new(merged(&merged(&lb_defaults(), &identity), &fields)),
+            active_at_ms: 0,
+            busy_until: None,
+        }
+    };
+    let tcp_health = |port: u16| {
+        json!({
+            "protocol": "tcp", "port": port, "path": "", "check_interval_seconds": 10,
+            "response_timeout_seconds": 5, "unhealthy_threshold": 3, "healthy_threshold": 5,
+        })
+    };
+    vec![
+        // TLS served by the droplets through plain TCP, as many run passthrough.
+        lb(
+            LB_TCP_ID,
+            3,
+            "shop-tcp",
+            nyc3,
+            VPC_NYC3_ID,
+            json!({
+                "forwarding_rules": [
+                    rule("tcp", 443, "tcp", 443, "", false),
+                    rule("tcp", 80, "tcp", 80, "", false),
+                ],
+                "health_check": tcp_health(443),
+                "droplet_ids": [WEB_1, WEB_2, WEB_3],
+            }),
+        ),
+        // What DigitalOcean's cloud controller makes for a `type: LoadBalancer` Service
+        // (lb_doks_network.json): the cluster tag, NodePort targets, kube-proxy's health check
+        // every 3 s, no size (network load balancers have no size units to choose).
+        lb(
+            LB_K8S_ID,
+            4,
+            LB_K8S_NAME,
+            nyc3,
+            VPC_NYC3_ID,
+            json!({
+                "type": "REGIONAL_NETWORK",
+                "tags": [format!("k8s:{K8S_CLUSTER_ID}")],
+                "forwarding_rules": [
+                    rule("tcp", 80, "tcp", K8S_NODE_PORT_HTTP, "", false),
+                    rule("tcp", 443, "tcp", K8S_NODE_PORT_HTTPS, "", false),
+                ],
+                "health_check": {
+                    "protocol": "http", "port": KUBE_PROXY_HEALTH_PORT, "path": "/healthz",
+                    "check_interval_seconds": 3, "response_timeout_seconds": 5,
+                    "unhealthy_threshold": 3, "healthy_threshold": 5, "proxy_protocol": false,
+                },
+                "droplet_ids": [K8S_WORKER_1, K8S_WORKER_2, K8S_WORKER_3],
+            }),
+        ),
+        lb(
+            LB_DUAL_ID,
+            5,
+            "www-dualstack",
+            nyc3,
+            VPC_NYC3_ID,
+            json!({
+                "ipv6": LB_DUAL_IPV6,
+                "network_stack": "DUALSTACK",
+                "forwarding_rules": [
+                    rule("http", 80, "http", 80, "", false),
+                    rule("https", 443, "https", 443, "", true),
+                ],
+                "health_check": tcp_health(443),
+                "droplet_ids": [WEB_1, WEB_2],
+            }),
+        ),
+        lb(
+            LB_INTERNAL_ID,
+            6,
+            "billing-internal",
+            nyc3,
+            VPC_NYC3_ID,
+            json!({
+                "ip": LB_INTERNAL_IP,
+                "network": "INTERNAL",
+                "forwarding_rules": [rule("http", 80, "http", 80, "", false)],
+                "droplet_ids": [WEB_1, WEB_2],
+            }),
+        ),
+        lb(
+            LB_AMS_ID,
+            7,
+            "shop-ams3",
+            &ams3,
+            VPC_AMS3_ID,
+            json!({
+                "forwarding_rules": [
+                    rule("http", 80, "http", 80, "", false),
+                    rule("https", 443, "https", 443, "", true),
+                ],
+                "health_check": tcp_health(443),
+                "droplet_ids": [WEB_AMS_1, WEB_AMS_2],
+            }),
+        ),
+        global_lb(),
+    ]
+}
+
+/// The global load balancer (lb_global.json's shape): no region and no address of its own, its
+/// regional targets, settings and domains (one DigitalOcean manages, one still waiting for its
+/// CNAME).
+fn global_lb() -> LbEntry {
+    let mut lb = merged(
+        &lb_defaults(),
+        &json!({
+            "id": LB_GLOBAL_ID, "name": "shop-global", "ip": "", "status": "active",
+            "created_at": SEED_TIME, "type": "GLOBAL",
+            "forwarding_rules": [rule("http", 80, "http", 80, "", false)],
+            "glb_settings": {
+                // The spec's spelling (the live API has been seen answering "HTTP": the
+                // corpus has that case; the Sandbox keeps to the spec its contract test checks).
+                "target_protocol": "http",
+                "target_port": 80,
+                "cdn": { "is_enabled": false },
+                "region_priorities": { "nyc3": 1, "ams3": 2 },
+                "failover_threshold": 50,
+            },
+            "target_load_balancer_ids": [LB_SHOP_ID, LB_AMS_ID],
+            "domains": [
+                {
+                    "name": format!("world.{DOMAIN}"),
+                    "is_managed": true,
+                    "certificate_id": CERT_WORLD_LE_ID,
+                    "status": "ACTIVE",
+                },
+                {
+                    "name": "shop.sandbox-partner.test",
+                    "is_managed": false,
+                    "status": "CREATING",
+                    "verification_error_reasons": [
+                        "no CNAME record for shop.sandbox-partner.test points at the load balancer"
+                    ],
+                    "ssl_validation_error_reasons": [
+                        "the certificate cannot be issued until the domain is verified"
+                    ],
+                },
+            ],
+        }),
+    );
+    if let Some(o) = lb.as_object_mut() {
+        // A global load balancer has no region, VPC or network of its own.
+        for key in ["network", "network_stack", "tls_cipher_policy"] {
+            o.remove(key);
+        }
+    }
+    LbEntry {
+        lb: Arc::new(lb),
+        active_at_ms: 0,
+        busy_until: None,
+    }
+}
+
+fn more_certificates() -> Vec<CertEntry> {
+    let le = |id: &str, name: &str, names: Vec<String>, days: i64| CertEntry {
+        cert: json!({
+            "id": id, "name": name, "type": "lets_encrypt", "state": "verified",
+            "dns_names": names,
+            "not_after": rfc3339(time::OffsetDateTime::now_utc() + time::Duration::days(days)),
+            "sha1_fingerprint": crate::ca::sha1_hex(id.as_bytes()),
+            "created_at": SEED_TIME,
+        }),
+        verified_at_ms: None,
+    };
+    vec![
+        le(
+            CERT_WORLD_LE_ID,
+            "world-le",
+            vec![format!("world.{DOMAIN}")],
+            75,
+        ),
+        le(
+            CERT_SHOP_LE_ID,
+            "shop-le",
+            vec![DOMAIN.to_string(), format!("www.{DOMAIN}")],
+            82,
+        ),
+    ]
 }
 
 /// First id of the generated droplets (`app-0001`, …), clear of the seeded ones.
@@ -790,6 +1162,7 @@ pub fn grow(state: &mut State, scale: &crate::SandboxScale) {
             rejects_proxy_protocol: false,
             certificate: CertProfile::Fleet,
             shared_server: true,
+            port_aliases: Vec::new(),
         });
     }
     if !pool.is_empty() && !state.tags.iter().any(|t| t == POOL_TAG) {

@@ -11,8 +11,9 @@ use std::time::Duration;
 use common::{quick, Api, Reply};
 use cutover_digitalocean::contract::Spec;
 use cutover_sandbox::{
-    SandboxOptions, CERT_BLOG_LE_ID, CERT_SHOP_CUSTOM_ID, LB_API_ID, LB_BLOG_ID, LB_SHOP_ID, WEB_1,
-    WEB_2, WEB_3,
+    SandboxOptions, CERT_BLOG_LE_ID, CERT_SHOP_CUSTOM_ID, CERT_SHOP_LE_ID, DUAL_DOMAIN,
+    K8S_WORKER_1, LB_AMS_ID, LB_API_ID, LB_BLOG_ID, LB_DUAL_ID, LB_GLOBAL_ID, LB_INTERNAL_ID,
+    LB_K8S_ID, LB_SHOP_ID, LB_TCP_ID, WEB_1, WEB_2, WEB_3,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -158,13 +159,27 @@ async fn every_response_validates_against_the_openapi_spec() {
     .await;
     c.call(M::GET, &format!("/v2/droplets/{WEB_1}"), None, 200)
         .await;
+    c.call(M::GET, &format!("/v2/droplets/{K8S_WORKER_1}"), None, 200)
+        .await;
+    c.call(M::GET, "/v2/droplets?tag_name=k8s:worker", None, 200)
+        .await;
     c.call(M::GET, "/v2/droplets/1", None, 404).await;
 
     // Load balancers.
     c.call(M::GET, "/v2/load_balancers", None, 200).await;
     c.call(M::GET, "/v2/load_balancers?per_page=1&page=2", None, 200)
         .await;
-    for id in [LB_SHOP_ID, LB_BLOG_ID, LB_API_ID] {
+    for id in [
+        LB_SHOP_ID,
+        LB_BLOG_ID,
+        LB_API_ID,
+        LB_TCP_ID,
+        LB_K8S_ID,
+        LB_DUAL_ID,
+        LB_INTERNAL_ID,
+        LB_AMS_ID,
+        LB_GLOBAL_ID,
+    ] {
         c.call(M::GET, &format!("/v2/load_balancers/{id}"), None, 200)
             .await;
     }
@@ -311,6 +326,43 @@ async fn every_response_validates_against_the_openapi_spec() {
     .await;
     c.call(M::GET, "/v2/domains/sandbox-shop.test/records", None, 200)
         .await;
+    c.call(M::GET, &format!("/v2/domains/{DUAL_DOMAIN}"), None, 200)
+        .await;
+    c.call(
+        M::GET,
+        &format!("/v2/domains/{DUAL_DOMAIN}/records"),
+        None,
+        200,
+    )
+    .await;
+    c.call(
+        M::GET,
+        "/v2/domains/sandbox-shop.test/records?type=CAA",
+        None,
+        200,
+    )
+    .await;
+    // A Let's Encrypt certificate attached by an update: DigitalOcean's A records follow.
+    let mut le_rules = lb_body("shop-tcp");
+    le_rules["droplet_ids"] = json!([WEB_1, WEB_2, WEB_3]);
+    le_rules["forwarding_rules"] = json!([
+        {"entry_protocol": "https", "entry_port": 443, "target_protocol": "http", "target_port": 80, "certificate_id": CERT_SHOP_LE_ID},
+    ]);
+    le_rules["health_check"] = json!({"protocol": "http", "port": 80, "path": "/"});
+    c.call(
+        M::PUT,
+        &format!("/v2/load_balancers/{LB_TCP_ID}"),
+        Some(le_rules),
+        200,
+    )
+    .await;
+    c.call(
+        M::GET,
+        "/v2/domains/sandbox-shop.test/records?type=A&name=sandbox-shop.test",
+        None,
+        200,
+    )
+    .await;
     c.call(
         M::GET,
         "/v2/domains/sandbox-shop.test/records?type=A&name=sandbox-shop.test",

@@ -17,8 +17,9 @@ async fn a_scaled_sandbox_holds_what_was_asked_and_its_droplets_answer() {
     assert_eq!(lbs.status, StatusCode::OK);
     assert_eq!(lbs.json()["meta"]["total"], 40);
     let list = lbs.json()["load_balancers"].as_array().unwrap();
-    let generated = &list[3];
-    assert_eq!(generated["name"], "admin-prod-0003");
+    // After the nine seeded ones.
+    let generated = &list[9];
+    assert_eq!(generated["name"], "blog-staging-0009");
     assert_eq!(generated["status"], "active");
     assert_eq!(generated["droplet_ids"].as_array().unwrap().len(), 12);
     // Every tenth selects its droplets by tag, and still lists them.
@@ -32,11 +33,11 @@ async fn a_scaled_sandbox_holds_what_was_asked_and_its_droplets_answer() {
     assert_eq!(names.len(), 40, "names are unique");
 
     let droplets = api.get("/v2/droplets?per_page=200").await;
-    assert_eq!(droplets.json()["meta"]["total"], 5 + 12);
+    assert_eq!(droplets.json()["meta"]["total"], 10 + 12);
     let records = api
         .get("/v2/domains/sandbox-shop.test/records?per_page=200")
         .await;
-    assert_eq!(records.json()["meta"]["total"], 9 + 30);
+    assert_eq!(records.json()["meta"]["total"], 10 + 30);
 
     // A generated droplet is reachable through the shared server, on its 80 and its 443.
     let id = generated["droplet_ids"][11].as_u64().unwrap();
@@ -49,7 +50,7 @@ async fn a_scaled_sandbox_holds_what_was_asked_and_its_droplets_answer() {
     // Only the seeded droplets have listeners of their own.
     let distinct: std::collections::HashSet<_> =
         api.sandbox.backends().iter().map(|b| b.addr).collect();
-    assert_eq!(distinct.len(), 5 * 2 + 2);
+    assert_eq!(distinct.len(), 10 * 2 + 2);
     api.sandbox.shutdown().await;
 }
 
@@ -124,7 +125,8 @@ async fn a_thousand_load_balancer_sandbox_starts_quickly() {
     assert_eq!(page.json()["meta"]["total"], 1000);
     let distinct: std::collections::HashSet<_> =
         again.sandbox.backends().iter().map(|b| b.addr).collect();
-    assert_eq!(distinct.len(), 5 * 2 + 2);
-    assert_eq!(again.sandbox.backends().len(), (5 + 200) * 2);
+    assert_eq!(distinct.len(), 10 * 2 + 2);
+    // Plus three more ports on each of the three Kubernetes workers (NodePorts, kube-proxy).
+    assert_eq!(again.sandbox.backends().len(), (10 + 200) * 2 + 3 * 3);
     again.sandbox.shutdown().await;
 }
