@@ -1,9 +1,11 @@
 import { defineConfig } from "vitest/config";
 import { svelte } from "@sveltejs/vite-plugin-svelte";
+import { licences } from "./licences-plugin.mjs";
 
 // Tauri serves the built files itself; the dev server is only for `tauri dev`.
 export default defineConfig({
-  plugins: [svelte()],
+  // licences(): the bundled npm packages' licences for the About view (licences.json).
+  plugins: [svelte(), licences()],
   clearScreen: false,
   server: { port: 5173, strictPort: true },
   build: {
