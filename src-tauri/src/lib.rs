@@ -3,6 +3,7 @@
 
 mod about;
 mod commands;
+mod commands_certs;
 mod commands_checks;
 mod commands_dns;
 mod commands_export;
@@ -36,6 +37,15 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands_checks::run_cert_check,
             commands_checks::export_cert_report,
             commands_checks::list_do_certificates,
+            commands_certs::pick_pem_file,
+            commands_certs::check_certificate_upload,
+            commands_certs::upload_certificate,
+            commands_certs::create_lets_encrypt_certificate,
+            commands_certs::delete_certificate,
+            commands_certs::plan_certificate_rotation,
+            commands_certs::rotate_certificate,
+            commands_certs::glb_tree,
+            commands_certs::glb_check_fleets,
             commands_checks::tls_termination_checks,
             commands_checks::rehearsal_config,
             commands_checks::start_rehearsal,

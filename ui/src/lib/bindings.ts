@@ -45,6 +45,30 @@ export const commands = {
 	exportCertReport: (report: FleetReport_Deserialize, format: ReportFormat) => typedError<string | null, ApiError_Serialize>(__TAURI_INVOKE("export_cert_report", { report, format })),
 	/**  The account's DigitalOcean certificates, soonest expiry first. */
 	listDoCertificates: () => typedError<CertificateSummary_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("list_do_certificates")),
+	/**
+	 *  Opens the native file picker (from Rust: nothing is allowed to the webview) for a PEM file
+	 *  and returns the chosen path, or `None` when cancelled. Only the path goes back.
+	 */
+	pickPemFile: (title: string) => typedError<string | null, ApiError_Serialize>(__TAURI_INVOKE("pick_pem_file", { title })),
+	/**  Checks an upload's files without sending anything. */
+	checkCertificateUpload: (form: UploadForm_Deserialize) => typedError<UploadCheck_Serialize, ApiError_Serialize>(__TAURI_INVOKE("check_certificate_upload", { form })),
+	/**  Uploads a custom certificate (refused, nothing sent, when its check fails). */
+	uploadCertificate: (form: UploadForm_Deserialize) => typedError<Certificate_Serialize, ApiError_Serialize>(__TAURI_INVOKE("upload_certificate", { form })),
+	/**  Asks DigitalOcean for a Let's Encrypt certificate. */
+	createLetsEncryptCertificate: (name: string, dnsNames: string[]) => typedError<Certificate_Serialize, ApiError_Serialize>(__TAURI_INVOKE("create_lets_encrypt_certificate", { name, dnsNames })),
+	/**  Deletes a certificate (refused with who uses it while in use). */
+	deleteCertificate: (name: string) => typedError<Certificate_Serialize, ApiError_Serialize>(__TAURI_INVOKE("delete_certificate", { name })),
+	/**  The review of a rotation: nothing is written. */
+	planCertificateRotation: (form: RotateForm_Deserialize) => typedError<RotatePlan_Serialize, ApiError_Serialize>(__TAURI_INVOKE("plan_certificate_rotation", { form })),
+	/**  Rotates, streaming each step to `progress`; the outcome says what is left when it stops. */
+	rotateCertificate: (form: RotateForm_Deserialize, progress: Channel<RotateProgress>) => typedError<RotateOutcome_Serialize, ApiError_Serialize>(__TAURI_INVOKE("rotate_certificate", { form, progress })),
+	/**  A global load balancer's tree: its regional load balancers, their droplets, its domains. */
+	glbTree: (id: string) => typedError<GlbTree_Serialize, ApiError_Serialize>(__TAURI_INVOKE("glb_tree", { id })),
+	/**
+	 *  The certificate check of each regional fleet of a global load balancer, each backend
+	 *  streamed with its load balancer's id.
+	 */
+	glbCheckFleets: (id: string, domain: string | null, progress: Channel<GlbBackendMsg_Deserialize>) => typedError<FleetCheck_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("glb_check_fleets", { id, domain, progress })),
 	/**  Load balancers that terminate TLS, their certificate compared with what the droplets serve. */
 	tlsTerminationChecks: () => typedError<TerminationCheck_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("tls_termination_checks")),
 	/**  The balancer config that reproduces a load balancer here, to edit before starting. */
@@ -90,6 +114,17 @@ export const commands = {
 	beginLbRevert: (entry: string) => typedError<EditStart_Serialize, ApiError_Serialize>(__TAURI_INVOKE("begin_lb_revert", { entry })),
 	/**  The load balancer `id` as text in `format`, for the UI to show, copy or save. */
 	exportLoadBalancer: (id: string, format: ExportFormat) => typedError<string, ApiError_Serialize>(__TAURI_INVOKE("export_load_balancer", { id, format })),
+	/**  Every replacement kept (finished ones too), newest first. */
+	replaceList: () => typedError<Replacement_Serialize[], ApiError_Serialize>(__TAURI_INVOKE("replace_list")),
+	/**  Starts replacing load balancer `id` (copies it with the fixed fields set, checks the copy). */
+	replaceStart: (id: string, input: ReplaceInput_Deserialize) => typedError<Replacement_Serialize, ApiError_Serialize>(__TAURI_INVOKE("replace_start", { id, input })),
+	/**
+	 *  Runs the replacement's next steps until one waits for the user; each saved step is sent
+	 *  on `progress`.
+	 */
+	replaceAdvance: (oldId: string, decision: ReplaceDecision_Deserialize, progress: Channel<Replacement_Deserialize>) => typedError<Replacement_Serialize, ApiError_Serialize>(__TAURI_INVOKE("replace_advance", { oldId, decision, progress })),
+	/**  Forgets a replacement; nothing at DigitalOcean is changed or deleted. */
+	replaceAbandon: (oldId: string) => typedError<boolean, ApiError_Serialize>(__TAURI_INVOKE("replace_abandon", { oldId })),
 	/**
 	 *  Each droplet behind load balancer `id`: DigitalOcean's verdict now, the share of passed
 	 *  health checks, downtime, connections and p95 response time over `window`.
@@ -853,6 +888,9 @@ export type CertRecheck_Serialize = {
 	droplets: string[],
 };
 
+/**  A certificate stored at DigitalOcean (for SSL termination). */
+export type Certificate = Certificate_Serialize | Certificate_Deserialize;
+
 /**  One of the account's DigitalOcean certificates. */
 export type CertificateSummary = CertificateSummary_Serialize | CertificateSummary_Deserialize;
 
@@ -886,6 +924,40 @@ export type CertificateSummary_Serialize = {
 	sha1Fingerprint: string,
 	/**  Load balancers that terminate TLS with it. */
 	usedBy: string[],
+};
+
+/**  A certificate stored at DigitalOcean (for SSL termination). */
+export type Certificate_Deserialize = {
+	id?: string,
+	name?: string,
+	/**  RFC 3339. */
+	not_after?: string,
+	/**  Lowercase hex, no colons. */
+	sha1_fingerprint?: string,
+	created_at?: string,
+	/**  Custom certificates may return `[""]`. */
+	dns_names?: string[],
+	/**  `pending`, `verified` or `error`. */
+	state?: string,
+	/**  `custom` or `lets_encrypt`. */
+	type?: string,
+};
+
+/**  A certificate stored at DigitalOcean (for SSL termination). */
+export type Certificate_Serialize = {
+	id: string,
+	name: string,
+	/**  RFC 3339. */
+	not_after: string,
+	/**  Lowercase hex, no colons. */
+	sha1_fingerprint: string,
+	created_at: string,
+	/**  Custom certificates may return `[""]`. */
+	dns_names: string[],
+	/**  `pending`, `verified` or `error`. */
+	state: string,
+	/**  `custom` or `lets_encrypt`. */
+	type: string,
 };
 
 export type ChangeAction = "create" | "update" | "delete";
@@ -1483,6 +1555,63 @@ export type FixStep_Serialize = {
 	note: string | null,
 };
 
+/**
+ *  The fields an edit cannot change, as the user sets them for the new load balancer; `None`
+ *  keeps the old one's.
+ */
+export type FixedFields = FixedFields_Serialize | FixedFields_Deserialize;
+
+/**
+ *  The fields an edit cannot change, as the user sets them for the new load balancer; `None`
+ *  keeps the old one's.
+ */
+export type FixedFields_Deserialize = {
+	region?: string | null,
+	vpcUuid?: string | null,
+	/**  `REGIONAL`, `REGIONAL_NETWORK`, `GLOBAL`. */
+	lbType?: string | null,
+	/**  `EXTERNAL`, `INTERNAL`. */
+	network?: string | null,
+	/**  `IPV4`, `DUALSTACK`. */
+	networkStack?: string | null,
+};
+
+/**
+ *  The fields an edit cannot change, as the user sets them for the new load balancer; `None`
+ *  keeps the old one's.
+ */
+export type FixedFields_Serialize = {
+	region: string | null,
+	vpcUuid: string | null,
+	/**  `REGIONAL`, `REGIONAL_NETWORK`, `GLOBAL`. */
+	lbType: string | null,
+	/**  `EXTERNAL`, `INTERNAL`. */
+	network: string | null,
+	/**  `IPV4`, `DUALSTACK`. */
+	networkStack: string | null,
+};
+
+/**  The certificate check of one regional fleet. */
+export type FleetCheck = FleetCheck_Serialize | FleetCheck_Deserialize;
+
+/**  The certificate check of one regional fleet. */
+export type FleetCheck_Deserialize = {
+	lbId: string,
+	lbName: string,
+	report?: FleetReport_Deserialize | null,
+	/**  Why this fleet could not be checked (no TLS rule, no droplets, …). */
+	error?: ApiError_Deserialize | null,
+};
+
+/**  The certificate check of one regional fleet. */
+export type FleetCheck_Serialize = {
+	lbId: string,
+	lbName: string,
+	report: FleetReport_Serialize | null,
+	/**  Why this fleet could not be checked (no TLS rule, no droplets, …). */
+	error: ApiError_Serialize | null,
+};
+
 /**  The whole fleet behind one domain. */
 export type FleetReport = FleetReport_Serialize | FleetReport_Deserialize;
 
@@ -1558,6 +1687,21 @@ export type ForwardingRule_Serialize = {
 	tls_passthrough: boolean,
 };
 
+/**  One backend of a regional fleet, as its check finishes. */
+export type GlbBackendMsg = GlbBackendMsg_Serialize | GlbBackendMsg_Deserialize;
+
+/**  One backend of a regional fleet, as its check finishes. */
+export type GlbBackendMsg_Deserialize = {
+	lbId: string,
+	report: BackendReport_Deserialize,
+};
+
+/**  One backend of a regional fleet, as its check finishes. */
+export type GlbBackendMsg_Serialize = {
+	lbId: string,
+	report: BackendReport_Serialize,
+};
+
 /**  CDN settings of a GLOBAL load balancer. */
 export type GlbCdn = GlbCdn_Serialize | GlbCdn_Deserialize;
 
@@ -1569,6 +1713,41 @@ export type GlbCdn_Deserialize = {
 /**  CDN settings of a GLOBAL load balancer. */
 export type GlbCdn_Serialize = {
 	is_enabled?: boolean,
+};
+
+/**  A domain of a global load balancer, as the view shows it. */
+export type GlbDomain = GlbDomain_Serialize | GlbDomain_Deserialize;
+
+/**  A domain of a global load balancer, as the view shows it. */
+export type GlbDomain_Deserialize = {
+	name: string,
+	/**  `ACTIVE`, `CREATING`, … as DigitalOcean reports it (`None` when it does not say). */
+	status?: string | null,
+	/**  DigitalOcean hosts the zone and writes the domain's records itself. */
+	isManaged: boolean,
+	certificateId?: string | null,
+	/**  The certificate's name, when it is in this account. */
+	certificateName?: string | null,
+	/**  Why the domain is not verified, and why its certificate cannot be validated. */
+	errors: string[],
+	/**  What this means for a DNS cutover, in a sentence. */
+	dnsNote: string,
+};
+
+/**  A domain of a global load balancer, as the view shows it. */
+export type GlbDomain_Serialize = {
+	name: string,
+	/**  `ACTIVE`, `CREATING`, … as DigitalOcean reports it (`None` when it does not say). */
+	status: string | null,
+	/**  DigitalOcean hosts the zone and writes the domain's records itself. */
+	isManaged: boolean,
+	certificateId: string | null,
+	/**  The certificate's name, when it is in this account. */
+	certificateName: string | null,
+	/**  Why the domain is not verified, and why its certificate cannot be validated. */
+	errors: string[],
+	/**  What this means for a DNS cutover, in a sentence. */
+	dnsNote: string,
 };
 
 /**  Settings of a GLOBAL load balancer. */
@@ -1596,6 +1775,64 @@ export type GlbSettings_Serialize = {
 	region_priorities?: { [key in string]: number },
 	/**  Percent of unhealthy targets before failing over. */
 	failover_threshold?: number,
+};
+
+/**  One regional load balancer behind the global one, with its droplets. */
+export type GlbTarget = GlbTarget_Serialize | GlbTarget_Deserialize;
+
+/**  One regional load balancer behind the global one, with its droplets. */
+export type GlbTarget_Deserialize = {
+	id: string,
+	name: string,
+	region: string,
+	status: string,
+	ip: string,
+	/**  Lower wins (`glb_settings.region_priorities`). */
+	priority?: number | null,
+	droplets: LbDroplet[],
+	missingDropletIds: (number | null)[],
+	/**  The rule whose target port its droplets serve TLS on, described; `None` when none does. */
+	tlsRule?: string | null,
+	kubernetes?: KubernetesOwner_Deserialize | null,
+};
+
+/**  One regional load balancer behind the global one, with its droplets. */
+export type GlbTarget_Serialize = {
+	id: string,
+	name: string,
+	region: string,
+	status: string,
+	ip: string,
+	/**  Lower wins (`glb_settings.region_priorities`). */
+	priority: number | null,
+	droplets: LbDroplet[],
+	missingDropletIds: (number | null)[],
+	/**  The rule whose target port its droplets serve TLS on, described; `None` when none does. */
+	tlsRule: string | null,
+	kubernetes: KubernetesOwner_Serialize | null,
+};
+
+/**  The global load balancer and everything under it. */
+export type GlbTree = GlbTree_Serialize | GlbTree_Deserialize;
+
+/**  The global load balancer and everything under it. */
+export type GlbTree_Deserialize = {
+	lb: LoadBalancer_Deserialize,
+	settings?: GlbSettings_Deserialize | null,
+	domains: GlbDomain_Deserialize[],
+	targets: GlbTarget_Deserialize[],
+	/**  Target ids no load balancer answers to (deleted since). */
+	missingTargetIds: string[],
+};
+
+/**  The global load balancer and everything under it. */
+export type GlbTree_Serialize = {
+	lb: LoadBalancer_Serialize,
+	settings: GlbSettings_Serialize | null,
+	domains: GlbDomain_Serialize[],
+	targets: GlbTarget_Serialize[],
+	/**  Target ids no load balancer answers to (deleted since). */
+	missingTargetIds: string[],
 };
 
 /**  One series, ready for a chart. */
@@ -2137,6 +2374,99 @@ export type Licensed_Serialize = {
 /**  A load balancer as the API returns it (`GET /v2/load_balancers/{id}`). */
 export type LoadBalancer = LoadBalancer_Serialize | LoadBalancer_Deserialize;
 
+/**
+ *  The body of `POST /v2/load_balancers` (create) and `PUT /v2/load_balancers/{id}` (update,
+ *  a full replace: whatever is left out resets to its default).
+ * 
+ *  Exactly one of `droplet_ids` and `tag` should be set. `validate_only: true` makes the API
+ *  check the request and answer 204 (valid) or 422 (with its message) without changing anything.
+ */
+export type LoadBalancerRequest = LoadBalancerRequest_Serialize | LoadBalancerRequest_Deserialize;
+
+/**
+ *  The body of `POST /v2/load_balancers` (create) and `PUT /v2/load_balancers/{id}` (update,
+ *  a full replace: whatever is left out resets to its default).
+ * 
+ *  Exactly one of `droplet_ids` and `tag` should be set. `validate_only: true` makes the API
+ *  check the request and answer 204 (valid) or 422 (with its message) without changing anything.
+ */
+export type LoadBalancerRequest_Deserialize = {
+	name?: string,
+	/**  Region slug, e.g. `nyc3`. Required for REGIONAL types; absent for GLOBAL. */
+	region?: string | null,
+	project_id?: string | null,
+	size_unit?: number | null,
+	/**  Deprecated; only for load balancers that already use it. */
+	size?: string | null,
+	/**  Deprecated and ignored. */
+	algorithm?: string | null,
+	forwarding_rules?: ForwardingRule_Deserialize[],
+	health_check?: HealthCheck_Deserialize | null,
+	sticky_sessions?: StickySessions_Deserialize | null,
+	redirect_http_to_https?: boolean,
+	enable_proxy_protocol?: boolean,
+	enable_backend_keepalive?: boolean,
+	http_idle_timeout_seconds?: number | null,
+	vpc_uuid?: string | null,
+	disable_lets_encrypt_dns_records?: boolean,
+	firewall?: LbFirewall_Deserialize | null,
+	network?: string | null,
+	network_stack?: string | null,
+	type?: string | null,
+	domains?: LbDomain_Deserialize[] | null,
+	glb_settings?: GlbSettings_Deserialize | null,
+	target_load_balancer_ids?: string[] | null,
+	tls_cipher_policy?: string | null,
+	/**  Droplets by id. Excludes `tag`. */
+	droplet_ids?: (number | null)[] | null,
+	/**  Droplets by tag. Excludes `droplet_ids`. */
+	tag?: string | null,
+	/**  Undocumented server-side dry run (godo `ValidateOnly`). */
+	validate_only?: boolean,
+};
+
+/**
+ *  The body of `POST /v2/load_balancers` (create) and `PUT /v2/load_balancers/{id}` (update,
+ *  a full replace: whatever is left out resets to its default).
+ * 
+ *  Exactly one of `droplet_ids` and `tag` should be set. `validate_only: true` makes the API
+ *  check the request and answer 204 (valid) or 422 (with its message) without changing anything.
+ */
+export type LoadBalancerRequest_Serialize = {
+	name: string,
+	/**  Region slug, e.g. `nyc3`. Required for REGIONAL types; absent for GLOBAL. */
+	region?: string,
+	project_id?: string,
+	size_unit?: number,
+	/**  Deprecated; only for load balancers that already use it. */
+	size?: string,
+	/**  Deprecated and ignored. */
+	algorithm?: string,
+	forwarding_rules: ForwardingRule_Serialize[],
+	health_check?: HealthCheck_Serialize,
+	sticky_sessions?: StickySessions_Serialize,
+	redirect_http_to_https: boolean,
+	enable_proxy_protocol: boolean,
+	enable_backend_keepalive: boolean,
+	http_idle_timeout_seconds?: number,
+	vpc_uuid?: string,
+	disable_lets_encrypt_dns_records: boolean,
+	firewall?: LbFirewall_Serialize,
+	network?: string,
+	network_stack?: string,
+	type?: string,
+	domains?: LbDomain_Serialize[],
+	glb_settings?: GlbSettings_Serialize,
+	target_load_balancer_ids?: string[],
+	tls_cipher_policy?: string,
+	/**  Droplets by id. Excludes `tag`. */
+	droplet_ids?: (number | null)[],
+	/**  Droplets by tag. Excludes `droplet_ids`. */
+	tag?: string,
+	/**  Undocumented server-side dry run (godo `ValidateOnly`). */
+	validate_only?: boolean,
+};
+
 /**  A load balancer as the API returns it (`GET /v2/load_balancers/{id}`). */
 export type LoadBalancer_Deserialize = {
 	id?: string,
@@ -2287,6 +2617,15 @@ export type NameView_Serialize = {
 	points_to_lb: boolean,
 };
 
+/**  Where a rotation's new certificate comes from, as the form sends it. */
+export type NewCertificateForm = NewCertificateForm_Serialize | NewCertificateForm_Deserialize;
+
+/**  Where a rotation's new certificate comes from, as the form sends it. */
+export type NewCertificateForm_Deserialize = { kind: "existing"; name: string } | { kind: "lets_encrypt"; name: string; dns_names: string[] } | { kind: "upload"; form: UploadForm_Deserialize };
+
+/**  Where a rotation's new certificate comes from, as the form sends it. */
+export type NewCertificateForm_Serialize = { kind: "existing"; name: string } | { kind: "lets_encrypt"; name: string; dns_names: string[] } | { kind: "upload"; form: UploadForm_Serialize };
+
 /**
  *  Something to know about a load balancer that is neither wrong nor risky: what a network,
  *  internal, dual-stack or global load balancer does differently, so that nothing is expected of
@@ -2322,6 +2661,21 @@ export type Outcome =
  *  ports or memory): closed, and not counted against any backend.
  */
 "local_error";
+
+/**  A PEM file, given as a path the user picked (read here) or as pasted text. */
+export type PemSource = PemSource_Serialize | PemSource_Deserialize;
+
+/**  A PEM file, given as a path the user picked (read here) or as pasted text. */
+export type PemSource_Deserialize = {
+	path?: string | null,
+	text?: string | null,
+};
+
+/**  A PEM file, given as a path the user picked (read here) or as pasted text. */
+export type PemSource_Serialize = {
+	path: string | null,
+	text: string | null,
+};
 
 /**  The prediction for an edit. */
 export type Preflight = {
@@ -2615,6 +2969,130 @@ export type Remedy_Serialize = {
 	renewal_warning: string | null,
 };
 
+/**
+ *  What the app sends with "Continue": the decisions [`Advance`] holds, without the paths and
+ *  timings the front end does not choose.
+ */
+export type ReplaceDecision = ReplaceDecision_Serialize | ReplaceDecision_Deserialize;
+
+/**
+ *  What the app sends with "Continue": the decisions [`Advance`] holds, without the paths and
+ *  timings the front end does not choose.
+ */
+export type ReplaceDecision_Deserialize = {
+	dnsApproved?: boolean,
+	dnsConfirm?: string | null,
+	dnsForce?: boolean,
+	deleteConfirm?: string | null,
+	domain?: string | null,
+	waitSecs?: number | null,
+};
+
+/**
+ *  What the app sends with "Continue": the decisions [`Advance`] holds, without the paths and
+ *  timings the front end does not choose.
+ */
+export type ReplaceDecision_Serialize = {
+	dnsApproved: boolean,
+	dnsConfirm: string | null,
+	dnsForce: boolean,
+	deleteConfirm: string | null,
+	domain: string | null,
+	waitSecs: number | null,
+};
+
+/**  What the user chooses when starting a replacement. */
+export type ReplaceInput = ReplaceInput_Serialize | ReplaceInput_Deserialize;
+
+/**  What the user chooses when starting a replacement. */
+export type ReplaceInput_Deserialize = {
+	fixed?: FixedFields_Deserialize,
+	/**  The new load balancer's name; default `<old name>-new`. */
+	newName?: string | null,
+	/**
+	 *  The domain whose records move from the old IP to the new one (hosted in the account's
+	 *  Domains); without it the DNS steps wait for one.
+	 */
+	domain?: string | null,
+	/**  The names in the domain (`@`, `www`, `blog`); default apex and `www`. */
+	names?: string[],
+	/**  How long to wait after a successful verify before the old one may be deleted. */
+	waitSecs?: number | null,
+};
+
+/**  What the user chooses when starting a replacement. */
+export type ReplaceInput_Serialize = {
+	fixed: FixedFields_Serialize,
+	/**  The new load balancer's name; default `<old name>-new`. */
+	newName: string | null,
+	/**
+	 *  The domain whose records move from the old IP to the new one (hosted in the account's
+	 *  Domains); without it the DNS steps wait for one.
+	 */
+	domain: string | null,
+	/**  The names in the domain (`@`, `www`, `blog`); default apex and `www`. */
+	names: string[],
+	/**  How long to wait after a successful verify before the old one may be deleted. */
+	waitSecs: number | null,
+};
+
+/**  One replacement, as persisted. */
+export type Replacement = Replacement_Serialize | Replacement_Deserialize;
+
+/**  One replacement, as persisted. */
+export type Replacement_Deserialize = {
+	oldId: string,
+	oldName: string,
+	oldIp: string,
+	account: string,
+	/**  RFC 3339. */
+	startedAt: string,
+	fixed: FixedFields_Deserialize,
+	/**  `field: old → new` for the fixed fields that change. */
+	differences: string[],
+	/**  The create body (the old configuration, the fixed fields over it). */
+	request: LoadBalancerRequest_Deserialize,
+	/**  Recorded as soon as the create's answer arrives. */
+	newId?: string | null,
+	newIp?: string | null,
+	newIpv6?: string | null,
+	domain?: string | null,
+	names: string[],
+	waitSecs: number | null,
+	/**  Unix seconds of the successful verify. */
+	verifiedAt?: number | null,
+	steps: Step_Deserialize[],
+	/**  The old load balancer is gone: nothing left to do. */
+	finished: boolean,
+};
+
+/**  One replacement, as persisted. */
+export type Replacement_Serialize = {
+	oldId: string,
+	oldName: string,
+	oldIp: string,
+	account: string,
+	/**  RFC 3339. */
+	startedAt: string,
+	fixed: FixedFields_Serialize,
+	/**  `field: old → new` for the fixed fields that change. */
+	differences: string[],
+	/**  The create body (the old configuration, the fixed fields over it). */
+	request: LoadBalancerRequest_Serialize,
+	/**  Recorded as soon as the create's answer arrives. */
+	newId: string | null,
+	newIp: string | null,
+	newIpv6: string | null,
+	domain: string | null,
+	names: string[],
+	waitSecs: number | null,
+	/**  Unix seconds of the successful verify. */
+	verifiedAt: number | null,
+	steps: Step_Serialize[],
+	/**  The old load balancer is gone: nothing left to do. */
+	finished: boolean,
+};
+
 /**  How to save a report. */
 export type ReportFormat = "json" | "markdown";
 
@@ -2643,6 +3121,158 @@ export type RollbackSet_Serialize = {
 	started_at: string,
 	/**  When the TTL step was applied (unix seconds) and the TTL before it. */
 	ttl_lowered: [number | null, number] | null,
+};
+
+/**  A rotation as the form sends it. */
+export type RotateForm = RotateForm_Serialize | RotateForm_Deserialize;
+
+/**  A rotation as the form sends it. */
+export type RotateForm_Deserialize = {
+	old: string,
+	new: NewCertificateForm_Deserialize,
+	overrideKubernetes: boolean,
+};
+
+/**  A rotation as the form sends it. */
+export type RotateForm_Serialize = {
+	old: string,
+	new: NewCertificateForm_Serialize,
+	overrideKubernetes: boolean,
+};
+
+/**  What a load balancer's update came to. */
+export type RotateLbResult = RotateLbResult_Serialize | RotateLbResult_Deserialize;
+
+/**  What a load balancer's update came to. */
+export type RotateLbResult_Deserialize = {
+	lbId: string,
+	lbName: string,
+	updated: boolean,
+	error?: ApiError_Deserialize | null,
+};
+
+/**  What a load balancer's update came to. */
+export type RotateLbResult_Serialize = {
+	lbId: string,
+	lbName: string,
+	updated: boolean,
+	error: ApiError_Serialize | null,
+};
+
+/**
+ *  The end of a rotation: complete, or exactly what is left. The new certificate is never
+ *  deleted by a rotation that stops half-way.
+ */
+export type RotateOutcome = RotateOutcome_Serialize | RotateOutcome_Deserialize;
+
+/**
+ *  The end of a rotation: complete, or exactly what is left. The new certificate is never
+ *  deleted by a rotation that stops half-way.
+ */
+export type RotateOutcome_Deserialize = {
+	complete: boolean,
+	newCertificate?: Certificate_Deserialize | null,
+	/**  Whether this rotation created the new certificate (else it existed already). */
+	created: boolean,
+	loadBalancers: RotateLbResult_Deserialize[],
+	oldDeleted: boolean,
+	/**  Why the old one is still there, when it is. */
+	oldKeptBecause?: string | null,
+	/**  What the user still has to do, as sentences (empty when complete). */
+	left: string[],
+};
+
+/**
+ *  The end of a rotation: complete, or exactly what is left. The new certificate is never
+ *  deleted by a rotation that stops half-way.
+ */
+export type RotateOutcome_Serialize = {
+	complete: boolean,
+	newCertificate: Certificate_Serialize | null,
+	/**  Whether this rotation created the new certificate (else it existed already). */
+	created: boolean,
+	loadBalancers: RotateLbResult_Serialize[],
+	oldDeleted: boolean,
+	/**  Why the old one is still there, when it is. */
+	oldKeptBecause: string | null,
+	/**  What the user still has to do, as sentences (empty when complete). */
+	left: string[],
+};
+
+/**  The review of a rotation: nothing has been written. */
+export type RotatePlan = RotatePlan_Serialize | RotatePlan_Deserialize;
+
+/**  The review of a rotation: nothing has been written. */
+export type RotatePlan_Deserialize = {
+	oldName: string,
+	oldId: string,
+	oldDnsNames: string[],
+	oldNotAfter: string,
+	/**  What the new one is: "upload custom \"b\"", "Let's Encrypt \"b\" for …", "existing \"b\"". */
+	newDescription: string,
+	newName: string,
+	/**  Set for an upload: its check (a failed one means the rotation would be refused). */
+	uploadCheck?: UploadCheck_Deserialize | null,
+	targets: RotateTarget_Deserialize[],
+	/**  The steps, in order, as sentences. */
+	steps: string[],
+	/**  Why the rotation cannot go ahead as it is, if it cannot. */
+	blockers: string[],
+	/**  What will be left for the user afterwards (e.g. a global load balancer's domains). */
+	warnings: string[],
+};
+
+/**  The review of a rotation: nothing has been written. */
+export type RotatePlan_Serialize = {
+	oldName: string,
+	oldId: string,
+	oldDnsNames: string[],
+	oldNotAfter: string,
+	/**  What the new one is: "upload custom \"b\"", "Let's Encrypt \"b\" for …", "existing \"b\"". */
+	newDescription: string,
+	newName: string,
+	/**  Set for an upload: its check (a failed one means the rotation would be refused). */
+	uploadCheck: UploadCheck_Serialize | null,
+	targets: RotateTarget_Serialize[],
+	/**  The steps, in order, as sentences. */
+	steps: string[],
+	/**  Why the rotation cannot go ahead as it is, if it cannot. */
+	blockers: string[],
+	/**  What will be left for the user afterwards (e.g. a global load balancer's domains). */
+	warnings: string[],
+};
+
+/**  One step of a rotation as it happens. */
+export type RotateProgress = {
+	step: string,
+	message: string,
+};
+
+/**  One load balancer a rotation changes. */
+export type RotateTarget = RotateTarget_Serialize | RotateTarget_Deserialize;
+
+/**  One load balancer a rotation changes. */
+export type RotateTarget_Deserialize = {
+	lbId: string,
+	lbName: string,
+	/**  The rules that use the old certificate, described (`https 443 → http 80`). */
+	rules: string[],
+	/**  A global load balancer's domains that use it (not changed by the rotation). */
+	domains: string[],
+	/**  The cluster that owns it, when one does (refused unless overridden). */
+	kubernetes?: string | null,
+};
+
+/**  One load balancer a rotation changes. */
+export type RotateTarget_Serialize = {
+	lbId: string,
+	lbName: string,
+	/**  The rules that use the old certificate, described (`https 443 → http 80`). */
+	rules: string[],
+	/**  A global load balancer's domains that use it (not changed by the rotation). */
+	domains: string[],
+	/**  The cluster that owns it, when one does (refused unless overridden). */
+	kubernetes: string | null,
 };
 
 /**  What a run did. */
@@ -2777,6 +3407,56 @@ export type StatsSnapshot_Serialize = {
 	bytesIn: number,
 	bytesOut: number,
 	redirects: number,
+};
+
+export type Step = Step_Serialize | Step_Deserialize;
+
+/**  The steps, in the order they run. */
+export type StepId = 
+/**  The old load balancer's configuration copied, with the fixed fields the user set. */
+"copy" | 
+/**  DigitalOcean's `validate_only` of the create. */
+"dry_run" | "create" | 
+/**  Followed until `active`. */
+"active" | 
+/**  The backend certificate check against the new load balancer. */
+"certificates" | 
+/**  The rehearsal's config built from the new load balancer. */
+"rehearsal" | 
+/**  DNS moved from the old load balancer's IP to the new one. */
+"dns" | 
+/**  The nameservers answer the new IP (and HTTPS answers there). */
+"verify" | 
+/**  The waiting period the user chose, after the verify. */
+"wait" | 
+/**  The old load balancer deleted, with its name typed. */
+"delete_old";
+
+/**  Where a step stands. */
+export type StepStatus = "pending" | "done" | 
+/**  Nothing to do for this load balancer (e.g. no certificate on the droplets). */
+"skipped" | 
+/**  Waits for the user (a typed name, an approval, the waiting period). */
+"blocked" | 
+/**  Tried and failed; running again retries it. */
+"failed";
+
+export type Step_Deserialize = {
+	id: StepId,
+	status: StepStatus,
+	/**  What happened, or what the step waits for. */
+	message: string,
+	/**  RFC 3339, when the status was set. */
+	at?: string | null,
+};
+
+export type Step_Serialize = {
+	id: StepId,
+	status: StepStatus,
+	/**  What happened, or what the step waits for. */
+	message: string,
+	/**  RFC 3339, when the status was set. */
+	at: string | null,
 };
 
 /**  Sticky sessions: `none`, or `cookies` with a cookie name and lifetime. */
@@ -3062,6 +3742,68 @@ export type UpdateOffer_Serialize = {
 	notes: string | null,
 	/**  RFC 3339, when published. */
 	date: string | null,
+};
+
+/**  What the upload check saw: the certificates as they would be sent, and the findings. */
+export type UploadCheck = UploadCheck_Serialize | UploadCheck_Deserialize;
+
+/**  What the upload check saw: the certificates as they would be sent, and the findings. */
+export type UploadCheck_Deserialize = {
+	name: string,
+	/**  True when nothing blocks the upload. */
+	ok: boolean,
+	/**  Leaf first, then the chain, as they would be sent. */
+	chain: CertInfo_Deserialize[],
+	/**  The names checked against the leaf. */
+	namesChecked: string[],
+	findings: UploadFinding[],
+};
+
+/**  What the upload check saw: the certificates as they would be sent, and the findings. */
+export type UploadCheck_Serialize = {
+	name: string,
+	/**  True when nothing blocks the upload. */
+	ok: boolean,
+	/**  Leaf first, then the chain, as they would be sent. */
+	chain: CertInfo_Serialize[],
+	/**  The names checked against the leaf. */
+	namesChecked: string[],
+	findings: UploadFinding[],
+};
+
+/**  One thing the upload check found. */
+export type UploadFinding = {
+	/**  A backend check's code (`cert.expired`, `chain.order`, …) or `upload.*` for the files. */
+	code: string,
+	severity: Severity,
+	message: string,
+	/**  Whether it stops the upload. */
+	blocks: boolean,
+};
+
+/**  An upload as the form sends it. */
+export type UploadForm = UploadForm_Serialize | UploadForm_Deserialize;
+
+/**  An upload as the form sends it. */
+export type UploadForm_Deserialize = {
+	name: string,
+	cert: PemSource_Deserialize,
+	key: PemSource_Deserialize,
+	chain: PemSource_Deserialize,
+	/**  A private CA file (path) to trust for the check. */
+	caFile?: string | null,
+	allowUntrusted: boolean,
+};
+
+/**  An upload as the form sends it. */
+export type UploadForm_Serialize = {
+	name: string,
+	cert: PemSource_Serialize,
+	key: PemSource_Serialize,
+	chain: PemSource_Serialize,
+	/**  A private CA file (path) to trust for the check. */
+	caFile: string | null,
+	allowUntrusted: boolean,
 };
 
 export type Verdict = Verdict_Serialize | Verdict_Deserialize;
