@@ -495,6 +495,36 @@ pub struct Advance {
     pub wait_secs: Option<u64>,
 }
 
+/// What the app sends with "Continue": the decisions [`Advance`] holds, without the paths and
+/// timings the front end does not choose.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReplaceDecision {
+    pub dns_approved: bool,
+    pub dns_confirm: Option<String>,
+    pub dns_force: bool,
+    pub delete_confirm: Option<String>,
+    pub domain: Option<String>,
+    #[specta(type = Option<f64>)]
+    pub wait_secs: Option<u64>,
+}
+
+impl Advance {
+    /// The app's decisions, the DNS rollback sets kept in `dns_dir`.
+    pub fn from_decision(d: &ReplaceDecision, dns_dir: PathBuf) -> Self {
+        Self {
+            dns_approved: d.dns_approved,
+            dns_confirm: d.dns_confirm.clone(),
+            dns_force: d.dns_force,
+            dns_dir,
+            delete_confirm: d.delete_confirm.clone(),
+            domain: d.domain.clone(),
+            wait_secs: d.wait_secs,
+            ..Default::default()
+        }
+    }
+}
+
 /// What a step came to.
 enum Outcome {
     Done(String),

@@ -20,6 +20,8 @@ export const KIND_LABELS: Record<ChangeKind, string> = {
   remove_droplets: "Droplets removed",
   add_rules: "Rules added",
   remove_rules: "Rules removed",
+  dns_apply: "DNS cutover",
+  dns_rollback: "DNS rollback",
 };
 
 export function kindLabel(kind: ChangeKind): string {
@@ -41,6 +43,8 @@ export function statusLabel(status: EntryStatus): string {
 export function revertBlocker(e: EntryLike): string | null {
   if (e.kind === "create") return "A create cannot be undone by an edit: delete the load balancer if it is not wanted.";
   if (e.kind === "delete") return "A delete cannot be undone by an edit: create a load balancer from the entry's before.";
+  if (e.kind === "dns_apply" || e.kind === "dns_rollback")
+    return "A DNS change is undone with its rollback, in the DNS cutover view.";
   if (e.status === "failed") return "The change failed: nothing was changed, so there is nothing to undo.";
   if (e.before === null || e.before === undefined) return "The entry has no configuration from before the change.";
   return null;
