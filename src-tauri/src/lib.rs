@@ -9,6 +9,7 @@ mod commands_dns;
 mod commands_export;
 mod commands_lb;
 mod commands_metrics;
+mod commands_replace;
 mod commands_watch;
 mod events;
 mod state;
@@ -68,6 +69,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands_lb::lb_history,
             commands_lb::begin_lb_revert,
             commands_export::export_load_balancer,
+            commands_replace::replace_list,
+            commands_replace::replace_start,
+            commands_replace::replace_advance,
+            commands_replace::replace_abandon,
             commands_metrics::lb_droplet_health,
             commands_metrics::lb_graphs,
             commands_dns::dns_status,
