@@ -488,7 +488,9 @@ mod tests {
             "0.5",
         ])
         .unwrap();
-        let CertsCommand::Check(args) = t.cmd;
+        let CertsCommand::Check(args) = t.cmd else {
+            panic!("parsed as another subcommand")
+        };
         assert_eq!(args.backends.len(), 2);
         assert!(matches!(args.proxy_protocol, Some(ProxyArg::V1)));
         assert_eq!(args.timeout, 0.5);
