@@ -19,13 +19,24 @@ pub fn check_backend(result: &ProbeResult, now: i64) -> Vec<Finding> {
             FailureKind::NotTls => FindingCode::BackendNotTls,
             FailureKind::HandshakeFailed => FindingCode::BackendHandshakeFailed,
         };
+        // A backend that answers without TLS is reachable and answering: a configuration to
+        // fix on that droplet (it must serve HTTPS itself behind passthrough), not an outage.
+        let (severity, message) = match failure.kind {
+            FailureKind::NotTls => (
+                Severity::Error,
+                format!(
+                    "{host} answered without TLS on port {}: {}; behind a rule where the droplets serve TLS it must serve HTTPS itself.",
+                    result.target.addr.port(),
+                    failure
+                        .message
+                        .trim_start_matches("the server answered ")
+                        .trim_end_matches(" instead of a TLS handshake")
+                ),
+            ),
+            _ => (Severity::Critical, format!("{host}: {}.", failure.message)),
+        };
         out.push(
-            Finding::new(
-                code,
-                Severity::Critical,
-                format!("{host}: {}.", failure.message),
-            )
-            .with("address", result.target.addr.to_string()),
+            Finding::new(code, severity, message).with("address", result.target.addr.to_string()),
         );
     }
 

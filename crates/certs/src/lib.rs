@@ -19,7 +19,7 @@
 //! |---|---|---|
 //! | `backend.unreachable` | critical | TCP connect refused / no route / no public IPv4 |
 //! | `backend.timeout` | critical | connect or handshake not done within the timeout |
-//! | `backend.not_tls` | critical | the first bytes back are not a TLS record (e.g. HTTP) |
+//! | `backend.not_tls` | error | the first bytes back are not a TLS record (e.g. plain HTTP): the message names the droplet and what it answered |
 //! | `backend.handshake_failed` | critical | alert, reset, EOF, malformed record, a chain over 64 KB ("too large"), unreadable certificate, or a handshake signature that does not verify with the leaf's key |
 //! | `cert.name_mismatch` | critical | no subjectAltName matches the domain (RFC 6125; `*.` = one left-most label; CN ignored) |
 //! | `cert.expired` / `cert.not_yet_valid` | critical | leaf outside its validity period |

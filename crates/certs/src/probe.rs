@@ -519,11 +519,16 @@ fn classify(err: &std::io::Error, seen: &[u8], opts: &ProbeOptions) -> ProbeFail
                     }
                 })
                 .collect();
+            // Plain HTTP is the usual case: a web server listening without TLS on the port
+            // (nginx answers a ClientHello with "400 Bad Request").
+            let what = if seen.starts_with(b"HTTP/") {
+                format!("plain HTTP ({printable:?})")
+            } else {
+                format!("the non-TLS byte 0x{b:02x} ({printable:?})")
+            };
             return ProbeFailure {
                 kind: FailureKind::NotTls,
-                message: format!(
-                    "the server does not speak TLS on this port; it answered {printable:?}"
-                ),
+                message: format!("the server answered {what} instead of a TLS handshake"),
             };
         }
     }

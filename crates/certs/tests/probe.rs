@@ -136,9 +136,34 @@ async fn plain_tcp_is_not_tls() {
     let addr = raw_server(b"HTTP/1.1 400 Bad Request\r\n\r\n", false).await;
     let r = check(addr, &ProbeOptions::default()).await;
     assert_eq!(codes(&r), vec![FindingCode::BackendNotTls]);
-    assert!(finding(&r, FindingCode::BackendNotTls)
-        .message
-        .contains("HTTP/1.1"));
+    let f = finding(&r, FindingCode::BackendNotTls);
+    assert_eq!(
+        f.severity,
+        Severity::Error,
+        "a finding to fix, not an outage"
+    );
+    assert!(f.message.contains("answered without TLS"), "{}", f.message);
+    assert!(
+        f.message.contains("plain HTTP (\"HTTP/1.1 400 Bad"),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        f.message.matches(". ").count(),
+        0,
+        "one sentence: {}",
+        f.message
+    );
+}
+
+#[tokio::test]
+async fn a_non_tls_byte_is_named() {
+    let addr = raw_server(b"SSH-2.0-OpenSSH_9.6\r\n", false).await;
+    let r = check(addr, &ProbeOptions::default()).await;
+    assert_eq!(codes(&r), vec![FindingCode::BackendNotTls]);
+    let f = finding(&r, FindingCode::BackendNotTls);
+    assert!(f.message.contains("byte 0x53"), "{}", f.message);
+    assert!(f.message.contains("SSH-2.0"), "{}", f.message);
 }
 
 #[tokio::test]

@@ -220,10 +220,12 @@ async fn status(args: StatusArgs, global: &GlobalArgs) -> Result<ExitCode, ApiEr
                 n.name.clone(),
                 show(&n.authoritative, &n.authoritative_error),
                 show(&n.system, &n.system_error),
-                match (&st.lb_ip, n.points_to_lb) {
-                    (None, _) => "-".into(),
-                    (Some(ip), true) => format!("yes ({ip})"),
-                    (Some(ip), false) => format!("no ({ip})"),
+                match (&st.lb_ip, n.points_to_lb, &n.proxied) {
+                    // Behind a CDN: neither yes nor no.
+                    (_, false, Some(proxied)) => proxied.clone(),
+                    (None, _, _) => "-".into(),
+                    (Some(ip), true, _) => format!("yes ({ip})"),
+                    (Some(ip), false, None) => format!("no ({ip})"),
                 },
             ]
         })

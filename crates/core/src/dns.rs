@@ -25,6 +25,8 @@ use crate::error::{ApiError, ErrorCode};
 
 /// The TTL at or under which a switch is considered quick to take effect (and to undo).
 pub const LOW_TTL: u32 = 300;
+/// The lowest TTL DigitalOcean's Domains API accepts: no plan goes below it.
+pub const DO_MIN_TTL: u32 = 30;
 /// DigitalOcean's nameservers, asked for domains it hosts.
 pub const DO_NAMESERVERS: [&str; 3] = [
     "ns1.digitalocean.com.",
@@ -57,6 +59,11 @@ pub struct NameView {
     pub system_error: Option<String>,
     /// The authoritative answer contains the load balancer's IP.
     pub points_to_lb: bool,
+    /// Set when every address answered is in a CDN's published ranges, so the origin behind it
+    /// cannot be seen from here: "proxied by Cloudflare: cannot confirm the origin". Not a
+    /// failure, and not a confirmation either.
+    #[serde(default)]
+    pub proxied: Option<String>,
 }
 
 /// Where a domain points now, side by side with the load balancer's IP.
@@ -76,7 +83,10 @@ pub struct DnsStatus {
 /// One checklist item before a switch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct ReadinessItem {
-    /// `lb_active`, `rules_serve_domain`, `certificates`, `rehearsal`, `ttl`.
+    /// `lb_active`, `rules_serve_domain`, `certificates`, `rehearsal`, `ttl`; for a load balancer
+    /// with a DigitalOcean Let's Encrypt certificate also `lets_encrypt_zone` and `caa`; and
+    /// `lets_encrypt_renewal`, a warning (always `ok`) when the droplets serve different Let's
+    /// Encrypt certificates.
     pub id: String,
     pub ok: bool,
     pub reason: String,
@@ -104,6 +114,10 @@ pub struct ReadinessInput {
     pub ttl_lowered: Option<(i64, u32)>,
     /// Unix seconds now.
     pub now: i64,
+    /// The account's zone that holds `domain` (the domain itself or a parent), when there is one.
+    pub zone: Option<String>,
+    /// That zone's records (for its CAA records).
+    pub zone_records: Vec<DomainRecord>,
 }
 
 /// A record's type, data and TTL.
@@ -236,6 +250,10 @@ pub struct VerifyResult {
     pub https: Option<HttpsCheck>,
     /// Why there is no HTTPS check.
     pub https_skipped: Option<String>,
+    /// Names answered by a proxy (Cloudflare) whose origin cannot be confirmed: not counted as
+    /// failures.
+    #[serde(default)]
+    pub unconfirmed: Vec<String>,
     /// A sentence for people: what happened, what to do.
     pub message: String,
 }
@@ -451,6 +469,9 @@ async fn view_names(
             && lb_ips
                 .iter()
                 .all(|ip| auth.iter().any(|a| a.data == ip.to_string()));
+        let proxied = (!points_to_lb)
+            .then(|| proxied_by(&auth).or_else(|| proxied_by(&sys)))
+            .flatten();
         out.push(NameView {
             name: full,
             authoritative: auth,
@@ -458,9 +479,73 @@ async fn view_names(
             system: sys,
             system_error: sys_err,
             points_to_lb,
+            proxied,
         });
     }
     out
+}
+
+/// Cloudflare's published ranges, from https://www.cloudflare.com/ips-v4/ and
+/// https://www.cloudflare.com/ips-v6/ (as published in 2023–2026; read 2026-12-06). A proxied
+/// ("orange cloud") name answers one of these, never the origin, so DNS cannot show where the
+/// traffic goes from there.
+const CLOUDFLARE_V4: [(u32, u8); 15] = [
+    (0xADF5_3000, 20), // 173.245.48.0/20
+    (0x6715_F400, 22), // 103.21.244.0/22
+    (0x6716_C800, 22), // 103.22.200.0/22
+    (0x671F_0400, 22), // 103.31.4.0/22
+    (0x8D65_4000, 18), // 141.101.64.0/18
+    (0x6CA2_C000, 18), // 108.162.192.0/18
+    (0xBE5D_F000, 20), // 190.93.240.0/20
+    (0xBC72_6000, 20), // 188.114.96.0/20
+    (0xC5EA_F000, 22), // 197.234.240.0/22
+    (0xC629_8000, 17), // 198.41.128.0/17
+    (0xA29E_0000, 15), // 162.158.0.0/15
+    (0x6810_0000, 13), // 104.16.0.0/13
+    (0x6818_0000, 14), // 104.24.0.0/14
+    (0xAC40_0000, 13), // 172.64.0.0/13
+    (0x8300_4800, 22), // 131.0.72.0/22
+];
+const CLOUDFLARE_V6: [(u128, u8); 7] = [
+    (0x2400_cb00 << 96, 32), // 2400:cb00::/32
+    (0x2606_4700 << 96, 32), // 2606:4700::/32
+    (0x2803_f800 << 96, 32), // 2803:f800::/32
+    (0x2405_b500 << 96, 32), // 2405:b500::/32
+    (0x2405_8100 << 96, 32), // 2405:8100::/32
+    (0x2a06_98c0 << 96, 29), // 2a06:98c0::/29
+    (0x2c0f_f248 << 96, 32), // 2c0f:f248::/32
+];
+
+/// What a proxied name's status says.
+pub const PROXIED_BY_CLOUDFLARE: &str = "proxied by Cloudflare: cannot confirm the origin";
+
+/// Whether `ip` is in Cloudflare's published ranges.
+pub fn is_cloudflare(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let n = u32::from(v4);
+            CLOUDFLARE_V4
+                .iter()
+                .any(|&(net, len)| n >> (32 - len) == net >> (32 - len))
+        }
+        IpAddr::V6(v6) => {
+            let n = u128::from(v6);
+            CLOUDFLARE_V6
+                .iter()
+                .any(|&(net, len)| n >> (128 - len) == net >> (128 - len))
+        }
+    }
+}
+
+/// [`PROXIED_BY_CLOUDFLARE`] when `answers` has addresses and all of them are Cloudflare's.
+fn proxied_by(answers: &[DnsAnswer]) -> Option<String> {
+    let addrs: Vec<IpAddr> = answers
+        .iter()
+        .filter(|a| a.kind == "A" || a.kind == "AAAA")
+        .filter_map(|a| a.data.parse().ok())
+        .collect();
+    (!addrs.is_empty() && addrs.iter().all(|ip| is_cloudflare(*ip)))
+        .then(|| PROXIED_BY_CLOUDFLARE.to_string())
 }
 
 const SANDBOX_SYSTEM_SKIPPED: &str =
@@ -625,6 +710,8 @@ pub fn readiness_items(input: &ReadinessInput) -> Vec<ReadinessItem> {
         }
     });
 
+    items.extend(lets_encrypt_items(input));
+
     items.push(match input.rehearsal_ok {
         None => item("rehearsal", true, "no rehearsal was run (optional)"),
         Some(true) => item("rehearsal", true, "the rehearsal request succeeded"),
@@ -662,6 +749,177 @@ pub fn readiness_items(input: &ReadinessInput) -> Vec<ReadinessItem> {
         },
     });
     items
+}
+
+/// The CA that DigitalOcean's Let's Encrypt certificates come from, as CAA records name it.
+const LETS_ENCRYPT_CAA: &str = "letsencrypt.org";
+
+/// The CAA records that apply to `name` (RFC 8659): those at the name itself, else at the
+/// closest parent inside `zone` that has any.
+fn relevant_caa<'a>(records: &'a [DomainRecord], zone: &str, name: &str) -> Vec<&'a DomainRecord> {
+    let mut at = cutover_domain::normalize(name);
+    loop {
+        let short = if at == zone {
+            "@".to_string()
+        } else {
+            at.strip_suffix(&format!(".{zone}"))
+                .unwrap_or(&at)
+                .to_string()
+        };
+        let here: Vec<&DomainRecord> = records
+            .iter()
+            .filter(|r| r.kind.eq_ignore_ascii_case("CAA") && r.name.eq_ignore_ascii_case(&short))
+            .collect();
+        if !here.is_empty() || at == zone || !at.ends_with(&format!(".{zone}")) {
+            return here;
+        }
+        match at.split_once('.') {
+            Some((_, parent)) => at = parent.to_string(),
+            None => return here,
+        }
+    }
+}
+
+/// The issuer a CAA `issue`/`issuewild` value names (`letsencrypt.org; validationmethods=…`).
+fn caa_issuer(data: &str) -> String {
+    data.split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_matches('"')
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+/// Whether the CAA set lets Let's Encrypt issue for `name` (a wildcard is judged by `issuewild`
+/// when there is one). No CAA record at all allows every CA.
+fn caa_allows_lets_encrypt(caa: &[&DomainRecord], wildcard: bool) -> bool {
+    let tagged = |tag: &str| -> Vec<&DomainRecord> {
+        caa.iter()
+            .copied()
+            .filter(|r| {
+                r.tag
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(tag))
+            })
+            .collect()
+    };
+    let mut set = if wildcard {
+        tagged("issuewild")
+    } else {
+        Vec::new()
+    };
+    if set.is_empty() {
+        set = tagged("issue");
+    }
+    set.is_empty() || set.iter().any(|r| caa_issuer(&r.data) == LETS_ENCRYPT_CAA)
+}
+
+/// What a DigitalOcean Let's Encrypt certificate on the load balancer needs from DNS (its zone at
+/// DigitalOcean, CAA records that let Let's Encrypt issue), and the renewal warning when the
+/// droplets serve different Let's Encrypt certificates of their own.
+fn lets_encrypt_items(input: &ReadinessInput) -> Vec<ReadinessItem> {
+    let mut items = Vec::new();
+    let managed: Vec<&Certificate> = input
+        .lb
+        .forwarding_rules
+        .iter()
+        .filter_map(|r| r.certificate())
+        .filter_map(|id| input.certificates.iter().find(|c| c.id == id))
+        .filter(|c| c.kind == "lets_encrypt")
+        .collect();
+    if let Some(cert) = managed.first() {
+        items.push(match &input.zone {
+            Some(zone) => item(
+                "lets_encrypt_zone",
+                true,
+                format!(
+                    "{zone} is a DigitalOcean zone: DigitalOcean can renew Let's Encrypt certificate {}",
+                    cert.name
+                ),
+            ),
+            None => item(
+                "lets_encrypt_zone",
+                false,
+                format!(
+                    "Let's Encrypt certificate {} is renewed by DigitalOcean through DNS, and {} is not in a zone of this account: point the domain's nameservers at ns1.digitalocean.com, ns2 and ns3 and add the zone, or upload a custom certificate instead",
+                    cert.name, input.domain
+                ),
+            ),
+        });
+        if let Some(zone) = &input.zone {
+            let mut blocked: Vec<(String, Vec<String>)> = Vec::new();
+            for c in &managed {
+                for name in &c.dns_names {
+                    let wildcard = name.starts_with("*.");
+                    let base = name.trim_start_matches("*.");
+                    let caa = relevant_caa(&input.zone_records, zone, base);
+                    if !caa_allows_lets_encrypt(&caa, wildcard) {
+                        let issuers = caa.iter().map(|r| caa_issuer(&r.data)).collect();
+                        blocked.push((name.clone(), issuers));
+                    }
+                }
+            }
+            items.push(match blocked.first() {
+                None => item(
+                    "caa",
+                    true,
+                    format!("CAA records in {zone} allow Let's Encrypt (or there are none)"),
+                ),
+                Some((name, issuers)) => item(
+                    "caa",
+                    false,
+                    format!(
+                        "CAA records for {name} allow only {}: Let's Encrypt cannot issue or renew it. Add the record {zone}. CAA 0 issue \"{LETS_ENCRYPT_CAA}\" (or remove the CAA records)",
+                        issuers.join(", ")
+                    ),
+                ),
+            });
+        }
+    }
+    if let Some(report) = &input.cert_report {
+        let mut leaves: Vec<&str> = report
+            .backends
+            .iter()
+            .filter_map(|b| b.probe.leaf())
+            .filter(|leaf| cutover_certs::is_lets_encrypt(leaf))
+            .map(|leaf| leaf.sha256.as_str())
+            .collect();
+        leaves.sort_unstable();
+        leaves.dedup();
+        if leaves.len() > 1 {
+            items.push(item(
+                "lets_encrypt_renewal",
+                true,
+                format!(
+                    "Warning: the droplets serve {} different Let's Encrypt certificates. {}",
+                    leaves.len(),
+                    cutover_certs::LETS_ENCRYPT_BEHIND_LB
+                ),
+            ));
+        }
+    }
+    items
+}
+
+/// The account's zone holding `domain` (the domain itself, else the closest parent) and its
+/// records; `None` when no zone of the account holds it.
+async fn zone_holding(
+    conn: &Connection,
+    domain: &str,
+) -> Result<Option<(String, Vec<DomainRecord>)>, ApiError> {
+    let mut at = domain.to_string();
+    // A zone has at least two labels: stop before the top-level domain.
+    while at.contains('.') {
+        if let Some(records) = hosted_records(conn, &at).await? {
+            return Ok(Some((at, records)));
+        }
+        match at.split_once('.') {
+            Some((_, parent)) => at = parent.to_string(),
+            None => break,
+        }
+    }
+    Ok(None)
 }
 
 /// Gathers what [`readiness_items`] needs for `domain` and load balancer `lb_id`, running the
@@ -718,7 +976,25 @@ pub async fn readiness(
         Some(dir) => load_rollback(dir, &domain)?.and_then(|s| s.ttl_lowered),
         None => None,
     };
+    // Only a load balancer with a DigitalOcean Let's Encrypt certificate needs the zone's CAA.
+    let has_lets_encrypt = lb.forwarding_rules.iter().any(|r| {
+        r.certificate().is_some_and(|id| {
+            certificates
+                .iter()
+                .any(|c| c.id == id && c.kind == "lets_encrypt")
+        })
+    });
+    let (zone, zone_records) = if has_lets_encrypt {
+        match zone_holding(conn, &domain).await? {
+            Some((zone, records)) => (Some(zone), records),
+            None => (None, Vec::new()),
+        }
+    } else {
+        (None, Vec::new())
+    };
     Ok(readiness_items(&ReadinessInput {
+        zone,
+        zone_records,
         domain,
         lb,
         certificates,
@@ -805,6 +1081,8 @@ pub fn plan_dual(
             })
             .collect()
     };
+    // DigitalOcean refuses a TTL under 30 s.
+    let ttl = ttl.max(DO_MIN_TTL);
     let kind_of = |ip: &IpAddr| if ip.is_ipv4() { "A" } else { "AAAA" };
     let targets: Vec<(&str, String)> = lb_ips
         .iter()
@@ -1458,8 +1736,10 @@ pub async fn verify(
             &lb_ips,
         )
         .await;
-        let (ready, waiting): (Vec<&NameView>, Vec<&NameView>) =
-            views.iter().partition(|v| v.points_to_lb);
+        // A proxied name will never answer the load balancer's address: not waited for.
+        let (ready, waiting): (Vec<&NameView>, Vec<&NameView>) = views
+            .iter()
+            .partition(|v| v.points_to_lb || v.proxied.is_some());
         progress(&VerifyProgress {
             attempt,
             ready: ready.iter().map(|v| v.name.clone()).collect(),
@@ -1470,14 +1750,20 @@ pub async fn verify(
         }
         tokio::time::sleep(opts.interval).await;
     };
-    let dns_ok = views.iter().all(|v| v.points_to_lb);
+    let unconfirmed: Vec<String> = views
+        .iter()
+        .filter(|v| !v.points_to_lb && v.proxied.is_some())
+        .map(|v| v.name.clone())
+        .collect();
+    let dns_ok = views.iter().all(|v| v.points_to_lb || v.proxied.is_some());
     if !dns_ok {
         let waiting: Vec<&str> = views
             .iter()
-            .filter(|v| !v.points_to_lb)
+            .filter(|v| !v.points_to_lb && v.proxied.is_none())
             .map(|v| v.name.as_str())
             .collect();
         return Ok(VerifyResult {
+            unconfirmed,
             dns_ok,
             attempts: attempt,
             names: views.clone(),
@@ -1515,9 +1801,16 @@ pub async fn verify(
                 .clone()
                 .unwrap_or_else(|| format!("status {:?}", h.status))
         ),
+        _ if !unconfirmed.is_empty() => format!(
+            "the nameservers answer {} where they can be seen; {} {}",
+            plan.lb_ip,
+            unconfirmed.join(", "),
+            PROXIED_BY_CLOUDFLARE
+        ),
         _ => format!("the nameservers answer {} for every name", plan.lb_ip),
     };
     Ok(VerifyResult {
+        unconfirmed,
         dns_ok,
         attempts: attempt,
         names: views,
@@ -1859,6 +2152,173 @@ mod tests {
         assert!(!get(&readiness_items(&i), "rehearsal").ok);
         i.rehearsal_ok = Some(true);
         assert!(get(&readiness_items(&i), "rehearsal").ok);
+    }
+
+    fn lets_encrypt_input(cert_names: &[&str], caa: &[(&str, &str, &str)]) -> ReadinessInput {
+        let rules = serde_json::json!([{ "entry_protocol": "https", "entry_port": 443,
+            "target_protocol": "http", "target_port": 80, "certificate_id": "le1" }]);
+        let mut i = input(lb("active", rules));
+        i.backends_serve_tls = false;
+        i.certificates = vec![serde_json::from_value(serde_json::json!({
+            "id": "le1", "name": "shop-le", "type": "lets_encrypt", "dns_names": cert_names }))
+        .unwrap()];
+        i.zone = Some("example.com".into());
+        i.zone_records = caa
+            .iter()
+            .enumerate()
+            .map(|(n, (name, tag, data))| {
+                serde_json::from_value(serde_json::json!({ "id": n, "type": "CAA",
+                    "name": name, "data": data, "tag": tag, "flags": 0, "ttl": 3600 }))
+                .unwrap()
+            })
+            .collect();
+        i
+    }
+
+    #[test]
+    fn a_lets_encrypt_certificate_needs_its_zone_here_and_caa_that_allows_it() {
+        // No CAA at all: any CA may issue.
+        let items = readiness_items(&lets_encrypt_input(&["example.com"], &[]));
+        assert!(get(&items, "lets_encrypt_zone").ok);
+        assert!(get(&items, "caa").ok, "{items:?}");
+        // Let's Encrypt named (with parameters): allowed.
+        let allowed = [("@", "issue", "letsencrypt.org; validationmethods=dns-01")];
+        let items = readiness_items(&lets_encrypt_input(&["example.com"], &allowed));
+        assert!(get(&items, "caa").ok, "{items:?}");
+        // Another CA only: blocked, with the record that fixes it.
+        let other = [
+            ("@", "issue", "digicert.com"),
+            ("@", "iodef", "mailto:x@example.com"),
+        ];
+        let items = readiness_items(&lets_encrypt_input(&["www.example.com"], &other));
+        let caa = get(&items, "caa");
+        assert!(!caa.ok);
+        assert!(
+            caa.reason.contains("allow only digicert.com"),
+            "{}",
+            caa.reason
+        );
+        assert!(
+            caa.reason
+                .contains("example.com. CAA 0 issue \"letsencrypt.org\""),
+            "{}",
+            caa.reason
+        );
+        // A CAA set at the name itself replaces the apex's (RFC 8659).
+        let own = [
+            ("@", "issue", "digicert.com"),
+            ("www", "issue", "letsencrypt.org"),
+        ];
+        let items = readiness_items(&lets_encrypt_input(&["www.example.com"], &own));
+        assert!(get(&items, "caa").ok, "{items:?}");
+        // A wildcard is judged by issuewild when there is one.
+        let wild = [("@", "issue", "letsencrypt.org"), ("@", "issuewild", ";")];
+        let items = readiness_items(&lets_encrypt_input(&["*.example.com"], &wild));
+        assert!(!get(&items, "caa").ok, "{items:?}");
+        // The zone elsewhere: DigitalOcean cannot renew.
+        let mut i = lets_encrypt_input(&["example.com"], &[]);
+        i.zone = None;
+        let items = readiness_items(&i);
+        let zone = get(&items, "lets_encrypt_zone");
+        assert!(!zone.ok);
+        assert!(
+            zone.reason.contains("ns1.digitalocean.com"),
+            "{}",
+            zone.reason
+        );
+        assert!(items.iter().all(|i| i.id != "caa"));
+        // Without a Let's Encrypt certificate neither item appears.
+        let items = readiness_items(&input(lb("active", passthrough())));
+        assert!(items
+            .iter()
+            .all(|i| i.id != "lets_encrypt_zone" && i.id != "caa"));
+    }
+
+    #[test]
+    fn different_lets_encrypt_leaves_warn_about_renewals_behind_the_load_balancer() {
+        let backend = |label: &str, sha: &str, issuer: &str| {
+            let target = cutover_certs::ProbeTarget {
+                label: label.to_string(),
+                addr: "127.0.0.1:443".parse().unwrap(),
+                display_host: "127.0.0.1".into(),
+                sni: Some("example.com".into()),
+            };
+            let mut b = cutover_certs::unprobed_report(
+                target,
+                cutover_certs::FailureKind::HandshakeFailed,
+                "x".into(),
+            );
+            b.probe.chain = vec![cutover_certs::CertInfo {
+                sha256: sha.to_string(),
+                issuer: issuer.to_string(),
+                ..Default::default()
+            }];
+            b
+        };
+        let mut i = input(lb("active", passthrough()));
+        let le = "C=US, O=Let's Encrypt, CN=R11";
+        let mut report = cutover_certs::build_report("example.com", Vec::new());
+        report.backends = vec![backend("web-1", "aa", le), backend("web-2", "aa", le)];
+        i.cert_report = Some(report.clone());
+        assert!(readiness_items(&i)
+            .iter()
+            .all(|i| i.id != "lets_encrypt_renewal"));
+        report.backends.push(backend("web-3", "bb", le));
+        i.cert_report = Some(report.clone());
+        let items = readiness_items(&i);
+        let warn = get(&items, "lets_encrypt_renewal");
+        assert!(warn.ok, "a warning does not block the switch");
+        assert!(warn.reason.contains(cutover_certs::LETS_ENCRYPT_BEHIND_LB));
+        // Different leaves from another CA are the certificate check's business, not this.
+        report.backends[2] = backend("web-3", "bb", "CN=Other CA");
+        i.cert_report = Some(report);
+        assert!(readiness_items(&i)
+            .iter()
+            .all(|i| i.id != "lets_encrypt_renewal"));
+    }
+
+    #[test]
+    fn cloudflare_addresses_are_proxied_not_failures() {
+        for ip in [
+            "104.16.132.229",
+            "172.67.1.1",
+            "2606:4700::6810:84e5",
+            "131.0.75.1",
+        ] {
+            assert!(is_cloudflare(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["104.32.0.1", "203.0.113.7", "2001:db8::1", "173.245.64.0"] {
+            assert!(!is_cloudflare(ip.parse().unwrap()), "{ip}");
+        }
+        let answer = |data: &str| DnsAnswer {
+            kind: if data.contains(':') { "AAAA" } else { "A" }.to_string(),
+            data: data.to_string(),
+            ttl: 300,
+        };
+        assert_eq!(
+            proxied_by(&[answer("104.21.3.4"), answer("2606:4700:3030::1")]).as_deref(),
+            Some(PROXIED_BY_CLOUDFLARE)
+        );
+        // One address elsewhere: the name is not (only) behind Cloudflare.
+        assert_eq!(
+            proxied_by(&[answer("104.21.3.4"), answer("203.0.113.7")]),
+            None
+        );
+        assert_eq!(proxied_by(&[]), None);
+    }
+
+    #[test]
+    fn no_plan_goes_below_digitaloceans_minimum_ttl() {
+        let records = vec![rec(1, "A", "@", "192.0.2.1", 3600)];
+        let p = plan(&records, "example.com", &[], LB.parse().unwrap(), 5);
+        assert_eq!(p.ttl, DO_MIN_TTL);
+        assert!(p
+            .changes
+            .iter()
+            .chain(p.ttl_step.iter().flat_map(|s| s.changes.iter()))
+            .filter_map(|c| c.after.as_ref())
+            .all(|a| a.ttl == DO_MIN_TTL));
+        assert!(p.provider_records.iter().all(|r| r.contains(" 30 IN ")));
     }
 
     #[test]

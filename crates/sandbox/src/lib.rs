@@ -22,7 +22,8 @@
 //! web-1..3), a network load balancer a DOKS cluster owns (worker droplets tagged `k8s:worker`,
 //! NodePort targets, kube-proxy's health check), `www-dualstack` (an IPv6, and the zone
 //! `dual.sandbox-shop.test` with A and AAAA records), `billing-internal` (`network: INTERNAL`),
-//! `shop-global` (`type: GLOBAL` over shop-passthrough and `shop-ams3`), Let's Encrypt
+//! `shop-global` (`type: GLOBAL` over shop-passthrough and `shop-ams3`, whose droplets are
+//! `web-ams3-1..2`), Let's Encrypt
 //! certificates, CAA records; attaching a Let's Encrypt certificate points an A record for its
 //! names at the load balancer unless `disable_lets_encrypt_dns_records` is set.
 //!

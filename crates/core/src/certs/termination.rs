@@ -399,7 +399,7 @@ mod tests {
         req.droplet_ids = Some(
             droplets
                 .iter()
-                .filter(|d| d.name.starts_with("web-"))
+                .filter(|d| d.tags.iter().any(|t| t == "web"))
                 .map(|d| d.id)
                 .collect(),
         );
