@@ -1,7 +1,7 @@
 // Which view the main pane shows. A plain state object rather than a router: the app has one
 // window and no deep links, so URLs would add nothing.
 
-export type ViewId = "accounts" | "load-balancers" | "certificates" | "rehearsal" | "dns" | "watch" | "logs" | "about";
+export type ViewId = "accounts" | "load-balancers" | "certificates" | "rehearsal" | "dns" | "watch" | "activity" | "logs" | "about";
 
 export const VIEWS: { id: ViewId; label: string; key: string }[] = [
   { id: "accounts", label: "Accounts", key: "1" },
@@ -10,6 +10,7 @@ export const VIEWS: { id: ViewId; label: string; key: string }[] = [
   { id: "rehearsal", label: "Rehearsal", key: "4" },
   { id: "dns", label: "DNS cutover", key: "5" },
   { id: "watch", label: "Watch", key: "7" },
+  { id: "activity", label: "Activity", key: "9" },
   { id: "logs", label: "Logs", key: "6" },
   { id: "about", label: "About", key: "8" },
 ];
