@@ -2602,6 +2602,12 @@ export type NameView_Deserialize = {
 	system_error?: string | null,
 	/**  The authoritative answer contains the load balancer's IP. */
 	points_to_lb: boolean,
+	/**
+	 *  Set when every address answered is in a CDN's published ranges, so the origin behind it
+	 *  cannot be seen from here: "proxied by Cloudflare: cannot confirm the origin". Not a
+	 *  failure, and not a confirmation either.
+	 */
+	proxied?: string | null,
 };
 
 /**  What one name resolves to, at the authoritative nameservers and at the system resolver. */
@@ -2615,6 +2621,12 @@ export type NameView_Serialize = {
 	system_error: string | null,
 	/**  The authoritative answer contains the load balancer's IP. */
 	points_to_lb: boolean,
+	/**
+	 *  Set when every address answered is in a CDN's published ranges, so the origin behind it
+	 *  cannot be seen from here: "proxied by Cloudflare: cannot confirm the origin". Not a
+	 *  failure, and not a confirmation either.
+	 */
+	proxied: string | null,
 };
 
 /**  Where a rotation's new certificate comes from, as the form sends it. */
@@ -2806,7 +2818,12 @@ export type ReadinessItem = ReadinessItem_Serialize | ReadinessItem_Deserialize;
 
 /**  One checklist item before a switch. */
 export type ReadinessItem_Deserialize = {
-	/**  `lb_active`, `rules_serve_domain`, `certificates`, `rehearsal`, `ttl`. */
+	/**
+	 *  `lb_active`, `rules_serve_domain`, `certificates`, `rehearsal`, `ttl`; for a load balancer
+	 *  with a DigitalOcean Let's Encrypt certificate also `lets_encrypt_zone` and `caa`; and
+	 *  `lets_encrypt_renewal`, a warning (always `ok`) when the droplets serve different Let's
+	 *  Encrypt certificates.
+	 */
 	id: string,
 	ok: boolean,
 	reason: string,
@@ -2816,7 +2833,12 @@ export type ReadinessItem_Deserialize = {
 
 /**  One checklist item before a switch. */
 export type ReadinessItem_Serialize = {
-	/**  `lb_active`, `rules_serve_domain`, `certificates`, `rehearsal`, `ttl`. */
+	/**
+	 *  `lb_active`, `rules_serve_domain`, `certificates`, `rehearsal`, `ttl`; for a load balancer
+	 *  with a DigitalOcean Let's Encrypt certificate also `lets_encrypt_zone` and `caa`; and
+	 *  `lets_encrypt_renewal`, a warning (always `ok`) when the droplets serve different Let's
+	 *  Encrypt certificates.
+	 */
 	id: string,
 	ok: boolean,
 	reason: string,
@@ -3844,6 +3866,11 @@ export type VerifyResult_Deserialize = {
 	https?: HttpsCheck_Deserialize | null,
 	/**  Why there is no HTTPS check. */
 	https_skipped?: string | null,
+	/**
+	 *  Names answered by a proxy (Cloudflare) whose origin cannot be confirmed: not counted as
+	 *  failures.
+	 */
+	unconfirmed?: string[],
 	/**  A sentence for people: what happened, what to do. */
 	message: string,
 };
@@ -3856,6 +3883,11 @@ export type VerifyResult_Serialize = {
 	https: HttpsCheck_Serialize | null,
 	/**  Why there is no HTTPS check. */
 	https_skipped: string | null,
+	/**
+	 *  Names answered by a proxy (Cloudflare) whose origin cannot be confirmed: not counted as
+	 *  failures.
+	 */
+	unconfirmed: string[],
 	/**  A sentence for people: what happened, what to do. */
 	message: string,
 };
