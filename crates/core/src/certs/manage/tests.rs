@@ -392,3 +392,87 @@ async fn a_rotation_with_a_blocker_changes_nothing() {
     assert_eq!(conn.client.list_certificates().await.unwrap().len(), before);
     sandbox.shutdown().await;
 }
+
+/// Everything logged while a key is checked, uploaded and refused, at every level: the key's
+/// text appears nowhere (not in the logs, the answers or the errors).
+#[tokio::test]
+async fn the_private_key_is_never_logged_or_returned() {
+    #[derive(Clone, Default)]
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (sandbox, conn) = sandbox().await;
+    let p = pki(&["shop.test"], false);
+    let key_body: String = p.key_pem.lines().nth(1).unwrap().to_string();
+    let (check, created) = upload(&conn, &input(&p, "logged")).await.unwrap();
+    let refused = upload(
+        &conn,
+        &UploadInput {
+            leaf_pem: pki(&["shop.test"], true).leaf_pem,
+            ..input(&p, "refused")
+        },
+    )
+    .await
+    .unwrap_err();
+    let _ = format!("{:?}", input(&p, "debugged"));
+    sandbox.shutdown().await;
+    let logged = String::from_utf8_lossy(&sink.0.lock().unwrap()).to_string();
+    assert!(
+        logged.contains("uploading a custom certificate"),
+        "{logged}"
+    );
+    for text in [
+        logged,
+        serde_json::to_string(&check).unwrap(),
+        serde_json::to_string(&created).unwrap(),
+        serde_json::to_string(&refused).unwrap(),
+    ] {
+        assert!(!text.contains(&key_body), "the key leaked: {text}");
+        assert!(!text.contains("PRIVATE KEY-----"), "{text}");
+    }
+}
+
+/// A rotation to an uploaded certificate: checked against the old one's names, uploaded, the
+/// rule repointed, the old one deleted.
+#[tokio::test]
+async fn a_rotation_to_an_upload_completes() {
+    let (sandbox, conn) = sandbox().await;
+    let p = pki(&["blog.sandbox-shop.test"], false);
+    let input = RotateInput {
+        old: "blog-le".into(),
+        new: NewCertificate::Upload(input(&p, "blog-custom")),
+        override_kubernetes: false,
+    };
+    let plan = plan_rotate(&conn, &input).await.unwrap();
+    let check = plan.upload_check.as_ref().unwrap();
+    assert_eq!(check.names_checked, vec!["blog.sandbox-shop.test"]);
+    assert!(check.ok, "{:#?}", check.findings);
+    let outcome = rotate(&conn, &input, fast(), |_| {}).await.unwrap();
+    assert!(outcome.complete, "{outcome:#?}");
+    let new = outcome.new_certificate.unwrap();
+    assert_eq!(new.kind, "custom");
+    let blog = crate::lb::find(&conn, "blog-https").await.unwrap();
+    sandbox.shutdown().await;
+    assert!(blog
+        .forwarding_rules
+        .iter()
+        .any(|r| r.certificate() == Some(new.id.as_str())));
+}
