@@ -424,6 +424,11 @@ pub async fn start(
         .map(str::to_string)
         .unwrap_or_else(|| format!("{}-new", old.name));
     input.fixed.apply(&mut request);
+    // With a Let's Encrypt certificate attached and this off, DigitalOcean points the
+    // certificate's names at the new load balancer the moment it is created: a DNS cutover
+    // before any check. Off on the copy, DNS moves only at the DNS step.
+    let le_dns_off = !request.disable_lets_encrypt_dns_records;
+    request.disable_lets_encrypt_dns_records = true;
     let domain = match input
         .domain
         .as_deref()
@@ -464,12 +469,17 @@ pub async fn start(
     if let Some(message) = crate::lb::rejection_message(&findings) {
         return Err(crate::lb::not_sent(message, &findings));
     }
-    let copied = format!(
+    let mut copied = format!(
         "copied \"{}\" as \"{}\" with {}",
         plan.old_name,
         plan.request.name,
         plan.differences.join(", ")
     );
+    if le_dns_off {
+        copied.push_str(
+            "; DigitalOcean's Let's Encrypt DNS records turned off on the copy, so DNS moves only at the DNS step",
+        );
+    }
     plan.set(StepId::Copy, StepStatus::Done, copied);
     store.save(&plan)?;
     Ok(plan)
@@ -1053,6 +1063,19 @@ mod tests {
         );
         assert_eq!(plan.current().map(|s| s.status), Some(StepStatus::Blocked));
         assert_eq!(named(&session, "blog-https-new").await.len(), 1);
+        // blog-https carries a Let's Encrypt certificate: the create must not move DNS itself.
+        let records = conn
+            .client
+            .list_domain_records(cutover_sandbox::DOMAIN)
+            .await
+            .unwrap();
+        assert!(
+            records
+                .iter()
+                .filter(|r| r.name == "blog")
+                .all(|r| r.data == old_ip),
+            "{records:?}"
+        );
         // A kill right after the id was recorded: the create step not yet marked done.
         let mut killed = store.load(&plan.old_id).unwrap().unwrap();
         for s in killed.steps.iter_mut().filter(|s| s.id != StepId::Copy) {
