@@ -14,7 +14,6 @@ use std::process::ExitCode;
 use cutover_core::certs::{
     BackendReport, CertCheckOptions, FleetReport, ProbeTarget, ProxyVersion, Severity,
 };
-use cutover_core::context::Connection;
 use cutover_core::ApiError;
 
 use crate::output::{print_json, print_table};
@@ -151,7 +150,7 @@ async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiErro
             )
             .await
         } else {
-            check_lb_only(
+            cutover_core::certs::check_load_balancer_only(
                 &session.connection,
                 id,
                 &args.domain,
@@ -184,50 +183,6 @@ async fn check(args: CheckArgs, global: &GlobalArgs) -> Result<ExitCode, ApiErro
     })
     .await?;
     finish(report, &args, previous, global)
-}
-
-/// Only the droplets named in `only` of load balancer `lb_id`, probed as
-/// `check_load_balancer` would (its PROXY protocol flag, the connection's extra CA).
-async fn check_lb_only(
-    conn: &Connection,
-    lb_id: &str,
-    domain: &str,
-    options: &CertCheckOptions,
-    only: &[String],
-    on_result: impl FnMut(&BackendReport),
-) -> Result<FleetReport, ApiError> {
-    // The same load balancer (by id or unique name) and droplets `check_load_balancer` takes.
-    let lb = cutover_core::lb::find(conn, lb_id).await?;
-    let droplets = cutover_core::lb::members(conn, &lb).await?;
-    let backends = cutover_core::certs::lb_backends(&lb, &droplets, |d, p| conn.resolve(d, p))?;
-    let known: Vec<&str> = backends.targets.iter().map(|t| t.label.as_str()).collect();
-    if let Some(missing) = only.iter().find(|n| !known.contains(&n.as_str())) {
-        let unreachable = backends
-            .unreachable
-            .iter()
-            .find(|(t, _)| &t.label == missing);
-        let message = match unreachable {
-            Some((_, why)) => format!("{missing} cannot be checked: {why}"),
-            None => format!(
-                "{missing} is not a droplet of load balancer {} (it has {})",
-                lb.name,
-                known.join(", ")
-            ),
-        };
-        return Err(
-            ApiError::invalid_input(message).with_details(serde_json::json!({ "field": "only" }))
-        );
-    }
-    let mut options = options.clone().with_connection_ca(Some(conn));
-    if options.proxy_protocol.is_none() {
-        options.proxy_protocol = backends.proxy_protocol;
-    }
-    let targets: Vec<ProbeTarget> = backends
-        .targets
-        .into_iter()
-        .filter(|t| only.contains(&t.label))
-        .collect();
-    cutover_core::certs::check_backends(domain, targets, &options, on_result).await
 }
 
 fn read_previous(path: &Path, domain: &str) -> Result<FleetReport, ApiError> {
