@@ -1,0 +1,232 @@
+//! Benchmark (not a test), issue 17: the load balancer's Graphs tab for 24 h on a Sandbox.
+//! Prints side by side:
+//! - fetched and drawn: from the IPC answer parsed to the frame after every chart has drawn it
+//!   (measured in the page: the Graphs tab's `lb-graphs-drawn` measure / `data-drawn-ms`), and
+//!   the request before it (`data-fetch-ms`), on the first open (uPlot loaded, charts made) and
+//!   on a refresh (data set in place). Goal: drawn within 1 s of the answer.
+//! - requests per refresh: the monitoring requests the Sandbox answered (it counts them) against
+//!   the series shown, and the app's own count of every API request. Goal: one per series.
+//! - memory: the app and the processes it spawned (WebKit's web and network processes), RSS and
+//!   private pages from /proc, after a minute on the load-balancer list and after a minute on the
+//!   Graphs tab. Goal: within 10 MB.
+//!
+//!     npm run --prefix ui build && cargo build --bin cutover-app
+//!     dbus-run-session -- xvfb-run -a -s "-screen 0 1280x1024x24" \
+//!       cargo run -p cutover-e2e --features e2e --example graphs_bench
+//!
+//! `CUTOVER_APP_BIN` picks another build (a release one); `CUTOVER_BENCH_IDLE_SECS` shortens the
+//! minutes while trying it out.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use cutover_e2e::{Journey, Result};
+use fantoccini::Locator;
+
+/// (pid, parent pid, command line) of every process.
+fn processes() -> Vec<(u32, u32, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The command name is in parentheses and may hold spaces: the fields start after it.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let ppid = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        out.push((
+            pid,
+            ppid,
+            String::from_utf8_lossy(&cmdline).replace('\0', " "),
+        ));
+    }
+    out
+}
+
+/// The app's process and every process below it.
+fn app_tree() -> Result<Vec<(u32, String)>> {
+    let all = processes();
+    let mut children: HashMap<u32, Vec<&(u32, u32, String)>> = HashMap::new();
+    for p in &all {
+        children.entry(p.1).or_default().push(p);
+    }
+    // The app runs below this benchmark (through tauri-driver and WebKitWebDriver).
+    let mut below = Vec::new();
+    let mut stack = vec![std::process::id()];
+    while let Some(pid) = stack.pop() {
+        for p in children.get(&pid).map(Vec::as_slice).unwrap_or(&[]) {
+            stack.push(p.0);
+            below.push(*p);
+        }
+    }
+    let app = below
+        .iter()
+        .find(|p| p.2.contains("cutover-app"))
+        .ok_or("the app's process was not found below the benchmark")?;
+    let mut tree = vec![(app.0, app.2.clone())];
+    let mut stack = vec![app.0];
+    while let Some(pid) = stack.pop() {
+        for p in children.get(&pid).map(Vec::as_slice).unwrap_or(&[]) {
+            stack.push(p.0);
+            tree.push((p.0, p.2.clone()));
+        }
+    }
+    Ok(tree)
+}
+
+/// (RSS, private) of one process in KiB, from /proc/<pid>/smaps_rollup.
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let (mut rss, mut private) = (0, 0);
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(key), Some(kib)) = (
+            words.next(),
+            words.next().and_then(|v| v.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        match key {
+            "Rss:" => rss += kib,
+            "Private_Clean:" | "Private_Dirty:" => private += kib,
+            _ => {}
+        }
+    }
+    (rss, private)
+}
+
+/// Per process (short name → (RSS, private) in MB) and the sums.
+fn memory() -> Result<(Vec<(String, f64, f64)>, f64, f64)> {
+    let mut rows = Vec::new();
+    let (mut rss, mut private) = (0.0, 0.0);
+    for (pid, cmdline) in app_tree()? {
+        let (r, p) = memory_kib(pid);
+        let name = cmdline
+            .split_whitespace()
+            .next()
+            .and_then(|exe| exe.rsplit('/').next())
+            .unwrap_or("?")
+            .to_string();
+        rows.push((name, r as f64 / 1024.0, p as f64 / 1024.0));
+        rss += r as f64 / 1024.0;
+        private += p as f64 / 1024.0;
+    }
+    Ok((rows, rss, private))
+}
+
+async fn attr(j: &Journey, css: &str, name: &str) -> Result<String> {
+    Ok(j.wait_for(css).await?.attr(name).await?.unwrap_or_default())
+}
+
+/// Waits for the Graphs tab's next drawn answer: (fetch ms, drawn ms).
+async fn drawn(j: &Journey) -> Result<(f64, f64)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let graphs = "[data-testid='lb-graphs']";
+    loop {
+        let ms = attr(j, graphs, "data-drawn-ms").await?;
+        if let Ok(drawn) = ms.parse::<f64>() {
+            let fetch = attr(j, graphs, "data-fetch-ms")
+                .await?
+                .parse()
+                .unwrap_or(f64::NAN);
+            return Ok((fetch, drawn));
+        }
+        if Instant::now() > deadline {
+            return Err("the graphs were never drawn".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let idle: u64 = std::env::var("CUTOVER_BENCH_IDLE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    // The benchmark's own Sandbox, added as an account, so its request counter can be read.
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let j = Journey::start("graphs-bench", &[]).await?;
+    j.wait_for("nav.sidebar").await?;
+    j.add_sandbox_account("bench", &sandbox).await?;
+    j.click("button[data-nav='load-balancers']").await?;
+    j.wait_for("tr[data-lb='blog-https']").await?;
+
+    tokio::time::sleep(Duration::from_secs(idle)).await;
+    let (list_rows, list_rss, list_private) = memory()?;
+
+    j.click("tr[data-lb='blog-https'] button.link").await?;
+    j.wait_for("[data-testid='lb-detail'][data-lb='blog-https']")
+        .await?;
+    let before = sandbox.monitoring_requests();
+    j.click("[data-tab='graphs']").await?;
+    j.wait_for("[data-testid='lb-graphs-window']")
+        .await?
+        .select_by_value("24h")
+        .await?;
+    let (first_fetch, first_drawn) = drawn(&j).await?;
+    let first_requests = sandbox.monitoring_requests() - before;
+    let series = j
+        .client
+        .find_all(Locator::Css("[data-testid='lb-graph']"))
+        .await?
+        .len();
+    let api_requests = attr(&j, "[data-testid='lb-graphs']", "data-requests").await?;
+
+    let before = sandbox.monitoring_requests();
+    j.click("[data-testid='lb-graphs-refresh']").await?;
+    // The click clears the figure before the request: wait for the new one.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (refresh_fetch, refresh_drawn) = drawn(&j).await?;
+    let refresh_requests = sandbox.monitoring_requests() - before;
+
+    tokio::time::sleep(Duration::from_secs(idle)).await;
+    let (graph_rows, graph_rss, graph_private) = memory()?;
+    j.finish().await?;
+    sandbox.shutdown().await;
+
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!(
+        "Graphs tab of blog-https, 24 h, {series} series (debug or release: see CUTOVER_APP_BIN)"
+    );
+    println!();
+    println!("                                     first open    refresh");
+    println!("request → answer parsed (ms)         {first_fetch:>10.0} {refresh_fetch:>10.0}");
+    println!(
+        "answer parsed → drawn, next frame    {first_drawn:>10.0} {refresh_drawn:>10.0}   (goal ≤ 1000 ms: {})",
+        verdict(first_drawn.max(refresh_drawn) <= 1000.0)
+    );
+    println!(
+        "monitoring requests                  {first_requests:>10} {refresh_requests:>10}   (series shown: {series}; goal one per series: {})",
+        verdict(first_requests as usize == series && refresh_requests as usize == series)
+    );
+    println!("all API requests of one refresh      {api_requests:>10}              (the load balancer, its droplets, the series)");
+    println!();
+    println!("memory after {idle} s (MB)            on the list   on Graphs");
+    for ((name, rss, private), (_, rss2, private2)) in list_rows.iter().zip(&graph_rows) {
+        println!("  {name:<24} RSS      {rss:>10.1} {rss2:>10.1}");
+        println!("  {:<24} private  {private:>10.1} {private2:>10.1}", "");
+    }
+    println!(
+        "  sum                      RSS      {list_rss:>10.1} {graph_rss:>10.1}   (+{:.1})",
+        graph_rss - list_rss
+    );
+    println!(
+        "  sum                      private  {list_private:>10.1} {graph_private:>10.1}   (+{:.1}; goal within 10 MB: {})",
+        graph_private - list_private,
+        verdict(graph_rss - list_rss <= 10.0)
+    );
+    Ok(())
+}
