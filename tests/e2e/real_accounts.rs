@@ -148,3 +148,63 @@ async fn a_certificate_is_rotated_in_the_app() -> Result<()> {
     sandbox.shutdown().await;
     Ok(())
 }
+
+/// An upload whose key belongs to another certificate is refused in its review, before
+/// anything is sent; the key, picked as a file, never reaches the webview.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_with_the_wrong_key_is_refused_before_sending() -> Result<()> {
+    let fixtures = cutover_e2e::workspace_root().join("tests/e2e/fixtures");
+    let cert = fixtures.join("upload-cert.pem");
+    let key = fixtures.join("upload-other-key.pem");
+    let key_body = std::fs::read_to_string(&key)?
+        .lines()
+        .nth(1)
+        .ok_or("an empty key fixture")?
+        .to_string();
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let api = cutover_e2e::sandbox_api(&sandbox)?;
+    let j = Journey::start("cert-upload", &[]).await?;
+    j.wait_for("nav.sidebar").await?;
+    j.add_sandbox_account("staging", &sandbox).await?;
+
+    j.click("button[data-nav='certificates']").await?;
+    click_centered(&j, "[data-testid='cert-manage-tab-upload']").await?;
+    j.fill("[data-testid='cert-upload-name']", "bad-upload")
+        .await?;
+    j.fill(
+        "[data-testid='cert-upload-cert-path']",
+        &cert.display().to_string(),
+    )
+    .await?;
+    j.fill(
+        "[data-testid='cert-upload-key-path']",
+        &key.display().to_string(),
+    )
+    .await?;
+    click_centered(&j, "[data-testid='cert-upload-check']").await?;
+    j.wait_for_text(
+        "[data-testid='cert-upload-review'][data-ok='false']",
+        "does not belong to the certificate",
+    )
+    .await?;
+    j.screenshot("refused").await?;
+    assert!(
+        j.client
+            .find(fantoccini::Locator::Css("[data-testid='cert-upload-send']"))
+            .await
+            .is_err(),
+        "no Upload button for a refused check"
+    );
+    assert!(
+        !j.page_source().await?.contains(&key_body),
+        "the key reached the webview"
+    );
+    assert!(!api
+        .list_certificates()
+        .await?
+        .iter()
+        .any(|c| c.name == "bad-upload"));
+    j.finish().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}
