@@ -243,6 +243,23 @@ async fn a_replacement_to_dual_stack_runs_every_step() -> Result<()> {
     j.wait_for_within("[data-testid='replace-finished']", Duration::from_secs(30))
         .await?;
     j.screenshot("4-replaced").await?;
+    // Closing the panel closes the detail of the load balancer that is gone.
+    j.click("[data-testid='replace-close']").await?;
+    let mut closed = false;
+    for _ in 0..50 {
+        if j.client
+            .find(Locator::Css(
+                "[data-testid='lb-detail'][data-lb='blog-https']",
+            ))
+            .await
+            .is_err()
+        {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(closed, "the old load balancer's detail closed");
     assert!(
         lb_by_name(&client, "blog-https").await.is_err(),
         "the old one is deleted"
