@@ -410,8 +410,13 @@ pub fn run_history(lb: Option<String>, global: &GlobalArgs) -> Outcome {
                     e.id.clone(),
                     e.at.clone(),
                     e.account.clone(),
-                    format!("{:?}", e.kind).to_lowercase(),
-                    e.lb_name.clone(),
+                    // As in --json: `update`, `dns_apply`.
+                    serde_json::to_value(e.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    // A DNS change is about its domain (its lb_name is the address pointed at).
+                    e.domain.clone().unwrap_or_else(|| e.lb_name.clone()),
                     e.changes
                         .iter()
                         .map(|c| c.path.clone())
