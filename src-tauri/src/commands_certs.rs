@@ -129,18 +129,11 @@ impl RotateForm {
     }
 }
 
-/// The test seam of the file picker: a native open dialog cannot be driven over WebDriver, so
-/// when this variable names a file the picker returns it without opening. Unset in normal use.
-const E2E_PICK_FILE: &str = "CUTOVER_E2E_PICK_FILE";
-
 /// Opens the native file picker (from Rust: nothing is allowed to the webview) for a PEM file
 /// and returns the chosen path, or `None` when cancelled. Only the path goes back.
 #[tauri::command]
 #[specta::specta]
 pub async fn pick_pem_file(app: AppHandle, title: String) -> Result<Option<String>, ApiError> {
-    if let Some(path) = std::env::var_os(E2E_PICK_FILE) {
-        return Ok(Some(path.to_string_lossy().into_owned()));
-    }
     use tauri_plugin_dialog::DialogExt;
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()

@@ -1,5 +1,5 @@
-//! Token redaction: nothing resembling a DigitalOcean token or an `Authorization` header is
-//! ever written to a log, an error or the UI.
+//! Token redaction: nothing resembling a DigitalOcean token, an `Authorization` header or a PEM
+//! private key is ever written to a log, an error or the UI.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -16,6 +16,9 @@ fn patterns() -> &'static Regex {
             r"|(?P<bearer>bearer\s+)[A-Za-z0-9._~+/=-]{8,}",
             r"|do[por]_v1_[A-Za-z0-9]{8,}",
             r"|\b[a-f0-9]{64}\b",
+            // A PEM private key (an upload's key is never logged; this is the second guard),
+            // to its END line or, cut short, to the end of the text.
+            r"|(?s:-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\z))",
         ))
         .expect("the redaction pattern is a valid constant")
     })
@@ -56,6 +59,20 @@ mod tests {
         assert!(!out.contains("abcdefgh1234"), "{out}");
         let out = redact("sent bearer abcdefghijkl to the api");
         assert!(!out.contains("abcdefghijkl"), "{out}");
+    }
+
+    #[test]
+    fn redacts_pem_private_keys_whole_or_cut_short() {
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----";
+        let text = format!("upload {{\"private_key\":\"{key}\"}} refused");
+        let out = redact(&text);
+        assert!(!out.contains("MIIEvQ"), "{out}");
+        assert!(out.ends_with("\"} refused"), "{out}");
+        let out = redact("key: -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB");
+        assert!(!out.contains("MHcCAQ"), "{out}");
+        // A certificate is public and stays readable.
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+        assert_eq!(redact(cert), cert);
     }
 
     #[test]
