@@ -9,7 +9,7 @@ use support::{cutover, run};
 const TCP_LB: &str = "shop-tcp";
 const K8S_LB: &str = "a3f1c9e27b4d48a6b0c2d9e8f7a6b5c4";
 const DUAL_LB: &str = "www-dualstack";
-const DUAL_DOMAIN: &str = "dual.sandbox-shop.test";
+const DUAL_DOMAIN: &str = "v6.sandbox-shop.test";
 
 #[test]
 fn the_certificate_check_of_the_tcp_load_balancer_finds_the_odd_droplet() {

@@ -21,7 +21,7 @@
 //! Then the cases real accounts have (issue 15): `shop-tcp` (`tcp:443 → tcp:443` in front of
 //! web-1..3), a network load balancer a DOKS cluster owns (worker droplets tagged `k8s:worker`,
 //! NodePort targets, kube-proxy's health check), `www-dualstack` (an IPv6, and the zone
-//! `dual.sandbox-shop.test` with A and AAAA records), `billing-internal` (`network: INTERNAL`),
+//! `v6.sandbox-shop.test` with A and AAAA records), `billing-internal` (`network: INTERNAL`),
 //! `shop-global` (`type: GLOBAL` over shop-passthrough and `shop-ams3`, whose droplets are
 //! `web-ams3-1..2`), Let's Encrypt
 //! certificates, CAA records; attaching a Let's Encrypt certificate points an A record for its

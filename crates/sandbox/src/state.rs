@@ -54,8 +54,9 @@ pub const CERT_WORLD_LE_ID: &str = "5a0dbe00-0002-4000-8000-000000000003";
 /// `disable_lets_encrypt_dns_records` off makes the Sandbox point the apex at the load balancer.
 pub const CERT_SHOP_LE_ID: &str = "5a0dbe00-0002-4000-8000-000000000004";
 /// A zone of its own for the dual-stack load balancer, with A and AAAA records. Under the
-/// Sandbox's domain so that the droplets' wildcard certificate covers its apex.
-pub const DUAL_DOMAIN: &str = "dual.sandbox-shop.test";
+/// Sandbox's domain so that the droplets' wildcard certificate covers its apex; it sorts after
+/// `sandbox-shop.test`, which stays the first domain a sorted list offers.
+pub const DUAL_DOMAIN: &str = "v6.sandbox-shop.test";
 pub const WEB_1: u64 = 510_000_101;
 pub const WEB_2: u64 = 510_000_102;
 pub const WEB_3: u64 = 510_000_103;
