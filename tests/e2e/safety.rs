@@ -4,7 +4,7 @@
 //!   review predicts the failing droplets and Apply stays refused until the name is typed;
 //! - that edit appears in the History tab (and in Activity), and Revert restores it;
 //! - blog-https replaced by a dual-stack copy: create → check → rehearse → DNS cutover →
-//!   verify → delete the old one with its name typed.
+//!   verify → delete the old one with its name typed, resumed after the app restarted mid-way.
 //!
 //! Run under Xvfb: `cargo test -p cutover-e2e --features e2e --test safety -- --test-threads=1`.
 
@@ -193,6 +193,28 @@ async fn a_replacement_to_dual_stack_runs_every_step() -> Result<()> {
         "{records:?}"
     );
     j.screenshot("2-created-dns-waiting").await?;
+
+    // The app stops here (its driver killed, as a crash would) and starts again: the kept plan
+    // is read back, at the same step, and nothing is created twice.
+    let j = j.relaunch(&[]).await?;
+    j.wait_for("nav.sidebar").await?;
+    j.wait_for_text("[data-status='account']", "e2e").await?;
+    j.click("button[data-nav='load-balancers']").await?;
+    j.wait_for("tr[data-lb='blog-https']").await?;
+    open_detail(&j, "blog-https").await?;
+    j.click("[data-testid='replace']").await?;
+    j.wait_for("[data-step='dns'][data-status='blocked']")
+        .await?;
+    j.wait_for("[data-step='create'][data-status='done']")
+        .await?;
+    assert!(
+        j.client
+            .find(Locator::Css("[data-testid='replace-form']"))
+            .await
+            .is_err(),
+        "the kept replacement is shown, not a new form"
+    );
+    j.screenshot("2b-resumed-after-restart").await?;
 
     // The record's hour-long TTL leaves readiness red: applied only with force and the domain typed.
     if j.client
