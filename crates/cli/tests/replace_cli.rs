@@ -180,4 +180,23 @@ fn a_replacement_killed_after_the_create_resumes_without_a_second_create() {
     assert_eq!(dns["domain"], "sandbox-shop.test");
     assert_eq!(dns["status"], "done");
     assert!(dns["changes"].to_string().contains(&new_ip), "{dns}");
+
+    // The DNS change is undone by its rollback (the set the replacement saved), journaled too.
+    let (code, rolled, stderr) = run(with_token().args([
+        "dns",
+        "rollback",
+        "--domain",
+        "sandbox-shop.test",
+        "--state-dir",
+        &state_dir,
+    ]));
+    assert_eq!(code, 0, "{stderr}\n{rolled}");
+    let (_, history, _) = run(with_token().args(["history"]));
+    let newest = &history.as_array().unwrap()[0];
+    assert_eq!(newest["kind"], "dns_rollback", "{history}");
+    assert_eq!(newest["status"], "done");
+    assert_eq!(
+        newest["after"], rolled["writes"],
+        "the after is the writes it took"
+    );
 }
