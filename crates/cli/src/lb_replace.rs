@@ -37,9 +37,10 @@ pub struct ReplaceArgs {
     /// A name in the domain to move (`@`, `www`, `blog`; repeat); default the apex and www.
     #[arg(long = "record", value_name = "NAME")]
     pub records: Vec<String>,
-    /// How long to wait after a successful verify before the old load balancer may be deleted.
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
-    pub wait_before_delete: u64,
+    /// How long to wait after a successful verify before the old load balancer may be deleted
+    /// (default an hour; on --resume, what the replacement was started with).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_before_delete: Option<u64>,
     /// Apply the DNS change (shown on the line before) without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -61,6 +62,10 @@ pub struct ReplaceArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub verify_timeout: u64,
 }
+
+/// An hour: resolvers that cached the old address (at the cutover's 300 s TTL, or a resolver
+/// that ignores it for a while) have moved on long before.
+const DEFAULT_WAIT_SECS: u64 = 3600;
 
 /// The folder `cutover dns` keeps rollback sets in, so `cutover dns rollback` finds this one.
 fn state_dir(args: &ReplaceArgs) -> PathBuf {
@@ -123,7 +128,7 @@ pub async fn run(session: &Session, args: ReplaceArgs, out: Output) -> Result<Ex
             new_name: args.new_name.clone(),
             domain: args.domain.clone(),
             names: args.records.clone(),
-            wait_secs: args.wait_before_delete,
+            wait_secs: args.wait_before_delete.unwrap_or(DEFAULT_WAIT_SECS),
         };
         let plan = replace::start(session, &store, &args.lb, &input).await?;
         out.say(&format!(
@@ -151,7 +156,7 @@ pub async fn run(session: &Session, args: ReplaceArgs, out: Output) -> Result<Ex
         verify_timeout: Some(Duration::from_secs(args.verify_timeout)),
         delete_confirm: args.confirm.clone(),
         domain: args.domain.clone().filter(|_| args.resume),
-        wait_secs: args.resume.then_some(args.wait_before_delete),
+        wait_secs: args.wait_before_delete.filter(|_| args.resume),
     };
     // Each step's line once, as it settles.
     let mut said: Vec<(replace::StepId, StepStatus, String)> = Vec::new();

@@ -47,8 +47,6 @@ fn a_replacement_killed_after_the_create_resumes_without_a_second_create() {
         cmd.args([
             "--yes",
             "--force",
-            "--wait-before-delete",
-            "0",
             "--confirm",
             "blog-https",
             "--state-dir",
@@ -70,6 +68,9 @@ fn a_replacement_killed_after_the_create_resumes_without_a_second_create() {
         "sandbox-shop.test",
         "--record",
         "blog",
+        // Kept in the plan: the resume below does not repeat it.
+        "--wait-before-delete",
+        "0",
     ]);
     steps(&mut first);
     let mut child = first
