@@ -56,6 +56,17 @@ async fn painted_pixels(j: &Journey, css: &str) -> Result<u64> {
     Ok(v.as_u64().unwrap_or(0))
 }
 
+async fn scroll_to(j: &Journey, css: &str) -> Result<()> {
+    let el = j.wait_for(css).await?;
+    j.client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'start'});",
+            vec![serde_json::to_value(&el)?],
+        )
+        .await?;
+    Ok(())
+}
+
 /// The health-check graph's latest value per droplet.
 async fn latest_checks(j: &Journey) -> Result<Value> {
     let raw = attr(
@@ -149,8 +160,12 @@ async fn graphs_health_and_the_rehearsal_graph_follow_the_sandbox() -> Result<()
     ] {
         let css = format!("[data-testid='lb-graph'][data-series='{series}']");
         assert_eq!(attr(&j, &css, "data-empty").await?, "false", "{series}");
-        let pixels = painted_pixels(&j, &css).await?;
-        assert!(pixels > 100, "{series}: {pixels} painted pixels");
+        // Charts below the fold are drawn when scrolled to.
+        scroll_to(&j, &css).await?;
+        eventually(&format!("{series} painted"), || async {
+            Ok(painted_pixels(&j, &css).await? > 100)
+        })
+        .await?;
     }
     let legend = j
         .text("[data-testid='lb-graph'][data-series='droplets_health_checks'] .u-legend")
@@ -196,15 +211,12 @@ async fn graphs_health_and_the_rehearsal_graph_follow_the_sandbox() -> Result<()
         Ok(latest["web-2"].as_f64().is_some_and(|v| v < 1.0) && latest["web-1"] == 1.0)
     })
     .await?;
-    let el = j
-        .wait_for("[data-testid='lb-graph'][data-series='droplets_health_checks']")
-        .await?;
-    j.client
-        .execute(
-            "arguments[0].scrollIntoView({block: 'start'});",
-            vec![serde_json::to_value(&el)?],
-        )
-        .await?;
+    let health = "[data-testid='lb-graph'][data-series='droplets_health_checks']";
+    scroll_to(&j, health).await?;
+    eventually("the health graph drawn", || async {
+        Ok(painted_pixels(&j, health).await? > 100)
+    })
+    .await?;
     j.screenshot("3-health-graph").await?;
 
     // Powered on again: healthy at the next refresh.
@@ -246,16 +258,12 @@ async fn graphs_health_and_the_rehearsal_graph_follow_the_sandbox() -> Result<()
             && peak(&j, "rehearsal_throughput").await? > bytes_before)
     })
     .await?;
+    scroll_to(&j, "[data-testid='reh-graphs']").await?;
     let css = "[data-testid='reh-graph'][data-series='rehearsal_throughput']";
-    let pixels = painted_pixels(&j, css).await?;
-    assert!(pixels > 100, "throughput: {pixels} painted pixels");
-    let el = j.wait_for("[data-testid='reh-graphs']").await?;
-    j.client
-        .execute(
-            "arguments[0].scrollIntoView({block: 'start'});",
-            vec![serde_json::to_value(&el)?],
-        )
-        .await?;
+    eventually("the throughput graph drawn", || async {
+        Ok(painted_pixels(&j, css).await? > 100)
+    })
+    .await?;
     j.screenshot("4-rehearsal-graphs").await?;
     j.click("[data-testid='reh-stop']").await?;
 
