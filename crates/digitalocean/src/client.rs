@@ -175,6 +175,36 @@ struct Failure {
     wait: Option<Duration>,
 }
 
+tokio::task_local! {
+    /// The request ids of the writes made inside [`with_request_ids`].
+    static WRITE_IDS: std::cell::RefCell<Vec<String>>;
+}
+
+/// Runs `fut` and returns, with its output, DigitalOcean's request id (`x-request-id`) of every
+/// write the client completed inside it, in order: creates, updates, deletes, droplet and rule
+/// changes, DNS record writes (not reads, not dry runs). A write that failed is not listed: its
+/// error carries its own id ([`Error::request_id`]).
+///
+/// A scope rather than a new return type, so no write method changes shape for its callers; a
+/// scope opened inside another collects for itself only. Writes made on a task spawned from
+/// `fut` are not seen.
+pub async fn with_request_ids<F: std::future::Future>(fut: F) -> (F::Output, Vec<String>) {
+    WRITE_IDS
+        .scope(std::cell::RefCell::new(Vec::new()), async move {
+            let out = fut.await;
+            let ids = WRITE_IDS.with(|ids| ids.take());
+            (out, ids)
+        })
+        .await
+}
+
+/// Notes a completed write's request id for the enclosing [`with_request_ids`], if any.
+fn record_write(answer: &Answer) {
+    if let Some(id) = &answer.request_id {
+        let _ = WRITE_IDS.try_with(|ids| ids.borrow_mut().push(id.clone()));
+    }
+}
+
 /// A listing with what the API said about it.
 #[derive(Clone, Debug)]
 pub struct Listing<T> {
@@ -609,6 +639,7 @@ impl Client {
     ) -> Result<T> {
         let body = to_value(body)?;
         let answer = self.send(method, path, &[], Some(&body), retry).await?;
+        record_write(&answer);
         decode_key(&answer, key)
     }
 
@@ -620,7 +651,8 @@ impl Client {
         retry: Retry,
     ) -> Result<()> {
         let body = body.map(to_value).transpose()?;
-        self.send(method, path, &[], body.as_ref(), retry).await?;
+        let answer = self.send(method, path, &[], body.as_ref(), retry).await?;
+        record_write(&answer);
         Ok(())
     }
 
@@ -822,10 +854,12 @@ impl Client {
         let warnings = self.check_locally(req, &ValidationContext::create())?;
         let mut body = req.clone();
         body.validate_only = true;
-        // A dry run changes nothing: safe to repeat.
-        self.write_no_content(
+        // A dry run changes nothing: safe to repeat, and not a write to record.
+        let body = to_value(&body)?;
+        self.send(
             Method::POST,
             "/v2/load_balancers",
+            &[],
             Some(&body),
             Retry::Idempotent,
         )
@@ -944,9 +978,12 @@ impl Client {
             self.check_locally(&plan.request, &ValidationContext::update(&plan.current))?;
         let mut body = plan.request.clone();
         body.validate_only = true;
-        self.write_no_content(
+        // Not a write to record (see `validate_create`).
+        let body = to_value(&body)?;
+        self.send(
             Method::PUT,
             &lb_path(&plan.id)?,
+            &[],
             Some(&body),
             Retry::Idempotent,
         )

@@ -27,7 +27,7 @@ pub mod plan;
 pub mod secret;
 pub mod validate;
 
-pub use client::{Client, ClientConfig, Listing, RateLimit, DEFAULT_BASE_URL};
+pub use client::{with_request_ids, Client, ClientConfig, Listing, RateLimit, DEFAULT_BASE_URL};
 pub use error::{clean_request_id, human_bytes, human_duration, Error, Result};
 pub use models::*;
 pub use monitoring::{MetricMatrix, MetricSeries};

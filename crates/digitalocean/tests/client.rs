@@ -811,3 +811,133 @@ async fn the_token_is_sent_but_never_shown() {
         .unwrap()
         .ends_with(TOKEN));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Request ids of successful writes
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn writes_report_the_request_id_of_their_answer_and_reads_do_not() {
+    // Each answer carries its own x-request-id, named after the request, so the test can tell
+    // which answer an id came from.
+    let n = Arc::new(AtomicUsize::new(0));
+    let counter = n.clone();
+    let server = TestServer::start(move |seen| {
+        let i = counter.fetch_add(1, Ordering::SeqCst);
+        let rid = format!("{}-{i}", seen.method.to_lowercase());
+        let reply = match (seen.method.as_str(), seen.path.as_str()) {
+            ("GET", p) if p.starts_with("/v2/load_balancers/") => {
+                Reply::ok(json!({"load_balancer": lb(1)}))
+            }
+            ("PUT", p) if p.starts_with("/v2/load_balancers/") => {
+                if seen.body.as_ref().is_some_and(|b| b["validate_only"] == json!(true)) {
+                    Reply::no_content()
+                } else {
+                    Reply::ok(json!({"load_balancer": lb(1)}))
+                }
+            }
+            ("POST", "/v2/certificates") => Reply::json(
+                201,
+                json!({"certificate": certificate("892071a0-bb95-49bc-8021-3afd67a210bf", "web-cert-01")}),
+            ),
+            ("DELETE", p) if p.starts_with("/v2/certificates/") => Reply::no_content(),
+            ("POST", "/v2/domains/example.com/records") => Reply::json(
+                201,
+                json!({"domain_record": {"id": 28448434, "type": "A", "name": "www", "data": "203.0.113.10", "ttl": 1800}}),
+            ),
+            // A refused write: the body's request_id, not the header's.
+            ("DELETE", p) if p.starts_with("/v2/domains/") => {
+                Reply::error(403, "forbidden", "You do not have access for the attempted action.")
+            }
+            _ => Reply::error(404, "not_found", "no route"),
+        };
+        reply.header("x-request-id", &rid)
+    })
+    .await;
+    let client = server.client();
+    let id = "4de7ac8b-495b-4884-9a69-000000000001";
+
+    // Outside a scope nothing is collected, and nothing fails.
+    client
+        .delete_certificate("892071a0-bb95-49bc-8021-3afd67a210bf")
+        .await
+        .unwrap();
+
+    let (created, ids) = cutover_digitalocean::with_request_ids(client.create_certificate(
+        &CertificateRequest::LetsEncrypt {
+            name: "web-cert-01".into(),
+            dns_names: vec!["www.example.com".into()],
+        },
+    ))
+    .await;
+    assert_eq!(created.unwrap().name, "web-cert-01");
+    assert_eq!(
+        ids,
+        vec!["post-1".to_string()],
+        "the header's id of the create"
+    );
+
+    // An update: the GET that checks for a stale plan and the dry run are not writes; the PUT is.
+    let (applied, ids) = cutover_digitalocean::with_request_ids(async {
+        let current = client.get_load_balancer(id).await?;
+        let mut desired = current.clone();
+        desired.enable_backend_keepalive = true;
+        let plan = plan_update(&current, &desired);
+        client.dry_run(&plan).await?;
+        client.apply(&plan).await?;
+        client
+            .create_domain_record(
+                "example.com",
+                &DomainRecordRequest::simple("A", "www", "203.0.113.10"),
+            )
+            .await
+    })
+    .await;
+    assert_eq!(applied.unwrap().id, 28448434);
+    // 2: GET, 3: dry-run PUT, 4: the apply's GET, 5: its PUT, 6: the record's POST.
+    assert_eq!(ids, vec!["put-5".to_string(), "post-6".to_string()]);
+
+    // A failed write lists nothing; its error carries the body's request id.
+    let (deleted, ids) = cutover_digitalocean::with_request_ids(
+        client.delete_domain_record("example.com", 28448434),
+    )
+    .await;
+    let err = deleted.unwrap_err();
+    assert_eq!(err.request_id(), Some("req-forbidden"), "{err:?}");
+    assert!(ids.is_empty(), "{ids:?}");
+
+    // A scope inside another collects for itself only.
+    let (inner_ids, outer_ids) = cutover_digitalocean::with_request_ids(async {
+        let (_, inner) = cutover_digitalocean::with_request_ids(
+            client.delete_certificate("892071a0-bb95-49bc-8021-3afd67a210bf"),
+        )
+        .await;
+        inner
+    })
+    .await;
+    assert_eq!(inner_ids, vec!["delete-8".to_string()]);
+    assert!(outer_ids.is_empty());
+}
+
+#[tokio::test]
+async fn an_error_without_a_body_request_id_falls_back_to_the_header() {
+    let server = TestServer::start(|_| {
+        Reply::json(
+            422,
+            json!({"id": "unprocessable_entity", "message": "bad name"}),
+        )
+        .header("x-request-id", "3c5d1f2e-hdr")
+    })
+    .await;
+    let client = server.client();
+    let (result, ids) = cutover_digitalocean::with_request_ids(client.create_certificate(
+        &CertificateRequest::LetsEncrypt {
+            name: "x".into(),
+            dns_names: vec!["www.example.com".into()],
+        },
+    ))
+    .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.request_id(), Some("3c5d1f2e-hdr"), "{err:?}");
+    assert!(ids.is_empty());
+}
