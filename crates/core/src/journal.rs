@@ -1,4 +1,5 @@
-//! The journal: every change Cutover applies to a load balancer, written before and after, so
+//! The journal: every change Cutover applies (to a load balancer, to DNS records, to
+//! certificates), written before and after with DigitalOcean's request id, so
 //! "what did it look like before?" has an answer (DigitalOcean keeps no history of a load
 //! balancer's configuration) and a change can be reverted.
 //!
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use cutover_digitalocean::{FieldChange, LoadBalancer};
+use cutover_digitalocean::{Certificate, FieldChange, LoadBalancer};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::lb::LbEdit;
@@ -39,6 +40,10 @@ pub enum ChangeKind {
     DnsApply,
     /// DNS records put back from a rollback set.
     DnsRollback,
+    /// A certificate created (Let's Encrypt) or uploaded; also a rotation's first step.
+    CertCreate,
+    /// A certificate deleted; also a rotation's last step.
+    CertDelete,
 }
 
 /// Where an entry stands.
@@ -61,7 +66,11 @@ pub struct JournalEntry {
     /// The account's name as the session knows it.
     pub account: String,
     pub kind: ChangeKind,
+    /// The load balancer's id; a certificate entry's certificate id (empty when a create
+    /// failed).
     pub lb_id: String,
+    /// The load balancer's name; a DNS entry's address pointed at; a certificate entry's
+    /// certificate name.
     pub lb_name: String,
     /// The load balancer before the change (unknown fields included); `None` for a create.
     #[specta(type = Option<specta_typescript::Unknown>)]
@@ -75,7 +84,9 @@ pub struct JournalEntry {
     /// The domain a DNS change is about (`None` for load-balancer changes).
     #[serde(default)]
     pub domain: Option<String>,
-    /// DigitalOcean's request id, when its answer carried one (its errors do).
+    /// DigitalOcean's request id (`x-request-id`) of the write's answer, or of its error. A
+    /// change made of several writes (a DNS cutover) lists theirs in order, ", "-separated, a
+    /// failure's last.
     #[serde(default)]
     pub request_id: Option<String>,
 }
@@ -179,22 +190,25 @@ impl Journal {
         after: Option<serde_json::Value>,
         error: Option<&ApiError>,
     ) -> Result<(), ApiError> {
+        self.finish_with(id, after, error, &[])
+    }
+
+    /// [`Journal::finish_value`] with the request ids of the writes that succeeded (from
+    /// [`cutover_digitalocean::with_request_ids`]); a failure's id (in its `details`) goes last.
+    pub fn finish_with(
+        &self,
+        id: &str,
+        after: Option<serde_json::Value>,
+        error: Option<&ApiError>,
+        request_ids: &[String],
+    ) -> Result<(), ApiError> {
+        self.finish_entry(id, |e| set_outcome(e, after, error, request_ids))
+    }
+
+    fn finish_entry(&self, id: &str, f: impl FnOnce(&mut JournalEntry)) -> Result<(), ApiError> {
         self.rewrite(|entries| {
             if let Some(e) = entries.iter_mut().rev().find(|e| e.id == id) {
-                e.after = after;
-                e.status = if error.is_some() {
-                    EntryStatus::Failed
-                } else {
-                    EntryStatus::Done
-                };
-                e.error = error.map(|err| err.message.clone());
-                if let Some(rid) = error
-                    .and_then(|err| err.details.as_ref())
-                    .and_then(|d| d.get("request_id"))
-                    .and_then(|r| r.as_str())
-                {
-                    e.request_id = Some(rid.to_string());
-                }
+                f(e);
             }
         })
     }
@@ -226,6 +240,33 @@ impl Journal {
             )
             .with_details(serde_json::json!({ "field": "entry" }))),
         }
+    }
+}
+
+/// How a change ended, on its entry.
+fn set_outcome(
+    e: &mut JournalEntry,
+    after: Option<serde_json::Value>,
+    error: Option<&ApiError>,
+    request_ids: &[String],
+) {
+    e.after = after;
+    e.status = if error.is_some() {
+        EntryStatus::Failed
+    } else {
+        EntryStatus::Done
+    };
+    e.error = error.map(|err| err.message.clone());
+    let mut ids: Vec<&str> = request_ids.iter().map(String::as_str).collect();
+    if let Some(rid) = error
+        .and_then(|err| err.details.as_ref())
+        .and_then(|d| d.get("request_id"))
+        .and_then(|r| r.as_str())
+    {
+        ids.push(rid);
+    }
+    if !ids.is_empty() {
+        e.request_id = Some(ids.join(", "));
     }
 }
 
@@ -343,14 +384,116 @@ where
         .begin(entry)
         .map_err(|err| tracing::warn!(%domain, "DNS change not journaled: {}", err.message))
         .ok();
-    let result = change.await;
+    let (result, request_ids) = cutover_digitalocean::with_request_ids(change).await;
     if let Some(id) = id {
         let (after, error) = match &result {
             Ok(v) => (serde_json::to_value(v).ok(), None),
             Err(err) => (None, Some(err)),
         };
-        if let Err(err) = journal.finish_value(&id, after, error) {
+        if let Err(err) = journal.finish_with(&id, after, error, &request_ids) {
             tracing::warn!(%domain, "journal entry {id} not finished: {}", err.message);
+        }
+    }
+    result
+}
+
+/// What the journal keeps of a certificate: what identifies it, never key material (DigitalOcean's
+/// answer carries none; only these fields are kept in case an answer ever did).
+pub fn cert_summary(c: &Certificate) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id,
+        "name": c.name,
+        "type": c.kind,
+        "dns_names": c.dns_names,
+        "state": c.state,
+        "not_after": c.not_after,
+        "sha1_fingerprint": c.sha1_fingerprint,
+        "created_at": c.created_at,
+    })
+}
+
+/// A new entry for a certificate change, before it is sent: `id` is empty for a create (the
+/// certificate's id arrives with DigitalOcean's answer), `before` a [`cert_summary`] for a
+/// delete.
+pub fn cert_entry(
+    account: &str,
+    kind: ChangeKind,
+    id: &str,
+    name: &str,
+    before: Option<serde_json::Value>,
+    changes: Vec<FieldChange>,
+) -> JournalEntry {
+    let subject = LoadBalancer {
+        id: id.to_string(),
+        name: name.to_string(),
+        ..LoadBalancer::default()
+    };
+    let mut e = entry(account, kind, &subject, changes);
+    e.before = before;
+    e
+}
+
+/// The diff lines of a certificate create: its name, type and names (from nothing).
+pub fn cert_create_changes(name: &str, kind: &str, dns_names: &[String]) -> Vec<FieldChange> {
+    let line = |path: &str, after: serde_json::Value| FieldChange {
+        path: path.to_string(),
+        before: serde_json::Value::Null,
+        after,
+    };
+    vec![
+        line("name", serde_json::json!(name)),
+        line("type", serde_json::json!(kind)),
+        line("dns_names", serde_json::json!(dns_names)),
+    ]
+}
+
+/// The diff lines of a certificate delete: its name, type and names (to nothing).
+pub fn cert_delete_changes(c: &Certificate) -> Vec<FieldChange> {
+    let line = |path: &str, before: serde_json::Value| FieldChange {
+        path: path.to_string(),
+        before,
+        after: serde_json::Value::Null,
+    };
+    vec![
+        line("name", serde_json::json!(c.name)),
+        line("type", serde_json::json!(c.kind)),
+        line("dns_names", serde_json::json!(c.dns_names)),
+    ]
+}
+
+/// Writes a certificate change to `journal` (when there is one) around `change`: before, then
+/// after with the request id. `created` picks the certificate a create made out of the answer
+/// (its id and [`cert_summary`] become the entry's); a delete has no after. A journal that
+/// cannot be written is logged, never a reason to refuse the change.
+pub async fn journaled_cert<T, F>(
+    journal: Option<&Journal>,
+    entry: JournalEntry,
+    change: F,
+    created: impl FnOnce(&T) -> Option<&Certificate>,
+) -> Result<T, ApiError>
+where
+    F: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let Some(journal) = journal else {
+        return change.await;
+    };
+    let name = entry.lb_name.clone();
+    let id = journal
+        .begin(entry)
+        .map_err(|err| tracing::warn!(certificate = %name, "not journaled: {}", err.message))
+        .ok();
+    let (result, request_ids) = cutover_digitalocean::with_request_ids(change).await;
+    if let Some(id) = id {
+        let cert = result.as_ref().ok().and_then(created);
+        let error = result.as_ref().err();
+        let written = journal.finish_entry(&id, |e| {
+            set_outcome(e, cert.map(cert_summary), error, &request_ids);
+            if let Some(c) = cert {
+                e.lb_id = c.id.clone();
+            }
+        });
+        if let Err(err) = written {
+            tracing::warn!(certificate = %name, "journal entry {id} not finished: {}", err.message);
         }
     }
     result
@@ -373,6 +516,12 @@ fn rand_suffix() -> u16 {
 /// now (`current`): the editable fields as they were before. Only updates (and droplet or rule
 /// changes) can be reverted this way; a delete cannot be undone by an edit.
 pub fn revert_edit(e: &JournalEntry, current: &LoadBalancer) -> Result<LbEdit, ApiError> {
+    if matches!(e.kind, ChangeKind::CertCreate | ChangeKind::CertDelete) {
+        return Err(ApiError::invalid_input(format!(
+            "Entry {} is a certificate change: deleting or re-creating a certificate is not an undo (a new one gets a new id, and the private key of an upload is not kept). Rotate to the certificate you want instead (cutover certs rotate).",
+            e.id
+        )));
+    }
     if matches!(e.kind, ChangeKind::DnsApply | ChangeKind::DnsRollback) {
         return Err(ApiError::invalid_input(format!(
             "Entry {} is a DNS change: undo it with the DNS rollback (cutover dns rollback --domain {}).",
@@ -483,6 +632,122 @@ mod tests {
             .begin(entry("prod", ChangeKind::Update, &lb("web", 1), Vec::new()))
             .is_err());
         assert_eq!(std::fs::read(journal.path()).unwrap(), b"{not json");
+    }
+
+    #[test]
+    fn request_ids_of_several_writes_are_kept_in_order_a_failures_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::in_dir(dir.path());
+        let e = dns_entry(
+            "prod",
+            ChangeKind::DnsApply,
+            "example.com",
+            "",
+            None,
+            Vec::new(),
+        );
+        let id = journal.begin(e).unwrap();
+        let err = ApiError::new(ErrorCode::Busy, "busy")
+            .with_details(serde_json::json!({"request_id": "req-3"}));
+        journal
+            .finish_with(&id, None, Some(&err), &["req-1".into(), "req-2".into()])
+            .unwrap();
+        let got = journal.get(&id).unwrap();
+        assert_eq!(got.request_id.as_deref(), Some("req-1, req-2, req-3"));
+        assert_eq!(got.status, EntryStatus::Failed);
+        // None at all: no request id, not an empty one.
+        let id = journal
+            .begin(entry("prod", ChangeKind::Update, &lb("web", 1), Vec::new()))
+            .unwrap();
+        journal.finish_with(&id, None, None, &[]).unwrap();
+        assert_eq!(journal.get(&id).unwrap().request_id, None);
+    }
+
+    #[test]
+    fn a_certificate_entry_never_holds_more_than_its_summary_and_is_not_reverted() {
+        let cert: Certificate = serde_json::from_value(serde_json::json!({
+            "id": "c1", "name": "shop", "type": "custom", "dns_names": ["shop.test"],
+            "state": "verified", "private_key": "-----BEGIN PRIVATE KEY-----",
+        }))
+        .unwrap();
+        let summary = cert_summary(&cert);
+        assert_eq!(summary["name"], "shop");
+        assert!(summary.get("private_key").is_none(), "{summary}");
+        let e = cert_entry(
+            "prod",
+            ChangeKind::CertDelete,
+            &cert.id,
+            &cert.name,
+            Some(summary),
+            cert_delete_changes(&cert),
+        );
+        assert_eq!((e.lb_id.as_str(), e.lb_name.as_str()), ("c1", "shop"));
+        let err = revert_edit(&e, &lb("web", 1)).unwrap_err();
+        assert!(err.message.contains("not an undo"), "{}", err.message);
+    }
+
+    fn is_request_id(id: &str) -> bool {
+        id.len() == 36 && id.matches('-').count() == 4
+    }
+
+    /// Against the Sandbox (which, like DigitalOcean, sends a uuid `x-request-id` on every
+    /// answer): a create and a DNS change of two writes carry their answers' request ids.
+    #[tokio::test]
+    async fn writes_against_the_sandbox_carry_their_request_ids() {
+        let sandbox = cutover_sandbox::Sandbox::start(cutover_sandbox::SandboxOptions::default())
+            .await
+            .unwrap();
+        let mut conn = crate::context::Connection::for_sandbox(&sandbox).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::in_dir(dir.path());
+        conn.journal = Some(journal.clone());
+
+        let blog = crate::lb::find(&conn, "blog-https").await.unwrap();
+        let mut req = blog.to_request();
+        req.name = "journal-copy".into();
+        let created = crate::lb::create_request(&conn, &req).await.unwrap();
+
+        let domain = cutover_sandbox::DOMAIN;
+        let e = dns_entry(
+            "sandbox",
+            ChangeKind::DnsApply,
+            domain,
+            "192.0.2.7",
+            None,
+            Vec::new(),
+        );
+        let writes: Result<u32, ApiError> = journaled_dns(Some(&journal), e, async {
+            let record = conn
+                .client
+                .create_domain_record(
+                    domain,
+                    &cutover_digitalocean::DomainRecordRequest::simple("A", "journal", "192.0.2.7"),
+                )
+                .await?;
+            // A read in between is not a write: its id is not listed.
+            conn.client.list_domain_records(domain).await?;
+            conn.client.delete_domain_record(domain, record.id).await?;
+            Ok(2)
+        })
+        .await;
+        assert_eq!(writes.unwrap(), 2);
+
+        let entries = journal.entries().unwrap();
+        assert_eq!(entries.len(), 2, "{entries:#?}");
+        assert_eq!(entries[0].kind, ChangeKind::Create);
+        assert_eq!(entries[0].lb_id, created.id);
+        let rid = entries[0].request_id.as_deref().unwrap_or_default();
+        assert!(is_request_id(rid), "{rid:?}");
+        let ids: Vec<&str> = entries[1]
+            .request_id
+            .as_deref()
+            .unwrap_or_default()
+            .split(", ")
+            .collect();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(ids.iter().all(|id| is_request_id(id)), "{ids:?}");
+        assert_ne!(ids[0], ids[1]);
+        sandbox.shutdown().await;
     }
 
     #[tokio::test]

@@ -122,6 +122,9 @@ pub struct LbEdit {
     pub enable_backend_keepalive: bool,
     pub http_idle_timeout_seconds: Option<u32>,
     pub firewall: Option<LbFirewall>,
+    /// Off, attaching a DigitalOcean Let's Encrypt certificate makes DigitalOcean point an A
+    /// record at the load balancer: the review warns, and the editor offers this flag.
+    pub disable_lets_encrypt_dns_records: bool,
     /// Droplets by id; ignored when `tag` is set.
     #[specta(type = Vec<f64>)]
     pub droplet_ids: Vec<u64>,
@@ -143,6 +146,7 @@ impl LbEdit {
             enable_backend_keepalive: lb.enable_backend_keepalive,
             http_idle_timeout_seconds: lb.http_idle_timeout_seconds,
             firewall: lb.firewall.clone(),
+            disable_lets_encrypt_dns_records: lb.disable_lets_encrypt_dns_records,
             droplet_ids: lb.droplet_ids.clone(),
             tag: lb.tag.clone(),
         }
@@ -161,6 +165,7 @@ impl LbEdit {
         lb.enable_backend_keepalive = self.enable_backend_keepalive;
         lb.http_idle_timeout_seconds = self.http_idle_timeout_seconds;
         lb.firewall = self.firewall.clone();
+        lb.disable_lets_encrypt_dns_records = self.disable_lets_encrypt_dns_records;
         lb.tag = self.tag.trim().to_string();
         // A tag-based load balancer's droplet list is the API's to fill; by id, it is the edit's.
         if lb.tag.is_empty() {
@@ -532,13 +537,17 @@ where
             None
         }
     };
-    let result = change.await;
+    // With DigitalOcean's request id of the write's answer (issue 16).
+    let (result, request_ids) = cutover_digitalocean::with_request_ids(change).await;
     if let Some(id) = id {
         let (after, error) = match &result {
-            Ok(after) => (after.as_ref(), None),
+            Ok(after) => (
+                after.as_ref().and_then(|lb| serde_json::to_value(lb).ok()),
+                None,
+            ),
             Err(err) => (None, Some(err)),
         };
-        if let Err(err) = journal.finish(&id, after, error) {
+        if let Err(err) = journal.finish_with(&id, after, error, &request_ids) {
             tracing::warn!(lb = %lb.id, "journal entry {id} not finished: {}", err.message);
         }
     }
@@ -1116,7 +1125,9 @@ pub async fn create_request(
     conn: &Connection,
     req: &LoadBalancerRequest,
 ) -> Result<LoadBalancer, ApiError> {
-    let created = conn.client.create_load_balancer(req).await?;
+    let (created, request_ids) =
+        cutover_digitalocean::with_request_ids(conn.client.create_load_balancer(req)).await;
+    let created = created?;
     // Journaled once it exists (there is no "before" of a create, and its id comes with it).
     if let Some(journal) = &conn.journal {
         let entry = crate::journal::entry(
@@ -1125,9 +1136,9 @@ pub async fn create_request(
             &created,
             Vec::new(),
         );
-        let written = journal
-            .begin(entry)
-            .and_then(|id| journal.finish(&id, Some(&created), None));
+        let written = journal.begin(entry).and_then(|id| {
+            journal.finish_with(&id, serde_json::to_value(&created).ok(), None, &request_ids)
+        });
         if let Err(err) = written {
             tracing::warn!(lb = %created.id, "create not journaled: {}", err.message);
         }
@@ -1374,7 +1385,8 @@ pub fn droplet_label(droplet: &Droplet) -> String {
 pub struct LbChoice {
     pub id: String,
     pub name: String,
-    /// Has an SSL-passthrough rule (the only kind the local balancer rehearses).
+    /// Has a rule through which the droplets serve TLS themselves (SSL passthrough, or tcp on
+    /// 443): the kind the local balancer rehearses and the certificate check prefers.
     pub passthrough: bool,
     pub proxy_protocol: bool,
     /// Domain suggestions: the load balancer's domains and its certificates' names.
@@ -1411,7 +1423,7 @@ pub async fn lb_choices(conn: &Connection) -> Result<Vec<LbChoice>, ApiError> {
             domains.sort();
             domains.dedup();
             LbChoice {
-                passthrough: lb.has_passthrough(),
+                passthrough: passthrough_like_rule(&lb).is_some(),
                 proxy_protocol: lb.enable_proxy_protocol,
                 id: lb.id,
                 name: lb.name,

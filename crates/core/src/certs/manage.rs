@@ -442,7 +442,22 @@ pub async fn upload(
         certificate_chain: parsed.chain_pem,
     };
     tracing::info!(name = %check.name, "uploading a custom certificate");
-    let created = conn.client.create_certificate(&req).await?;
+    // Journaled by name, type and names: the request itself holds the private key.
+    let entry = crate::journal::cert_entry(
+        &conn.account_name,
+        crate::journal::ChangeKind::CertCreate,
+        "",
+        &check.name,
+        None,
+        crate::journal::cert_create_changes(&check.name, "custom", &check.names_checked),
+    );
+    let created = crate::journal::journaled_cert(
+        conn.journal.as_ref(),
+        entry,
+        async { Ok(conn.client.create_certificate(&req).await?) },
+        |c| Some(c),
+    )
+    .await?;
     Ok((check, created))
 }
 
@@ -478,11 +493,25 @@ pub async fn create_lets_encrypt(
                 .with_details(serde_json::json!({"field": "dns_names"})),
         );
     }
+    let entry = crate::journal::cert_entry(
+        &conn.account_name,
+        crate::journal::ChangeKind::CertCreate,
+        "",
+        name,
+        None,
+        crate::journal::cert_create_changes(name, "lets_encrypt", &names),
+    );
     let req = CertificateRequest::LetsEncrypt {
         name: name.to_string(),
         dns_names: names,
     };
-    Ok(conn.client.create_certificate(&req).await?)
+    crate::journal::journaled_cert(
+        conn.journal.as_ref(),
+        entry,
+        async { Ok(conn.client.create_certificate(&req).await?) },
+        |c| Some(c),
+    )
+    .await
 }
 
 /// A certificate by exact name (names are unique at DigitalOcean), or by id.
@@ -522,11 +551,42 @@ pub async fn delete_certificate(
     name_or_id: &str,
 ) -> Result<Certificate, ApiError> {
     let cert = find_certificate(conn, name_or_id).await?;
-    match conn.client.delete_certificate(&cert.id).await {
-        Ok(()) => Ok(cert),
-        Err(err) if is_in_use(&err) => Err(in_use_error(conn, &cert).await),
-        Err(err) => Err(err.into()),
+    let entry = crate::journal::cert_entry(
+        &conn.account_name,
+        crate::journal::ChangeKind::CertDelete,
+        &cert.id,
+        &cert.name,
+        Some(crate::journal::cert_summary(&cert)),
+        crate::journal::cert_delete_changes(&cert),
+    );
+    crate::journal::journaled_cert(
+        conn.journal.as_ref(),
+        entry,
+        async {
+            match conn.client.delete_certificate(&cert.id).await {
+                Ok(()) => Ok(()),
+                Err(err) if is_in_use(&err) => {
+                    let rid = err.request_id().map(str::to_string);
+                    Err(with_request_id(in_use_error(conn, &cert).await, rid))
+                }
+                Err(err) => Err(err.into()),
+            }
+        },
+        |_| None,
+    )
+    .await?;
+    Ok(cert)
+}
+
+/// `err` with DigitalOcean's request id of the refusal it stands for, in `details` as every
+/// API error has it (the journal reads it there).
+fn with_request_id(mut err: ApiError, request_id: Option<String>) -> ApiError {
+    if let (Some(rid), Some(serde_json::Value::Object(details))) =
+        (request_id, err.details.as_mut())
+    {
+        details.insert("request_id".into(), rid.into());
     }
+    err
 }
 
 async fn in_use_error(conn: &Connection, cert: &Certificate) -> ApiError {
@@ -1015,19 +1075,49 @@ pub(crate) async fn delete_old(
     new_name: &str,
     outcome: &mut RotateOutcome,
 ) {
-    match conn.client.delete_certificate(old_id).await {
+    // The journal's before: the certificate as DigitalOcean has it, else what the plan knew.
+    let old = match conn.client.get_certificate(old_id).await {
+        Ok(c) => c,
+        Err(_) => Certificate {
+            id: old_id.to_string(),
+            name: old_name.to_string(),
+            ..Default::default()
+        },
+    };
+    let mut changes = crate::journal::cert_delete_changes(&old);
+    changes.push(cutover_digitalocean::FieldChange {
+        path: "rotated_to".into(),
+        before: serde_json::json!(old_name),
+        after: serde_json::json!(new_name),
+    });
+    let entry = crate::journal::cert_entry(
+        &conn.account_name,
+        crate::journal::ChangeKind::CertDelete,
+        old_id,
+        old_name,
+        Some(crate::journal::cert_summary(&old)),
+        changes,
+    );
+    let deleted = crate::journal::journaled_cert(
+        conn.journal.as_ref(),
+        entry,
+        async {
+            match conn.client.delete_certificate(old_id).await {
+                Ok(()) => Ok(()),
+                Err(err) if is_in_use(&err) => {
+                    let rid = err.request_id().map(str::to_string);
+                    Err(with_request_id(in_use_error(conn, &old).await, rid))
+                }
+                Err(err) => Err(ApiError::from(err)),
+            }
+        },
+        |_| None,
+    )
+    .await;
+    match deleted {
         Ok(()) => outcome.old_deleted = true,
         Err(err) => {
-            let why = if is_in_use(&err) {
-                let placeholder = Certificate {
-                    id: old_id.to_string(),
-                    name: old_name.to_string(),
-                    ..Default::default()
-                };
-                in_use_error(conn, &placeholder).await.message
-            } else {
-                ApiError::from(err).message
-            };
+            let why = err.message;
             outcome.left.push(format!(
                 "Delete \"{old_name}\" once nothing uses it (\"{new_name}\" is in place): {why}"
             ));

@@ -476,3 +476,113 @@ async fn a_rotation_to_an_upload_completes() {
         .iter()
         .any(|r| r.certificate() == Some(new.id.as_str())));
 }
+
+fn is_request_id(id: &str) -> bool {
+    // The Sandbox, like DigitalOcean, sends a uuid per answer.
+    id.len() == 36 && id.matches('-').count() == 4
+}
+
+/// Issue 16: every certificate change is in the journal, before and after, with DigitalOcean's
+/// request id: creates (Let's Encrypt and upload, by name, type and names, never the key),
+/// deletes (a refused one too, with its refusal's id), and a rotation as its steps.
+#[tokio::test]
+async fn certificate_changes_are_journaled_with_request_ids_and_never_the_key() {
+    let (sandbox, mut conn) = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    conn.journal = Some(crate::journal::Journal::in_dir(dir.path()));
+    conn.account_name = "sandbox".into();
+    let journal = conn.journal.clone().unwrap();
+    use crate::journal::{ChangeKind, EntryStatus};
+
+    let p = pki(&["shop.test"], false);
+    let (_, uploaded) = upload(&conn, &input(&p, "shop-2026")).await.unwrap();
+    let le = create_lets_encrypt(&conn, "le-new", &["shop.test".into()])
+        .await
+        .unwrap();
+    delete_certificate(&conn, "shop-2026").await.unwrap();
+    let refused = delete_certificate(&conn, "blog-le").await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Forbidden);
+    let input = RotateInput {
+        old: "blog-le".into(),
+        new: NewCertificate::LetsEncrypt {
+            name: "blog-le-2".into(),
+            dns_names: vec![],
+        },
+        override_kubernetes: false,
+    };
+    let outcome = rotate(&conn, &input, fast(), |_| {}).await.unwrap();
+    assert!(outcome.complete, "{outcome:#?}");
+    let rotated = outcome.new_certificate.unwrap();
+
+    let entries = journal.entries().unwrap();
+    let kinds: Vec<(ChangeKind, &str, EntryStatus)> = entries
+        .iter()
+        .map(|e| (e.kind, e.lb_name.as_str(), e.status))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (ChangeKind::CertCreate, "shop-2026", EntryStatus::Done),
+            (ChangeKind::CertCreate, "le-new", EntryStatus::Done),
+            (ChangeKind::CertDelete, "shop-2026", EntryStatus::Done),
+            (ChangeKind::CertDelete, "blog-le", EntryStatus::Failed),
+            // The rotation: create, the load balancer's edit, delete.
+            (ChangeKind::CertCreate, "blog-le-2", EntryStatus::Done),
+            (ChangeKind::Update, "blog-https", EntryStatus::Done),
+            (ChangeKind::CertDelete, "blog-le", EntryStatus::Done),
+        ],
+        "{entries:#?}"
+    );
+    let mut ids = std::collections::HashSet::new();
+    for e in &entries {
+        let rid = e.request_id.as_deref().unwrap_or_default();
+        assert!(is_request_id(rid), "{:?} has no request id: {e:#?}", e.kind);
+        assert!(ids.insert(rid.to_string()), "one id per answer: {rid}");
+    }
+    // A create: its id and DigitalOcean's answer come after; its diff says what was asked.
+    assert_eq!(entries[0].lb_id, uploaded.id);
+    assert!(entries[0].before.is_none());
+    assert_eq!(entries[0].after.as_ref().unwrap()["type"], "custom");
+    let paths: Vec<&str> = entries[0].changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, vec!["name", "type", "dns_names"]);
+    assert_eq!(entries[1].lb_id, le.id);
+    assert_eq!(
+        entries[1].changes[2].after,
+        serde_json::json!(["shop.test"])
+    );
+    // A delete: the certificate before, nothing after.
+    assert_eq!(entries[2].lb_id, uploaded.id);
+    assert_eq!(entries[2].before.as_ref().unwrap()["name"], "shop-2026");
+    assert!(entries[2].after.is_none());
+    // The refused delete says why, with the refusal's request id.
+    assert!(
+        entries[3]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("in use by blog-https"),
+        "{:?}",
+        entries[3].error
+    );
+    assert_eq!(
+        entries[3].request_id.as_deref(),
+        refused.details.as_ref().unwrap()["request_id"].as_str()
+    );
+    // The rotation's delete names what replaced the old certificate.
+    assert_eq!(entries[4].lb_id, rotated.id);
+    let last = entries[6].changes.last().unwrap();
+    assert_eq!(last.path, "rotated_to");
+    assert_eq!(last.after, "blog-le-2");
+    assert_eq!(entries[6].lb_id, cutover_sandbox::CERT_BLOG_LE_ID);
+    // Certificate changes are not reverted by an edit.
+    let blog = crate::lb::find(&conn, "blog-https").await.unwrap();
+    let err = crate::journal::revert_edit(&entries[2], &blog).unwrap_err();
+    assert!(err.message.contains("not an undo"), "{}", err.message);
+
+    // The key went to DigitalOcean only: not a line of it in the journal.
+    let text = std::fs::read_to_string(journal.path()).unwrap();
+    assert!(!text.contains("PRIVATE KEY"));
+    let key_body = p.key_pem.lines().nth(1).unwrap();
+    assert!(!text.contains(key_body));
+    sandbox.shutdown().await;
+}
