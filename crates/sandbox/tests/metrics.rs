@@ -314,3 +314,27 @@ async fn a_droplet_powered_off_over_http_refuses_connections_and_fails_its_check
         .await;
     assert_eq!(r.status.as_u16(), 404, "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_droplet_saved_powered_off_starts_off_and_can_be_powered_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sandbox.json");
+    let opts = || cutover_sandbox::SandboxOptions {
+        state_file: Some(file.clone()),
+        ..quick()
+    };
+    let api = Api::start(opts()).await;
+    assert!(api.sandbox.set_droplet_power(WEB_2, false).await.unwrap());
+    api.sandbox.shutdown().await;
+
+    let api = Api::start(opts()).await;
+    let r = api.get(&format!("/v2/droplets/{WEB_2}")).await;
+    assert_eq!(r.json()["droplet"]["status"], "off");
+    let https = api.sandbox.backend_addr(WEB_2, 443).unwrap();
+    let err = std::net::TcpStream::connect(https).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert_eq!(latest_check(&api, WEB_2).await, "0");
+    assert!(api.sandbox.set_droplet_power(WEB_2, true).await.unwrap());
+    assert!(std::net::TcpStream::connect(https).is_ok());
+    assert_eq!(latest_check(&api, WEB_2).await, "1");
+}
