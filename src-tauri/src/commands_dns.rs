@@ -43,11 +43,11 @@ pub async fn dns_status(
     lb_id: Option<String>,
 ) -> Result<DnsStatus, ApiError> {
     let conn = state.workspace.connection().await?;
-    let ip = match lb_id.as_deref().filter(|s| !s.is_empty()) {
-        Some(id) => Some(dns::lb_address(&conn, id).await?),
-        None => None,
+    let ips = match lb_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(id) => dns::lb_addresses(&conn, id).await?,
+        None => Vec::new(),
     };
-    dns::status(&conn, &domain, ip, None).await
+    dns::status(&conn, &domain, &ips, None).await
 }
 
 /// The readiness checklist (runs the backend certificate check when it applies).

@@ -178,11 +178,11 @@ pub async fn run(cmd: DnsCommand, global: &GlobalArgs) -> CliResult {
 async fn status(args: StatusArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
     let session = open(global, &args.common).await?;
     let result = async {
-        let lb_ip = match &args.lb {
-            Some(id) => Some(dns::lb_address(&session.conn, id).await?),
-            None => None,
+        let lb_ips = match &args.lb {
+            Some(id) => dns::lb_addresses(&session.conn, id).await?,
+            None => Vec::new(),
         };
-        dns::status(&session.conn, &args.domain, lb_ip, session.nameserver).await
+        dns::status(&session.conn, &args.domain, &lb_ips, session.nameserver).await
     }
     .await;
     session.close().await;

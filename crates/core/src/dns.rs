@@ -557,7 +557,7 @@ const SANDBOX_SYSTEM_SKIPPED: &str =
 pub async fn status(
     conn: &Connection,
     domain: &str,
-    lb_ip: Option<IpAddr>,
+    lb_ips: &[IpAddr],
     nameserver: Option<SocketAddr>,
 ) -> Result<DnsStatus, ApiError> {
     let domain = normalize_domain(domain)?;
@@ -576,14 +576,18 @@ pub async fn status(
         &authoritative,
         system.as_ref(),
         SANDBOX_SYSTEM_SKIPPED,
-        &lb_ip.into_iter().collect::<Vec<_>>(),
+        lb_ips,
     )
     .await;
     Ok(DnsStatus {
         hosted_at_digitalocean: records.is_some(),
         records: records.unwrap_or_default(),
         domain,
-        lb_ip: lb_ip.map(|ip| ip.to_string()),
+        lb_ip: lb_ips
+            .iter()
+            .find(|ip| ip.is_ipv4())
+            .or(lb_ips.first())
+            .map(IpAddr::to_string),
         nameservers: servers.iter().map(SocketAddr::to_string).collect(),
         names: views,
     })
@@ -1242,24 +1246,8 @@ pub async fn plan_for(
     let domain = normalize_domain(domain)?;
     let lb = crate::lb::find(conn, lb_id).await?;
     refuse_unreachable_from_the_internet(&lb, &domain)?;
-    let ip: IpAddr = lb.ip.parse().map_err(|_| {
-        ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "load balancer {} has no IP address yet: wait until it is active",
-                lb.name
-            ),
-        )
-    })?;
-    let mut targets = vec![ip];
     // A dual-stack load balancer also answers on its IPv6: point AAAA records at it.
-    if let Some(v6) = lb
-        .ipv6
-        .as_deref()
-        .and_then(|s| s.trim().parse::<std::net::Ipv6Addr>().ok())
-    {
-        targets.push(IpAddr::V6(v6));
-    }
+    let targets = addresses_of(&lb)?;
     let records = hosted_records(conn, &domain).await?.unwrap_or_default();
     Ok(plan_dual(
         &records,
@@ -1586,7 +1574,19 @@ pub async fn rollback_confirmed(
 /// The address of load balancer `lb` (id or unique name), for status and plans.
 pub async fn lb_address(conn: &Connection, lb: &str) -> Result<IpAddr, ApiError> {
     let lb = crate::lb::find(conn, lb).await?;
-    lb.ip.parse().map_err(|_| {
+    Ok(addresses_of(&lb)?[0])
+}
+
+/// Every address DNS must answer for load balancer `lb` (id or name): its IPv4 and, when it is
+/// dual-stack, its IPv6 — a name pointing one family elsewhere does not point at it.
+pub async fn lb_addresses(conn: &Connection, lb: &str) -> Result<Vec<IpAddr>, ApiError> {
+    let lb = crate::lb::find(conn, lb).await?;
+    addresses_of(&lb)
+}
+
+/// The IPv4 first, then the IPv6 when there is one.
+fn addresses_of(lb: &LoadBalancer) -> Result<Vec<IpAddr>, ApiError> {
+    let ip: IpAddr = lb.ip.trim().parse().map_err(|_| {
         ApiError::new(
             ErrorCode::Conflict,
             format!(
@@ -1594,7 +1594,16 @@ pub async fn lb_address(conn: &Connection, lb: &str) -> Result<IpAddr, ApiError>
                 lb.name
             ),
         )
-    })
+    })?;
+    let mut ips = vec![ip];
+    if let Some(v6) = lb
+        .ipv6
+        .as_deref()
+        .and_then(|s| s.trim().parse::<std::net::Ipv6Addr>().ok())
+    {
+        ips.push(IpAddr::V6(v6));
+    }
+    Ok(ips)
 }
 
 /// Applies only the plan's TTL step, and records when, so [`readiness`] can say when it is safe.
@@ -1757,10 +1766,19 @@ pub async fn verify(
         .collect();
     let dns_ok = views.iter().all(|v| v.points_to_lb || v.proxied.is_some());
     if !dns_ok {
-        let waiting: Vec<&str> = views
+        // Each waiting name with the addresses it does not answer yet (on a dual-stack load
+        // balancer it may be only the AAAA).
+        let waiting: Vec<String> = views
             .iter()
             .filter(|v| !v.points_to_lb && v.proxied.is_none())
-            .map(|v| v.name.as_str())
+            .map(|v| {
+                let missing: Vec<String> = lb_ips
+                    .iter()
+                    .filter(|ip| !v.authoritative.iter().any(|a| a.data == ip.to_string()))
+                    .map(|ip| format!("{} {ip}", if ip.is_ipv4() { "A" } else { "AAAA" }))
+                    .collect();
+                format!("{} ({})", v.name, missing.join(", "))
+            })
             .collect();
         return Ok(VerifyResult {
             unconfirmed,
@@ -1770,9 +1788,8 @@ pub async fn verify(
             https: None,
             https_skipped: Some("DNS does not answer the new address yet".to_string()),
             message: format!(
-                "the nameservers did not answer {} for {} within {} s; the change is kept — verify again later, or roll back",
-                plan.lb_ip,
-                waiting.join(", "),
+                "the nameservers did not answer the load balancer's address for {} within {} s; the change is kept — verify again later, or roll back",
+                waiting.join("; "),
                 opts.timeout.as_secs()
             ),
         });

@@ -678,9 +678,9 @@ async fn run_step(
         StepId::Rehearsal => {
             let id = new_id(plan)?;
             let lb = crate::lb::find(conn, &id).await?;
-            if !lb.has_passthrough() {
+            if crate::lb::passthrough_like_rule(&lb).is_none() {
                 return Ok(Outcome::Skipped(
-                    "no SSL-passthrough rule: the local balancer rehearses passthrough only".into(),
+                    "no SSL-passthrough or tcp:443 rule: the local balancer rehearses only what the droplets serve as TLS themselves".into(),
                 ));
             }
             let options = crate::rehearse::config::RehearseOptions {

@@ -634,10 +634,10 @@ pub async fn check_site(
 
     let mut lb_ip = None;
     let mut dns_names = Vec::new();
-    match crate::dns::lb_address(conn, &site.lb_id).await {
-        Ok(ip) => {
-            lb_ip = Some(ip.to_string());
-            match crate::dns::status(conn, &site.domain, Some(ip), nameserver).await {
+    match crate::dns::lb_addresses(conn, &site.lb_id).await {
+        Ok(ips) => {
+            lb_ip = ips.first().map(ToString::to_string);
+            match crate::dns::status(conn, &site.domain, &ips, nameserver).await {
                 Ok(status) => {
                     findings.extend(dns_findings(site, &status));
                     dns_names = status

@@ -45,7 +45,7 @@ async fn apply_verify_rollback_against_the_sandbox_dns() {
     let lb = conn.client.get_load_balancer(LB_SHOP_ID).await.unwrap();
     let lb_ip = lb.ip.parse().unwrap();
 
-    let before = dns::status(&conn, DOMAIN, Some(lb_ip), ns).await.unwrap();
+    let before = dns::status(&conn, DOMAIN, &[lb_ip], ns).await.unwrap();
     assert!(before.hosted_at_digitalocean);
     assert_eq!(apex_a(&before), ["127.0.0.11"]);
     assert!(!before.names[0].points_to_lb);
@@ -64,7 +64,7 @@ async fn apply_verify_rollback_against_the_sandbox_dns() {
     assert_eq!(applied.applied.len(), 1);
     assert!(dns::load_rollback(dir.path(), DOMAIN).unwrap().is_some());
 
-    let after = dns::status(&conn, DOMAIN, Some(lb_ip), ns).await.unwrap();
+    let after = dns::status(&conn, DOMAIN, &[lb_ip], ns).await.unwrap();
     assert_eq!(apex_a(&after), vec![lb.ip.clone()]);
     assert!(
         after.names.iter().all(|n| n.points_to_lb),
@@ -105,7 +105,7 @@ async fn apply_verify_rollback_against_the_sandbox_dns() {
         .await
         .unwrap();
     assert_eq!(writes, 1);
-    let back = dns::status(&conn, DOMAIN, Some(lb_ip), ns).await.unwrap();
+    let back = dns::status(&conn, DOMAIN, &[lb_ip], ns).await.unwrap();
     assert_eq!(apex_a(&back), ["127.0.0.11"]);
     assert!(dns::load_rollback(dir.path(), DOMAIN).unwrap().is_none());
     sb.shutdown().await;
@@ -134,7 +134,7 @@ async fn a_refused_change_rolls_back_the_earlier_ones() {
     let err = dns::apply(&conn, &plan, dir.path()).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Validation);
     assert!(err.message.contains("rolled back"), "{}", err.message);
-    let status = dns::status(&conn, DOMAIN, None, Some(sb.dns_addr()))
+    let status = dns::status(&conn, DOMAIN, &[], Some(sb.dns_addr()))
         .await
         .unwrap();
     assert_eq!(apex_a(&status), ["127.0.0.11"], "nothing half-applied");
@@ -170,7 +170,7 @@ async fn a_domain_not_in_the_account_changes_nothing() {
     let sb = sandbox().await;
     let conn = Connection::for_sandbox(&sb).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let status = dns::status(&conn, "not-mine.test", None, Some(sb.dns_addr()))
+    let status = dns::status(&conn, "not-mine.test", &[], Some(sb.dns_addr()))
         .await
         .unwrap();
     assert!(!status.hosted_at_digitalocean);
@@ -216,5 +216,73 @@ async fn readiness_on_the_sandbox_flags_web_3_until_fixed() {
         .await
         .unwrap();
     assert!(get(&items, "certificates"), "{items:?}");
+    sb.shutdown().await;
+}
+
+/// A dual-stack load balancer: a name points at it only when both its A and its AAAA answer the
+/// load balancer (status and verify), and verify names the family still missing.
+#[tokio::test]
+async fn dual_stack_status_and_verify_need_both_families() {
+    use cutover_sandbox::{DUAL_DOMAIN, LB_DUAL_ID, LB_DUAL_IPV6};
+    cutover_core::init_tls();
+    let sb = sandbox().await;
+    let conn = Connection::for_sandbox(&sb).unwrap();
+    let ns = Some(sb.dns_addr());
+    let dir = tempfile::tempdir().unwrap();
+    let ips = dns::lb_addresses(&conn, LB_DUAL_ID).await.unwrap();
+    assert_eq!(ips.len(), 2, "{ips:?}");
+    assert_eq!(ips[1].to_string(), LB_DUAL_IPV6);
+
+    let plan = dns::plan_for(&conn, DUAL_DOMAIN, LB_DUAL_ID, &["@".to_string()], Some(60))
+        .await
+        .unwrap();
+    dns::apply(&conn, &plan, dir.path()).await.unwrap();
+    let after = dns::status(&conn, DUAL_DOMAIN, &ips, ns).await.unwrap();
+    assert!(after.names[0].points_to_lb, "{:?}", after.names[0]);
+
+    // The AAAA moved elsewhere behind the app's back: the A alone is not "pointing at it".
+    let records = conn.client.list_domain_records(DUAL_DOMAIN).await.unwrap();
+    let aaaa = records
+        .iter()
+        .find(|r| r.kind == "AAAA" && r.name == "@")
+        .expect("the apex AAAA");
+    conn.client
+        .update_domain_record(
+            DUAL_DOMAIN,
+            aaaa.id,
+            &cutover_digitalocean::DomainRecordRequest::simple("AAAA", "@", "2001:db8:ffff::1"),
+        )
+        .await
+        .unwrap();
+    let moved = dns::status(&conn, DUAL_DOMAIN, &ips, ns).await.unwrap();
+    assert!(!moved.names[0].points_to_lb, "{:?}", moved.names[0]);
+    let only_v4 = dns::status(&conn, DUAL_DOMAIN, &ips[..1], ns)
+        .await
+        .unwrap();
+    assert!(
+        only_v4.names[0].points_to_lb,
+        "the A still answers the IPv4"
+    );
+
+    let verify = dns::verify(
+        &conn,
+        &plan,
+        ns,
+        &VerifyOptions {
+            timeout: Duration::from_millis(200),
+            interval: Duration::from_millis(50),
+            ..VerifyOptions::default()
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(!verify.dns_ok);
+    assert!(
+        verify.message.contains(&format!("AAAA {LB_DUAL_IPV6}"))
+            && !verify.message.contains(" A 127."),
+        "{}",
+        verify.message
+    );
     sb.shutdown().await;
 }

@@ -967,7 +967,11 @@ export type ChangeKind = "update" | "create" | "delete" | "add_droplets" | "remo
 /**  DNS records pointed at a load balancer (a cutover, or its TTL step). */
 "dns_apply" | 
 /**  DNS records put back from a rollback set. */
-"dns_rollback";
+"dns_rollback" | 
+/**  A certificate created (Let's Encrypt) or uploaded; also a rotation's first step. */
+"cert_create" | 
+/**  A certificate deleted; also a rotation's last step. */
+"cert_delete";
 
 /**  Whether a connection talks to DigitalOcean or to a Sandbox. */
 export type ConnectionKind = "digital_ocean" | "sandbox";
@@ -2035,7 +2039,15 @@ export type JournalEntry_Deserialize = {
 	/**  The account's name as the session knows it. */
 	account: string,
 	kind: ChangeKind,
+	/**
+	 *  The load balancer's id; a certificate entry's certificate id (empty when a create
+	 *  failed).
+	 */
 	lbId: string,
+	/**
+	 *  The load balancer's name; a DNS entry's address pointed at; a certificate entry's
+	 *  certificate name.
+	 */
 	lbName: string,
 	/**  The load balancer before the change (unknown fields included); `None` for a create. */
 	before?: unknown | null,
@@ -2046,7 +2058,11 @@ export type JournalEntry_Deserialize = {
 	error?: string | null,
 	/**  The domain a DNS change is about (`None` for load-balancer changes). */
 	domain?: string | null,
-	/**  DigitalOcean's request id, when its answer carried one (its errors do). */
+	/**
+	 *  DigitalOcean's request id (`x-request-id`) of the write's answer, or of its error. A
+	 *  change made of several writes (a DNS cutover) lists theirs in order, ", "-separated, a
+	 *  failure's last.
+	 */
 	requestId?: string | null,
 };
 
@@ -2058,7 +2074,15 @@ export type JournalEntry_Serialize = {
 	/**  The account's name as the session knows it. */
 	account: string,
 	kind: ChangeKind,
+	/**
+	 *  The load balancer's id; a certificate entry's certificate id (empty when a create
+	 *  failed).
+	 */
 	lbId: string,
+	/**
+	 *  The load balancer's name; a DNS entry's address pointed at; a certificate entry's
+	 *  certificate name.
+	 */
 	lbName: string,
 	/**  The load balancer before the change (unknown fields included); `None` for a create. */
 	before: unknown | null,
@@ -2069,7 +2093,11 @@ export type JournalEntry_Serialize = {
 	error: string | null,
 	/**  The domain a DNS change is about (`None` for load-balancer changes). */
 	domain: string | null,
-	/**  DigitalOcean's request id, when its answer carried one (its errors do). */
+	/**
+	 *  DigitalOcean's request id (`x-request-id`) of the write's answer, or of its error. A
+	 *  change made of several writes (a DNS cutover) lists theirs in order, ", "-separated, a
+	 *  failure's last.
+	 */
 	requestId: string | null,
 };
 
@@ -2115,7 +2143,10 @@ export type KubernetesOwner_Serialize = {
 export type LbChoice = {
 	id: string,
 	name: string,
-	/**  Has an SSL-passthrough rule (the only kind the local balancer rehearses). */
+	/**
+	 *  Has a rule through which the droplets serve TLS themselves (SSL passthrough, or tcp on
+	 *  443): the kind the local balancer rehearses and the certificate check prefers.
+	 */
 	passthrough: boolean,
 	proxyProtocol: boolean,
 	/**  Domain suggestions: the load balancer's domains and its certificates' names. */
@@ -2230,6 +2261,11 @@ export type LbEdit_Deserialize = {
 	enableBackendKeepalive: boolean,
 	httpIdleTimeoutSeconds?: number | null,
 	firewall?: LbFirewall_Deserialize | null,
+	/**
+	 *  Off, attaching a DigitalOcean Let's Encrypt certificate makes DigitalOcean point an A
+	 *  record at the load balancer: the review warns, and the editor offers this flag.
+	 */
+	disableLetsEncryptDnsRecords: boolean,
 	/**  Droplets by id; ignored when `tag` is set. */
 	dropletIds: (number | null)[],
 	/**  Droplets by tag; empty for droplets by id. */
@@ -2251,6 +2287,11 @@ export type LbEdit_Serialize = {
 	enableBackendKeepalive: boolean,
 	httpIdleTimeoutSeconds: number | null,
 	firewall: LbFirewall_Serialize | null,
+	/**
+	 *  Off, attaching a DigitalOcean Let's Encrypt certificate makes DigitalOcean point an A
+	 *  record at the load balancer: the review warns, and the editor offers this flag.
+	 */
+	disableLetsEncryptDnsRecords: boolean,
 	/**  Droplets by id; ignored when `tag` is set. */
 	dropletIds: (number | null)[],
 	/**  Droplets by tag; empty for droplets by id. */
