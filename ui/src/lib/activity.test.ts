@@ -40,3 +40,25 @@ describe("activity", () => {
     expect(revertBlocker(dns)).toMatch(/rollback/);
   });
 });
+
+describe("certificate changes in the activity", () => {
+  const entries = [
+    e("cert_create", "blog-le-2", { lbId: "c2" }),
+    e("update", "blog-https"),
+    e("cert_delete", "blog-le", { lbId: "c1" }),
+  ];
+
+  it("are named by their certificate and filtered by kind, name or id", () => {
+    expect(subjectOf(entries[0])).toBe("certificate blog-le-2");
+    expect(subjects(entries)).toEqual(["blog-https", "certificate blog-le", "certificate blog-le-2"]);
+    expect(filterEntries(entries, { kind: "cert_delete", subject: "" })).toEqual([entries[2]]);
+    expect(filterEntries(entries, { kind: "all", subject: "certificate blog-le" })).toEqual([entries[2]]);
+    expect(filterEntries(entries, { kind: "all", subject: "c2" })).toEqual([entries[0]]);
+  });
+
+  it("are offered as kinds with their labels", () => {
+    const labels = Object.fromEntries(KIND_CHOICES.map((k) => [k.value, k.label]));
+    expect(labels.cert_create).toBe("Certificate created");
+    expect(labels.cert_delete).toBe("Certificate deleted");
+  });
+});

@@ -1,7 +1,7 @@
 // The Activity view's pure logic (issue 16): every journal entry across load balancers and DNS,
 // filtered by kind and by what it changed. Kept out of the component so it can be tested.
 import type { ChangeKind } from "./bindings";
-import { KIND_LABELS } from "./history";
+import { isCertificate, KIND_LABELS } from "./history";
 
 export interface ActivityEntry {
   kind: ChangeKind;
@@ -17,9 +17,14 @@ export interface ActivityFilter {
   subject: string;
 }
 
-/** What an entry is about, as the list names it: the domain of a DNS change, else the load balancer. */
+/**
+ * What an entry is about, as the list names it: the domain of a DNS change, the certificate of a
+ * certificate change (its name is in lbName), else the load balancer.
+ */
 export function subjectOf(e: ActivityEntry): string {
-  return e.domain ? e.domain : e.lbName || e.lbId;
+  if (e.domain) return e.domain;
+  if (isCertificate(e.kind)) return `certificate ${e.lbName || e.lbId}`;
+  return e.lbName || e.lbId;
 }
 
 export function isDns(e: ActivityEntry): boolean {

@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { ChangeKind, EntryStatus } from "./bindings";
-import { canRevert, changedFields, kindLabel, localTime, revertBlocker, statusLabel, summarize, type EntryLike } from "./history";
+import {
+  canRevert,
+  certificateSummary,
+  changedFields,
+  isCertificate,
+  kindLabel,
+  localTime,
+  revertBlocker,
+  statusLabel,
+  summarize,
+  type EntryLike,
+} from "./history";
 
 const entry = (over: Partial<EntryLike> = {}): EntryLike => ({
   kind: "update",
@@ -73,5 +84,48 @@ describe("localTime", () => {
     const at = "2026-03-01T12:34:56Z";
     expect(localTime(at)).toBe(new Date(at).toLocaleString());
     expect(localTime("yesterday")).toBe("yesterday");
+  });
+});
+
+describe("certificate entries", () => {
+  const created = entry({
+    kind: "cert_create",
+    before: null,
+    changes: [
+      { path: "name", before: null, after: "blog-le-2" },
+      { path: "type", before: null, after: "lets_encrypt" },
+      { path: "dns_names", before: null, after: ["blog.example.com", "www.blog.example.com"] },
+    ],
+  });
+  const deleted = entry({
+    kind: "cert_delete",
+    before: { id: "c1", name: "blog-le" },
+    changes: [
+      { path: "name", before: "blog-le", after: null },
+      { path: "type", before: "custom", after: null },
+      { path: "dns_names", before: [""], after: null },
+      { path: "rotated_to", before: "blog-le", after: "blog-le-2" },
+    ],
+  });
+
+  it("are labelled and told apart from load-balancer changes", () => {
+    expect(kindLabel("cert_create")).toBe("Certificate created");
+    expect(kindLabel("cert_delete")).toBe("Certificate deleted");
+    expect(isCertificate("cert_delete")).toBe(true);
+    expect(isCertificate("delete")).toBe(false);
+  });
+
+  it("are summarised by name, type and names; a rotation's delete says what replaced it", () => {
+    expect(summarize(created)).toBe('Created Let\'s Encrypt "blog-le-2" for blog.example.com, www.blog.example.com');
+    // A custom certificate's empty name is not listed.
+    expect(summarize(deleted)).toBe('Deleted custom "blog-le", replaced by "blog-le-2"');
+    expect(certificateSummary(entry({ kind: "cert_create", changes: [] }))).toBeNull();
+  });
+
+  it("are never offered a revert, even with a before, and say why", () => {
+    for (const e of [created, deleted, entry({ kind: "cert_create", status: "failed" })]) {
+      expect(canRevert(e)).toBe(false);
+      expect(revertBlocker(e)).toMatch(/certificate is not an undo/);
+    }
   });
 });
