@@ -415,14 +415,24 @@ pub fn run_history(lb: Option<String>, global: &GlobalArgs) -> Outcome {
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_string))
                         .unwrap_or_default(),
-                    // A DNS change is about its domain (its lb_name is the address pointed at).
-                    e.domain.clone().unwrap_or_else(|| e.lb_name.clone()),
+                    // A DNS change is about its domain (its lb_name is the address pointed at);
+                    // a certificate change about the certificate it names.
+                    match (&e.domain, e.kind) {
+                        (Some(domain), _) => domain.clone(),
+                        (
+                            None,
+                            cutover_core::journal::ChangeKind::CertCreate
+                            | cutover_core::journal::ChangeKind::CertDelete,
+                        ) => format!("certificate {}", e.lb_name),
+                        (None, _) => e.lb_name.clone(),
+                    },
                     e.changes
                         .iter()
                         .map(|c| c.path.clone())
                         .collect::<Vec<_>>()
                         .join(", "),
                     format!("{:?}", e.status).to_lowercase(),
+                    e.request_id.clone().unwrap_or_else(|| "-".into()),
                 ]
             })
             .collect();
@@ -432,9 +442,10 @@ pub fn run_history(lb: Option<String>, global: &GlobalArgs) -> Outcome {
                 "AT",
                 "ACCOUNT",
                 "KIND",
-                "LOAD BALANCER",
+                "SUBJECT",
                 "CHANGED",
                 "STATUS",
+                "REQUEST ID",
             ],
             &rows,
         );
