@@ -48,10 +48,11 @@ if (!window.__bench) {
     const cmd = decodeURIComponent(url.replace(/^ipc:\/\/localhost\//, "").split("?")[0]);
     const started = performance.now();
     return promise.then((response) => {
+      const headers = performance.now();
       const parse = response.json.bind(response);
       response.json = () =>
         parse().then((value) => {
-          const entry = { started, answered: performance.now(), painted: null };
+          const entry = { started, headers, answered: performance.now(), painted: null };
           (b.answers[cmd] = b.answers[cmd] || []).push(entry);
           requestAnimationFrame(() => setTimeout(() => { entry.painted = performance.now(); }, 0));
           return value;
@@ -148,6 +149,7 @@ struct Side {
     dns_click: Vec<f64>,
     dns_status_data: Vec<f64>,
     dns_status_ipc: Vec<f64>,
+    dns_plan_ipc: Vec<f64>,
     dns_plan_data: Vec<f64>,
     dns_keystroke: Vec<f64>,
     dns_clear: Vec<f64>,
@@ -330,6 +332,13 @@ impl Bench {
                 ],
             )
             .await?;
+        side.notes.push(format!(
+            "the refresh measured: request → response {:.0} ms, body read and parsed {:.0} ms, parsed → painted {:.0} ms, {} frames watched",
+            num(&entry, "headers") - num(&entry, "started"),
+            num(&entry, "answered") - num(&entry, "headers"),
+            num(&entry, "painted") - num(&entry, "answered"),
+            num(&s, "frames")
+        ));
         match s.get("longtask").and_then(Value::as_f64) {
             Some(lt) => {
                 side.stall = Some(lt);
@@ -429,8 +438,9 @@ impl Bench {
             let (paint, ipc) = self.data_and_ipc("dns_status", ns).await?;
             side.dns_status_data.push(paint);
             side.dns_status_ipc.push(ipc);
-            side.dns_plan_data
-                .push(self.data_to_paint("dns_plan", np).await?);
+            let (paint, ipc) = self.data_and_ipc("dns_plan", np).await?;
+            side.dns_plan_data.push(paint);
+            side.dns_plan_ipc.push(ipc);
         }
         let count = self.j.text("[data-testid='dns-records-count']").await?;
         side.zone_records = format!(
@@ -710,6 +720,12 @@ fn report(a: &Side, b: &Side, idle: u64, reps: usize) {
         median(&b.cert_data),
         "ms",
     );
+    row(
+        "  (the check itself: request → parsed)",
+        median(&a.cert_ipc),
+        median(&b.cert_ipc),
+        "ms",
+    );
     text("  zone records", &a.zone_records, &b.zone_records);
     row(
         "DNS plan: Look up → records painted",
@@ -729,6 +745,13 @@ fn report(a: &Side, b: &Side, idle: u64, reps: usize) {
         median(&b.dns_plan_data),
         "ms",
     );
+    row(
+        "  (dns_status / dns_plan: request → parsed)",
+        median(&a.dns_status_ipc),
+        median(&b.dns_status_ipc),
+        "ms",
+    );
+    row("", median(&a.dns_plan_ipc), median(&b.dns_plan_ipc), "ms");
     row(
         "DNS records: 2nd keystroke → painted",
         median(&a.dns_keystroke),
