@@ -222,7 +222,7 @@ async fn status(args: StatusArgs, global: &GlobalArgs) -> Result<ExitCode, ApiEr
                 show(&n.system, &n.system_error),
                 match (&st.lb_ip, n.points_to_lb, &n.proxied) {
                     // Behind a CDN: neither yes nor no.
-                    (_, false, Some(proxied)) => proxied.clone(),
+                    (_, false, Some(proxied)) => proxied_words(proxied),
                     (None, _, _) => "-".into(),
                     (Some(ip), true, _) => format!("yes ({ip})"),
                     (Some(ip), false, None) => format!("no ({ip})"),
@@ -235,6 +235,26 @@ async fn status(args: StatusArgs, global: &GlobalArgs) -> Result<ExitCode, ApiEr
         &rows,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A proxied name in the words the app uses: "Proxied by Cloudflare — cannot confirm the
+/// origin" (core's "proxied by Cloudflare: cannot confirm the origin", capitalised).
+fn proxied_words(proxied: &str) -> String {
+    let sentence = proxied.replacen(": ", " — ", 1);
+    let mut chars = sentence.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => sentence,
+    }
+}
+
+/// A readiness item's mark: `lets_encrypt_renewal` is always ok but is a warning to read.
+fn readiness_mark(item: &ReadinessItem) -> &'static str {
+    match (item.ok, item.id.as_str()) {
+        (true, "lets_encrypt_renewal") => "WARN",
+        (true, _) => "ok  ",
+        (false, _) => "FAIL",
+    }
 }
 
 struct Planned {
@@ -311,7 +331,7 @@ fn print_plan(p: &Planned) {
     }
     println!("Readiness:");
     for item in &p.readiness {
-        let mark = if item.ok { "ok  " } else { "FAIL" };
+        let mark = readiness_mark(item);
         let safe = item
             .safe_at
             .as_ref()
@@ -452,6 +472,17 @@ async fn apply_in(
         }));
     } else if let Some(v) = &verified {
         println!("{}", v.message);
+        // Not failures: the proxy hides the origin, so verify cannot say either way.
+        for name in &v.unconfirmed {
+            let words = v
+                .names
+                .iter()
+                .find(|n| &n.name == name)
+                .and_then(|n| n.proxied.as_deref())
+                .map(proxied_words)
+                .unwrap_or_else(|| "cannot confirm the origin".into());
+            println!("Unconfirmed: {name}: {words}");
+        }
         if let Some(h) = &v.https {
             println!(
                 "HTTPS {} via {}: {}",
@@ -510,4 +541,31 @@ async fn rollback(args: RollbackArgs, global: &GlobalArgs) -> Result<ExitCode, A
         println!("Rolled back {}: {writes} record write(s)", args.domain);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proxied_name_reads_as_in_the_app() {
+        assert_eq!(
+            proxied_words(dns::PROXIED_BY_CLOUDFLARE),
+            "Proxied by Cloudflare — cannot confirm the origin"
+        );
+        assert_eq!(proxied_words(""), "");
+    }
+
+    #[test]
+    fn the_renewal_item_is_marked_as_a_warning_not_a_pass() {
+        let item = |id: &str, ok: bool| ReadinessItem {
+            id: id.into(),
+            ok,
+            reason: String::new(),
+            safe_at: None,
+        };
+        assert_eq!(readiness_mark(&item("lets_encrypt_renewal", true)), "WARN");
+        assert_eq!(readiness_mark(&item("caa", true)), "ok  ");
+        assert_eq!(readiness_mark(&item("caa", false)), "FAIL");
+    }
 }

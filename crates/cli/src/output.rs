@@ -4,7 +4,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use cutover_core::ApiError;
+use cutover_core::{ApiError, ErrorCode};
 
 /// How this run prints: JSON for scripts or text for people, and whether to show progress.
 #[derive(Debug, Clone, Copy)]
@@ -122,6 +122,58 @@ pub fn print_error(err: &ApiError, json: bool) {
         terminal_safe(&err.message),
         err.code.as_str()
     );
+    if !json && err.code == ErrorCode::ManagedByKubernetes {
+        if let Some(details) = &err.details {
+            eprint!("{}", kubernetes_hint(details));
+        }
+    }
+}
+
+/// Under a refused edit of a Kubernetes-owned load balancer: the Service annotations that would
+/// make the edit (as YAML to paste into the Service) and the `kubectl` line that finds the
+/// Service — what the JSON output carries in the error's details.
+pub fn kubernetes_hint(details: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let annotations: Vec<(&str, &str)> = details["annotations"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| Some((x["key"].as_str()?, x["value"].as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !annotations.is_empty() {
+        out.push_str(
+            "\nSet these annotations on the Service instead:\n\nmetadata:\n  annotations:\n",
+        );
+        for (key, value) in annotations {
+            // JSON strings are valid YAML scalars: quoting keeps "true" and "443" strings,
+            // as Kubernetes requires of annotation values.
+            let value = serde_json::to_string(value).unwrap_or_default();
+            out.push_str(&format!(
+                "    {}: {}\n",
+                terminal_safe(key),
+                terminal_safe(&value)
+            ));
+        }
+    }
+    let unmapped: Vec<&str> = details["unmapped_fields"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    if !unmapped.is_empty() {
+        out.push_str(&format!(
+            "\nNo annotation sets: {}\n",
+            terminal_safe(&unmapped.join(", "))
+        ));
+    }
+    if let Some(kubectl) = details["owner"]["kubectl"].as_str() {
+        out.push_str(&format!(
+            "\nFind the Service:\n\n  {}\n",
+            terminal_safe(kubectl)
+        ));
+    }
+    out
 }
 
 /// A left-aligned text table with a header row, fitted to the terminal's width (cells wrap)
@@ -168,6 +220,44 @@ mod tests {
         let c = cell(&long);
         assert_eq!(c.chars().count(), MAX_CELL_CHARS);
         assert!(c.ends_with('…'));
+    }
+
+    #[test]
+    fn a_kubernetes_refusal_shows_the_annotations_as_yaml_and_the_kubectl_line() {
+        let details = serde_json::json!({
+            "owner": {"clusterId": "c1", "signals": [], "kubectl": "kubectl get svc -A -o json | jq 'x'"},
+            "annotations": [
+                {"key": "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol", "value": "true"},
+                {"key": "service.beta.kubernetes.io/do-loadbalancer-tls-ports", "value": "443\nx"},
+            ],
+            "unmapped_fields": ["vpc_uuid"],
+        });
+        let text = kubernetes_hint(&details);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.contains(&"  annotations:"), "{text}");
+        assert!(
+            lines.contains(
+                &"    service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol: \"true\""
+            ),
+            "{text}"
+        );
+        // A value's newline cannot break the snippet into a forged line.
+        assert!(
+            lines
+                .contains(&"    service.beta.kubernetes.io/do-loadbalancer-tls-ports: \"443\\nx\""),
+            "{text}"
+        );
+        assert!(text.contains("No annotation sets: vpc_uuid"), "{text}");
+        assert!(
+            lines.contains(&"  kubectl get svc -A -o json | jq 'x'"),
+            "{text}"
+        );
+        // Details without annotations (nothing mapped) still give the kubectl line only.
+        let bare = kubernetes_hint(&serde_json::json!({"owner": {"kubectl": "kubectl get svc"}}));
+        assert!(
+            !bare.contains("annotations:") && bare.contains("kubectl get svc"),
+            "{bare}"
+        );
     }
 
     #[test]

@@ -150,3 +150,35 @@ fn the_dns_plan_of_the_dual_stack_load_balancer_points_aaaa_at_its_ipv6() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.contains("2001:db8:5a0d::6"), "{text}");
 }
+
+#[test]
+fn a_refused_kubernetes_edit_prints_the_annotations_and_kubectl_for_a_person() {
+    let (code, _, stderr) = run(cutover().args([
+        "lb",
+        "update",
+        cutover_sandbox::LB_K8S_ID,
+        "--enable-proxy-protocol",
+        "true",
+        "--yes",
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    // Under the error sentence: the annotation as a YAML line and the line that finds the Service.
+    let error_at = stderr
+        .find("(managed_by_kubernetes)")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let below = &stderr[error_at..];
+    assert!(below.contains("  annotations:"), "{stderr}");
+    assert!(
+        below.contains(
+            "    service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol: \"true\""
+        ),
+        "{stderr}"
+    );
+    assert!(
+        below
+            .lines()
+            .any(|l| l.trim_start().starts_with("kubectl ")
+                && l.contains(cutover_sandbox::LB_K8S_ID)),
+        "{stderr}"
+    );
+}

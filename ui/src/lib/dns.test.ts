@@ -22,6 +22,11 @@ import {
   rehearsalFor,
   recordRows,
   filterRecords,
+  caaFixRecord,
+  pointsBadge,
+  proxiedLabel,
+  readinessKind,
+  verifyBadge,
 } from "./dns";
 
 const choice = (domains: string[], passthrough = false): LbChoice => ({
@@ -278,5 +283,51 @@ describe("the zone's records as rows", () => {
     expect(filterRecords(rows, "5060").map((r) => r.type)).toEqual(["SRV"]);
     // "com" + "a" would only match across the name and the type if joined without a separator.
     expect(filterRecords(rows, "comA")).toEqual([]);
+  });
+});
+
+describe("the DNS states of issue 15", () => {
+  const item = (id: string, ok: boolean, reason = ""): ReadinessItem => ({ id, ok, reason, safe_at: null });
+  // Core's words (crates/core/src/dns.rs PROXIED_BY_CLOUDFLARE).
+  const core = "proxied by Cloudflare: cannot confirm the origin";
+
+  it("shows a proxied name as neither yes nor not yet, in the CLI's words", () => {
+    expect(proxiedLabel(core)).toBe("Proxied by Cloudflare — cannot confirm the origin");
+    expect(pointsBadge({ points_to_lb: false, proxied: core })).toEqual({
+      kind: "proxied",
+      text: "Proxied by Cloudflare — cannot confirm the origin",
+    });
+    expect(pointsBadge({ points_to_lb: false, proxied: null }).kind).toBe("warn");
+    expect(pointsBadge({ points_to_lb: true, proxied: null })).toEqual({ kind: "ok", text: "yes" });
+  });
+
+  it("shows the renewal warning as a warning that never blocks, and a red item as red", () => {
+    const warn = item("lets_encrypt_renewal", true, "Warning: the droplets serve 2 different Let's Encrypt certificates.");
+    expect(readinessKind(warn)).toBe("warn");
+    expect(readinessKind(item("caa", true))).toBe("ok");
+    expect(readinessKind(item("caa", false))).toBe("bad");
+    const s = readinessSummary([item("ttl", true), warn]);
+    expect(s.ok).toBe(true);
+    expect(s.warnings).toEqual(["lets_encrypt_renewal"]);
+    expect(s.text).toContain("warning: Let's Encrypt renewals on the droplets");
+    expect(readinessSummary([item("ttl", true)]).text).toBe("Ready: all 1 checks pass");
+  });
+
+  it("finds the CAA record to add in a red caa item's reason, and nothing elsewhere", () => {
+    const reason =
+      'CAA records for shop.example.com allow only digicert.com: Let\'s Encrypt cannot issue or renew it. Add the record example.com. CAA 0 issue "letsencrypt.org" (or remove the CAA records)';
+    expect(caaFixRecord(item("caa", false, reason))).toBe('example.com. CAA 0 issue "letsencrypt.org"');
+    expect(caaFixRecord(item("caa", true, reason))).toBeNull();
+    expect(caaFixRecord(item("lets_encrypt_zone", false, reason))).toBeNull();
+    expect(caaFixRecord(item("caa", false, "no record here"))).toBeNull();
+  });
+
+  it("says a verify with unconfirmed names passed where it could see, not plainly verified", () => {
+    expect(verifyBadge({ dns_ok: true, unconfirmed: ["www.example.com"] })).toEqual({
+      kind: "ok",
+      text: "DNS verified where visible (1 unconfirmed)",
+    });
+    expect(verifyBadge({ dns_ok: true, unconfirmed: [] }).text).toBe("DNS verified");
+    expect(verifyBadge({ dns_ok: false, unconfirmed: ["www.example.com"] }).kind).toBe("err");
   });
 });

@@ -6,6 +6,7 @@ import type {
   DomainRecord_Serialize as DomainRecord,
   HttpsCheck_Serialize as HttpsCheck,
   LbChoice,
+  NameView_Serialize as NameView,
   ReadinessItem_Serialize as ReadinessItem,
   RecordChange_Serialize as RecordChange,
   RecordValue,
@@ -20,7 +21,55 @@ export const READINESS_LABELS: Record<string, string> = {
   certificates: "Backend certificates",
   rehearsal: "Rehearsal request",
   ttl: "Current TTL",
+  lets_encrypt_zone: "Let's Encrypt: zone at DigitalOcean",
+  caa: "Let's Encrypt: CAA records",
+  lets_encrypt_renewal: "Let's Encrypt renewals on the droplets",
 };
+
+/**
+ * Items core reports as `ok` that are warnings to read, not passes: the droplets renew their own
+ * Let's Encrypt certificates, which breaks behind the load balancer (HTTP-01 lands on another droplet).
+ */
+export const WARNING_ITEMS = new Set(["lets_encrypt_renewal"]);
+
+export type ReadinessKind = "ok" | "warn" | "bad";
+
+/** How a readiness item is shown: a pass, a warning (amber, never blocking) or a red item. */
+export function readinessKind(item: ReadinessItem): ReadinessKind {
+  if (!item.ok) return "bad";
+  return WARNING_ITEMS.has(item.id) ? "warn" : "ok";
+}
+
+/**
+ * The record that fixes a red `caa` item, as core writes it in the reason
+ * (`example.com. CAA 0 issue "letsencrypt.org"`), to copy; null when there is none.
+ */
+export function caaFixRecord(item: ReadinessItem): string | null {
+  if (item.id !== "caa" || item.ok) return null;
+  const m = /(\S+\.?\s+CAA\s+\d+\s+issue(?:wild)?\s+"[^"]*")/.exec(item.reason);
+  return m ? m[1] : null;
+}
+
+/**
+ * A proxied name's words, the same in the app and the CLI: core's
+ * "proxied by Cloudflare: cannot confirm the origin" → "Proxied by Cloudflare — cannot confirm the origin".
+ */
+export function proxiedLabel(proxied: string): string {
+  const s = proxied.replace(": ", " — ");
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+export interface PointsBadge {
+  kind: "ok" | "warn" | "proxied";
+  text: string;
+}
+
+/** The "Points to LB" cell: yes, not yet, or proxied (neither: the origin cannot be seen). */
+export function pointsBadge(n: Pick<NameView, "points_to_lb" | "proxied">): PointsBadge {
+  if (n.points_to_lb) return { kind: "ok", text: "yes" };
+  if (n.proxied) return { kind: "proxied", text: proxiedLabel(n.proxied) };
+  return { kind: "warn", text: "not yet" };
+}
 
 export function readinessLabel(id: string): string {
   return READINESS_LABELS[id] ?? id;
@@ -92,19 +141,30 @@ export interface ReadinessSummary {
   passed: number;
   total: number;
   failing: string[];
+  /** Items that pass but carry a warning to read (they never block). */
+  warnings: string[];
   text: string;
 }
 
 export function readinessSummary(items: ReadinessItem[]): ReadinessSummary {
   const failing = items.filter((i) => !i.ok).map((i) => i.id);
+  const warnings = items.filter((i) => readinessKind(i) === "warn").map((i) => i.id);
   const passed = items.length - failing.length;
   const ok = items.length > 0 && failing.length === 0;
+  const warned = warnings.length ? ` (warning: ${warnings.map(readinessLabel).join(", ")})` : "";
   const text = !items.length
     ? "Not checked yet"
     : ok
-      ? `Ready: all ${items.length} checks pass`
-      : `${failing.length} of ${items.length} checks need attention: ${failing.map(readinessLabel).join(", ")}`;
-  return { ok, passed, total: items.length, failing, text };
+      ? `Ready: all ${items.length} checks pass${warned}`
+      : `${failing.length} of ${items.length} checks need attention: ${failing.map(readinessLabel).join(", ")}${warned}`;
+  return { ok, passed, total: items.length, failing, warnings, text };
+}
+
+/** The verify badge: a check where some names are proxied says so, not plain "verified". */
+export function verifyBadge(v: { dns_ok: boolean; unconfirmed?: string[] | null }): { kind: "ok" | "err"; text: string } {
+  if (!v.dns_ok) return { kind: "err", text: "DNS not switched yet" };
+  const n = v.unconfirmed?.length ?? 0;
+  return { kind: "ok", text: n ? `DNS verified where visible (${n} unconfirmed)` : "DNS verified" };
 }
 
 /** Seconds → `1 h 5 min`, `5 min`, `40 s`. */

@@ -152,6 +152,82 @@ describe("DNS cutover page", () => {
     await waitFor(() => expect(q(c, "dns-no-saved")).not.toBeNull());
   });
 
+  it("shows a proxied name, the renewal warning, the CAA fix record, and a verify whose proxied names are unconfirmed, not failed", async () => {
+    const proxied = "proxied by Cloudflare: cannot confirm the origin";
+    const www = {
+      name: "www.example.com",
+      authoritative: [{ kind: "A", data: "104.21.3.4", ttl: 300 }],
+      authoritative_error: null,
+      system: [],
+      system_error: null,
+      points_to_lb: false,
+      proxied,
+    };
+    fake.answers.dnsStatus = () =>
+      fake.ok({
+        domain: "example.com",
+        lb_ip: "203.0.113.9",
+        hosted_at_digitalocean: true,
+        nameservers: ["ns1.digitalocean.com"],
+        names: [
+          { name: "example.com", authoritative: [], authoritative_error: null, system: [], system_error: null, points_to_lb: false, proxied: null },
+          www,
+        ],
+        records: [],
+      });
+    fake.answers.dnsReadiness = () =>
+      fake.ok([
+        { id: "ttl", ok: true, reason: "TTL 300 s", safe_at: null },
+        { id: "lets_encrypt_zone", ok: true, reason: "example.com is a DigitalOcean zone", safe_at: null },
+        {
+          id: "caa",
+          ok: false,
+          reason: 'CAA records for example.com allow only digicert.com: Let\'s Encrypt cannot issue or renew it. Add the record example.com. CAA 0 issue "letsencrypt.org" (or remove the CAA records)',
+          safe_at: null,
+        },
+        { id: "lets_encrypt_renewal", ok: true, reason: "Warning: the droplets serve 2 different Let's Encrypt certificates. Renew on one host", safe_at: null },
+      ]);
+    fake.answers.dnsVerify = () =>
+      fake.ok({
+        dns_ok: true,
+        attempts: 1,
+        names: [www],
+        https: null,
+        https_skipped: "no HTTPS rule",
+        unconfirmed: ["www.example.com"],
+        message: "the nameservers answer 203.0.113.9 where they can be seen",
+      });
+    const c = await lookedUp();
+    await waitFor(() => expect(q(c, "dns-proxied")).not.toBeNull());
+    // The proxied row: neither "yes" nor "not yet"; the other row is a plain "not yet".
+    const row = c.querySelector("[data-testid='dns-answers'] tr[data-name='www.example.com']")!;
+    expect(row.querySelector("[data-testid='dns-proxied']")!.textContent).toBe("Proxied by Cloudflare — cannot confirm the origin");
+    expect(row.querySelector("[data-testid='dns-points']")).toBeNull();
+    expect(c.querySelector("tr[data-name='example.com'] [data-testid='dns-points']")!.textContent).toBe("not yet");
+
+    // The renewal item is amber with its text, not a tick; the red CAA item offers its record to copy.
+    await waitFor(() => expect(q(c, "readiness-warning")).not.toBeNull());
+    const warn = q(c, "readiness-warning")!;
+    expect(warn.getAttribute("data-item")).toBe("lets_encrypt_renewal");
+    expect(warn.className).toContain("warn");
+    expect(warn.textContent).toContain("different Let's Encrypt certificates");
+    expect(warn.querySelector(".mark")!.textContent).not.toBe("✓");
+    expect(c.querySelector("li[data-item='caa'][data-ok='no']")).not.toBeNull();
+    expect(q(c, "dns-caa-fix")!.textContent).toBe('example.com. CAA 0 issue "letsencrypt.org"');
+    expect(c.querySelector("li[data-item='lets_encrypt_zone'] [data-testid='dns-caa-fix']")).toBeNull();
+    expect(q(c, "dns-readiness-summary")!.textContent).toContain("warning: Let's Encrypt renewals on the droplets");
+
+    // Verify: the proxied name listed as unconfirmed, and the step done (not failed) because of it.
+    await fireEvent.click(q(c, "dns-override")!);
+    await applyConfirmed(c);
+    await waitFor(() => expect(q(c, "dns-unconfirmed")).not.toBeNull());
+    expect(q(c, "dns-unconfirmed")!.querySelector("li[data-name='www.example.com']")!.textContent).toContain(
+      "Proxied by Cloudflare — cannot confirm the origin",
+    );
+    expect(q(c, "dns-verify-result")!.textContent).toContain("DNS verified where visible (1 unconfirmed)");
+    await waitFor(() => expect(c.querySelector("[data-step='apply']")!.getAttribute("data-step-state")).toBe("done"));
+  });
+
   it("offers Retry when where-it-points fails on the network, and the retry fills it in", async () => {
     fake.answers.dnsStatus = () => fake.fail("network", "Could not reach the DigitalOcean API: connection reset");
     const c = await lookedUp();
