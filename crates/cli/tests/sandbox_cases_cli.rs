@@ -182,3 +182,102 @@ fn a_refused_kubernetes_edit_prints_the_annotations_and_kubectl_for_a_person() {
         "{stderr}"
     );
 }
+
+/// One HTTP request with a JSON body to the standalone Sandbox (the tests stay on 127.0.0.1):
+/// the reply's body as JSON (null when there is none).
+fn sandbox_request(
+    sb: &support::Standalone,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let host = sb
+        .api_base
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        sb.token,
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 2"), "{reply}");
+    serde_json::from_str(reply.split("\r\n\r\n").nth(1).unwrap_or_default())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn dns_status_shows_a_name_behind_cloudflare_as_proxied_in_the_apps_words() {
+    let sb = support::standalone();
+    // www answers only a Cloudflare address (104.16.0.0/13 is in its published ranges).
+    let path = "/v2/domains/sandbox-shop.test/records";
+    let records = sandbox_request(&sb, "GET", &format!("{path}?per_page=200"), "");
+    for r in records["domain_records"].as_array().expect("records") {
+        if r["name"] == "www" && ["A", "AAAA", "CNAME"].contains(&r["type"].as_str().unwrap_or(""))
+        {
+            sandbox_request(&sb, "DELETE", &format!("{path}/{}", r["id"]), "");
+        }
+    }
+    sandbox_request(
+        &sb,
+        "POST",
+        path,
+        r#"{"type":"A","name":"www","data":"104.21.3.4","ttl":300}"#,
+    );
+    let status = |json: bool| {
+        let mut cmd = cutover();
+        cmd.env("DIGITALOCEAN_ACCESS_TOKEN", &sb.token)
+            .args(["--api-base", &sb.api_base]);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.args([
+            "dns",
+            "status",
+            "--domain",
+            "sandbox-shop.test",
+            "--lb",
+            cutover_sandbox::LB_SHOP_ID,
+        ])
+        .arg("--state-dir")
+        .arg(support::state_dir("proxied"))
+        .output()
+        .unwrap()
+    };
+
+    // As a script sees it: one JSON document, core's sentence in `proxied`.
+    let out = status(true);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let doc: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}): {stdout}"));
+    let www = doc["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "www.sandbox-shop.test")
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(www["points_to_lb"], false, "{doc}");
+    assert_eq!(
+        www["proxied"], "proxied by Cloudflare: cannot confirm the origin",
+        "{doc}"
+    );
+
+    // For a person: the app's words on www's row, not "no".
+    let out = status(false);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("www.sandbox-shop.test"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        row.contains("Proxied by Cloudflare — cannot confirm the origin"),
+        "{text}"
+    );
+    assert!(!row.contains("no ("), "{text}");
+}
