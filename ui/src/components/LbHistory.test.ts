@@ -94,7 +94,7 @@ const entry = (id: string, over: Record<string, unknown> = {}) => ({
 });
 
 const journal = () => [
-  entry("e3"),
+  entry("e3", { requestId: "7f3c2a10-0000-4000-8000-000000000003" }),
   entry("e2", {
     kind: "add_droplets",
     account: "staging",
@@ -175,6 +175,10 @@ describe("the History tab", () => {
     const diff = getAllByTestId("history-row")[0].querySelector("[data-testid='history-diff']")!;
     const cells = Array.from(diff.querySelectorAll("tbody tr[data-path='enable_proxy_protocol'] td")).map((td) => td.textContent);
     expect(cells).toEqual(["enable_proxy_protocol", "false", "true"]);
+    // With DigitalOcean's request id of the write (what its support asks for).
+    expect(getAllByTestId("history-row")[0].querySelector("[data-testid='history-request-id']")!.textContent).toBe(
+      "DigitalOcean request 7f3c2a10-0000-4000-8000-000000000003",
+    );
   });
 
   it("says so when nothing is recorded, and shows an error through the error box", async () => {
