@@ -442,6 +442,15 @@ impl Bench {
             side.dns_plan_data.push(paint);
             side.dns_plan_ipc.push(ipc);
         }
+        self.j
+            .wait_for("[data-testid='dns-records']")
+            .await?
+            .click()
+            .await?;
+        let _ = self
+            .j
+            .screenshot(&format!("{}-dns-records", side.label))
+            .await;
         let count = self.j.text("[data-testid='dns-records-count']").await?;
         side.zone_records = format!(
             "{} records",

@@ -258,20 +258,20 @@ describe("the zone's records as rows", () => {
     rec(6, "CNAME", "www", "@"),
   ];
 
-  it("sorts by name then type, marks the plan's records, shows the type's extra fields, keys stably", () => {
+  it("sorts the apex first, then by name and type, marks the plan's records, shows the type's extra fields, keys stably", () => {
     const rows = recordRows(records, "example.com", plan);
     expect(rows.map((r) => `${r.name} ${r.type}`)).toEqual([
-      "_sip._tcp.example.com SRV",
       "example.com A",
       "example.com CAA",
+      "_sip._tcp.example.com SRV",
       "www.example.com CNAME",
       "zz.example.com TXT",
     ]);
-    expect(rows.map((r) => r.plan)).toEqual([null, "change", "name", "name", null]);
-    expect(rows[0].data).toBe("10 5 5060 sip.example.com");
-    expect(rows[2].data).toBe("0 issue letsencrypt.org");
-    expect(rows[1].key).toBe("id7");
-    expect(rows[2].key).toBe("CAA\u0000@\u0000letsencrypt.org");
+    expect(rows.map((r) => r.plan)).toEqual(["change", "name", null, "name", null]);
+    expect(rows[2].data).toBe("10 5 5060 sip.example.com");
+    expect(rows[1].data).toBe("0 issue letsencrypt.org");
+    expect(rows[0].key).toBe("id7");
+    expect(rows[1].key).toBe("CAA\u0000@\u0000letsencrypt.org");
     expect(recordRows(records, "example.com", null).every((r) => r.plan === null)).toBe(true);
   });
 

@@ -344,7 +344,7 @@ function recordData(r: DomainRecord): string {
 }
 
 /**
- * The zone's records as rows (issue 20: a zone may hold thousands): sorted by name then type, the
+ * The zone's records as rows (issue 20: a zone may hold thousands): the apex first, then by name and type, the
  * records the plan changes marked, each with its search text, so filtering is a substring test.
  */
 export function recordRows(records: readonly DomainRecord[], domain: string, plan: DnsPlan | null): RecordRow[] {
@@ -364,7 +364,14 @@ export function recordRows(records: readonly DomainRecord[], domain: string, pla
       search: [name, r.type, data].join("\u0000").toLowerCase(),
     };
   });
-  return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  // The apex first (what a cutover changes most), then by name and type.
+  const apex = domain.toLowerCase();
+  const order = (r: RecordRow) => (r.name.toLowerCase() === apex ? "" : r.name.toLowerCase());
+  return rows.sort((a, b) => {
+    const na = order(a);
+    const nb = order(b);
+    return na < nb ? -1 : na > nb ? 1 : a.type < b.type ? -1 : a.type > b.type ? 1 : 0;
+  });
 }
 
 /** The rows whose name, type or data contain every word of `query` (case-insensitive). */

@@ -94,7 +94,7 @@ const names = (c: HTMLElement) => Array.from(c.querySelectorAll<HTMLElement>("tb
 const count = (c: HTMLElement) => c.querySelector("[data-testid='dns-records-count']")?.textContent?.trim();
 
 describe("ZoneRecords", () => {
-  it("5,003 records: the rows of a 290 px box plus the overscan, sorted by name, for each scroll position", async () => {
+  it("5,003 records: the rows of a 290 px box plus the overscan, the apex first, for each scroll position", async () => {
     const { container } = render(ZoneRecords, { domain: "example.com", records: zone(5000), plan, observe: observe(10 * ROW) });
     await settle();
     expect(count(container)).toBe("5003 · 1 changed by the plan");
