@@ -84,14 +84,22 @@ fn new_key() -> Key {
     }
 }
 
-/// The `.sig` file of `data` as the Tauri bundler writes it, base64 as latest.json carries it.
+/// The `.sig` file of `data` as the Tauri bundler writes it (the version bound in the trusted
+/// comment, as `tauri build` of CLI 2.12 does), base64 as latest.json carries it.
 fn sign(key: &Key, data: &[u8], version: &str) -> String {
-    let trusted = format!("timestamp:1765000000\tfile:{BUNDLE}\tversion:{version}");
+    sign_with_comment(
+        key,
+        data,
+        &format!("timestamp:1765000000\tfile:{BUNDLE}\tversion:{version}"),
+    )
+}
+
+fn sign_with_comment(key: &Key, data: &[u8], trusted: &str) -> String {
     let signature = minisign::sign(
         Some(&key.pair.pk),
         &key.pair.sk,
         Cursor::new(data),
-        Some(&trusted),
+        Some(trusted),
         Some("signature from tauri secret key"),
     )
     .expect("sign");
@@ -171,6 +179,10 @@ fn the_shipped_config_has_a_real_key_and_an_https_endpoint() {
     assert!(
         config.get("dangerousInsecureTransportProtocol").is_none(),
         "the shipped app never allows plain HTTP for updates"
+    );
+    assert_eq!(
+        config["requireSignedVersion"], true,
+        "a signature must name the version it was made for"
     );
 }
 
@@ -264,6 +276,30 @@ async fn an_older_build_finds_verifies_and_refuses_tampered_updates() {
         .await
         .expect_err("a signature for another version is refused");
     assert_eq!(err.code, ErrorCode::Validation, "{err:?}");
+
+    // A genuine signature that names no version (older signers): refused, since the shipped
+    // config requires the signed version (requireSignedVersion).
+    set(
+        latest_json(
+            addr,
+            &newer,
+            &sign_with_comment(
+                &key,
+                &bundle,
+                &format!("timestamp:1765000000\tfile:{BUNDLE}"),
+            ),
+        ),
+        bundle.clone(),
+    );
+    let update = find_update(&updater)
+        .await
+        .expect("check")
+        .expect("offered");
+    let err = download_verified(&update)
+        .await
+        .expect_err("a signature without its version is refused");
+    assert_eq!(err.code, ErrorCode::Validation, "{err:?}");
+    assert!(err.message.contains("version"), "{}", err.message);
 
     // The same version, an older one, or a pre-release: nothing is offered.
     for version in [
