@@ -3,6 +3,7 @@
 //! often to refresh; DigitalOcean samples about every two minutes).
 
 use cutover_core::metrics::{self, DropletHealthReport, LbGraphs, MetricsWindow};
+use cutover_core::preflight::{self, DropletProbe};
 use cutover_core::ApiError;
 use tauri::State;
 
@@ -19,6 +20,18 @@ pub async fn lb_droplet_health(
 ) -> Result<DropletHealthReport, ApiError> {
     let conn = state.workspace.connection().await?;
     metrics::droplet_health(&conn, &id, window).await
+}
+
+/// Cutover's own verdict next to DigitalOcean's: the load balancer's health check as configured,
+/// run from this machine against each droplet of load balancer `id`.
+#[tauri::command]
+#[specta::specta]
+pub async fn lb_probe_droplets(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Vec<DropletProbe>, ApiError> {
+    let conn = state.workspace.connection().await?;
+    preflight::probe_health_now(&conn, &id).await
 }
 
 /// Chart-ready graphs of load balancer `id` over `window`: the named `series`, or (empty) the

@@ -74,6 +74,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands_replace::replace_advance,
             commands_replace::replace_abandon,
             commands_metrics::lb_droplet_health,
+            commands_metrics::lb_probe_droplets,
             commands_metrics::lb_graphs,
             commands_dns::dns_status,
             commands_dns::dns_readiness,

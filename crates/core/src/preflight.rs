@@ -179,6 +179,44 @@ pub async fn check(
     Ok(Some(summarise(reasons, predictions)))
 }
 
+/// One droplet's health check as DigitalOcean would run it now, run from here.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct DropletProbe {
+    #[specta(type = f64)]
+    pub droplet_id: u64,
+    pub droplet: String,
+    pub health: ProbeVerdict,
+}
+
+/// How many droplets are probed at once: a tag-based load balancer may have hundreds.
+const PROBE_CONCURRENCY: usize = 32;
+
+/// Cutover's own verdict next to DigitalOcean's: the load balancer's health check as it is
+/// configured now, run against each of its droplets from this machine (in droplet-id order).
+/// A droplet this machine cannot reach is `Unknown`, never a failure.
+pub async fn probe_health_now(conn: &Connection, lb: &str) -> Result<Vec<DropletProbe>, ApiError> {
+    let lb = crate::lb::find(conn, lb).await?;
+    let mut droplets = crate::lb::members(conn, &lb).await?;
+    droplets.sort_by_key(|d| d.id);
+    let mut probes = Vec::with_capacity(droplets.len());
+    // In chunks rather than a buffered stream: a stream's combinators defeat the Send
+    // inference a Tauri command's future needs.
+    for chunk in droplets.chunks(PROBE_CONCURRENCY) {
+        let futures = chunk.iter().map(|d| probe_one(conn, &lb, d));
+        probes.extend(futures::future::join_all(futures).await);
+    }
+    Ok(probes)
+}
+
+async fn probe_one(conn: &Connection, lb: &LoadBalancer, droplet: &Droplet) -> DropletProbe {
+    DropletProbe {
+        droplet_id: droplet.id,
+        droplet: crate::lb::droplet_label(droplet),
+        health: probe_health(lb, |port| conn.resolve(droplet, port), None).await,
+    }
+}
+
 /// Counts and the sentence, from the per-droplet predictions (pure).
 pub fn summarise(reasons: Vec<String>, droplets: Vec<DropletPrediction>) -> Preflight {
     let count = |f: &dyn Fn(&DropletPrediction) -> bool| {
@@ -595,6 +633,32 @@ mod tests {
             matches!(&traffic, ProbeVerdict::Fail(d) if d.contains("400")),
             "{traffic:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn probing_now_fails_the_stopped_droplet_only() {
+        let sandbox = cutover_sandbox::Sandbox::start(cutover_sandbox::SandboxOptions::default())
+            .await
+            .unwrap();
+        let conn = Connection::for_sandbox(&sandbox).unwrap();
+        sandbox
+            .set_droplet_power(cutover_sandbox::WEB_2, false)
+            .await
+            .unwrap();
+        let probes = probe_health_now(&conn, cutover_sandbox::LB_SHOP_ID)
+            .await
+            .unwrap();
+        let verdicts: Vec<(&str, bool)> = probes
+            .iter()
+            .map(|p| (p.droplet.as_str(), p.health.passes()))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [("web-1", true), ("web-2", false), ("web-3", true)],
+            "{probes:?}"
+        );
+        assert!(probes[1].health.fails(), "refused, not unknown: {probes:?}");
+        sandbox.shutdown().await;
     }
 
     #[tokio::test]

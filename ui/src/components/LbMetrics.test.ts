@@ -44,6 +44,13 @@ beforeAll(() => {
       disconnect() {}
     };
   }
+  // jsdom lays nothing out: the windowed table's box gets a height so its rows render.
+  Object.defineProperty(Element.prototype, "clientHeight", {
+    configurable: true,
+    get() {
+      return (this as Element).classList.contains("vt-scroll") ? 600 : 0;
+    },
+  });
 });
 afterEach(() => {
   cleanup();
@@ -94,7 +101,8 @@ function serve(answers: Record<string, (args: Record<string, unknown>) => unknow
   const calls: Calls = [];
   mockIPC((cmd, args) => {
     calls.push({ cmd, args: args as Record<string, unknown> });
-    const answer = answers[cmd];
+    // Cutover's own probe beside DigitalOcean's verdict: every droplet passes unless told.
+    const answer = answers[cmd] ?? (cmd === "lb_probe_droplets" ? () => [] : undefined);
     if (!answer) throw new Error(`no mock for ${cmd}`);
     return answer(args as Record<string, unknown>);
   });
@@ -103,10 +111,17 @@ function serve(answers: Record<string, (args: Record<string, unknown>) => unknow
 
 describe("Droplets health", () => {
   it("shows DigitalOcean's verdict per droplet, as a word, with the summary", async () => {
-    const calls = serve({ lb_droplet_health: () => report() });
+    const verdict = (n: number, outcome: string, detail: string) => ({ dropletId: n, droplet: `web-${n}`, health: { outcome, detail } });
+    const calls = serve({
+      lb_droplet_health: () => report(),
+      lb_probe_droplets: () => [verdict(1, "pass", "tcp 443 accepted"), verdict(2, "unknown", "no address"), verdict(3, "fail", "refused")],
+    });
     const { getByTestId, getAllByTestId } = render(LbHealth, { id: "lb-1" });
     await settle();
-    expect(calls).toEqual([{ cmd: "lb_droplet_health", args: { id: "lb-1", window: "24h" } }]);
+    expect(calls).toEqual([
+      { cmd: "lb_droplet_health", args: { id: "lb-1", window: "24h" } },
+      { cmd: "lb_probe_droplets", args: { id: "lb-1" } },
+    ]);
     expect(getByTestId("lb-health-summary").textContent?.trim()).toBe(
       "2 of 3 droplets healthy at DigitalOcean (1 unhealthy)",
     );
@@ -117,7 +132,11 @@ describe("Droplets health", () => {
       ["web-3", "unhealthy"],
     ]);
     const cells = Array.from(rows[2].querySelectorAll("td")).map((td) => td.textContent?.trim());
-    expect(cells).toEqual(["web-3", "Unhealthy", "50%", "2 min 30 s", "0", "—"]);
+    expect(cells).toEqual(["web-3", "Unhealthy", "fails", "50%", "2 min 30 s", "0", "—"]);
+    // Cutover's probe beside it, with its detail on hover; unreachable from here is unknown.
+    expect(rows.map((r) => r.querySelector<HTMLElement>("[data-testid='lb-health-probe']")!.dataset.outcome)).toEqual(["pass", "unknown", "fail"]);
+    expect(rows[2].querySelector("[data-testid='lb-health-probe']")!.getAttribute("title")).toBe("refused");
+    expect(getByTestId("lb-health-count").textContent).toBe("3 droplets");
     expect(rows[0].textContent).toContain("42 ms");
   });
 
@@ -130,7 +149,7 @@ describe("Droplets health", () => {
     select.value = "1h";
     await fireEvent.change(select);
     await settle();
-    expect(calls.map((c) => c.args.window)).toEqual(["24h", "1h"]);
+    expect(calls.filter((c) => c.cmd === "lb_droplet_health").map((c) => c.args.window)).toEqual(["24h", "1h"]);
   });
 
   it("lists the series that could not be matched to a droplet", async () => {
@@ -167,7 +186,7 @@ describe("Droplets health", () => {
     const { getAllByTestId, container } = render(LbHealth, { id: "lb-1", networkLb: true });
     await settle();
     expect(container.querySelector("thead")!.textContent).not.toContain("p95");
-    expect(getAllByTestId("lb-health-row")[0].querySelectorAll("td")).toHaveLength(5);
+    expect(getAllByTestId("lb-health-row")[0].querySelectorAll("td")).toHaveLength(6);
   });
 });
 

@@ -131,6 +131,11 @@ export const commands = {
 	 */
 	lbDropletHealth: (id: string, window: MetricsWindow) => typedError<DropletHealthReport_Serialize, ApiError_Serialize>(__TAURI_INVOKE("lb_droplet_health", { id, window })),
 	/**
+	 *  Cutover's own verdict next to DigitalOcean's: the load balancer's health check as configured,
+	 *  run from this machine against each droplet of load balancer `id`.
+	 */
+	lbProbeDroplets: (id: string) => typedError<DropletProbe[], ApiError_Serialize>(__TAURI_INVOKE("lb_probe_droplets", { id })),
+	/**
 	 *  Chart-ready graphs of load balancer `id` over `window`: the named `series`, or (empty) the
 	 *  default set for its type (network load balancers get their own, no HTTP ones).
 	 */
@@ -1334,6 +1339,13 @@ export type DropletPrediction = {
 	healthAfter: ProbeVerdict,
 	trafficNow: ProbeVerdict,
 	trafficAfter: ProbeVerdict,
+};
+
+/**  One droplet's health check as DigitalOcean would run it now, run from here. */
+export type DropletProbe = {
+	dropletId: number | null,
+	droplet: string,
+	health: ProbeVerdict,
 };
 
 /**  What the API's dry run said. */
