@@ -325,17 +325,11 @@ pub async fn list(conn: &Connection) -> Result<LbList, ApiError> {
 /// One load balancer with its droplets (by id, or by tag) resolved.
 pub async fn detail(conn: &Connection, id: &str) -> Result<LbDetail, ApiError> {
     let lb = find(conn, id).await?;
-    let all = if lb.is_tag_based() {
-        conn.client.list_droplets_by_tag(lb.tag.trim()).await?
-    } else {
-        conn.client.list_droplets().await?
-    };
+    let (all, missing) = read_members(conn, &lb).await?;
     let mut droplets = Vec::new();
-    let mut missing = Vec::new();
     for id in &lb.droplet_ids {
-        match all.iter().find(|d| d.id == *id) {
-            Some(d) => droplets.push(LbDroplet::from(d)),
-            None => missing.push(*id),
+        if let Some(d) = all.iter().find(|d| d.id == *id) {
+            droplets.push(LbDroplet::from(d));
         }
     }
     // Tagged droplets the load balancer has not picked up yet still belong in the list.
@@ -1195,6 +1189,35 @@ mod tests {
         (handle, conn)
     }
 
+    #[tokio::test]
+    async fn members_by_id_by_tag_and_many_ids_agree_and_deleted_ids_are_missing() {
+        let (handle, conn) = sandbox().await;
+        let shop = find(&conn, cutover_sandbox::LB_SHOP_ID).await.unwrap();
+        let names = |d: &[Droplet]| d.iter().map(droplet_label).collect::<Vec<_>>();
+        // A few ids: read one by one.
+        let (few, missing) = read_members(&conn, &shop).await.unwrap();
+        assert_eq!(names(&few), ["web-1", "web-2", "web-3"]);
+        assert!(missing.is_empty());
+        // One id no droplet has any more: missing, not an error.
+        let mut gone = shop.clone();
+        gone.droplet_ids.push(999_999_001);
+        let (found, missing) = read_members(&conn, &gone).await.unwrap();
+        assert_eq!(names(&found), ["web-1", "web-2", "web-3"]);
+        assert_eq!(missing, [999_999_001]);
+        // Past the by-id limit the account's list is read: the same droplets.
+        let mut many = gone.clone();
+        many.droplet_ids
+            .extend((0..MEMBERS_BY_ID as u64).map(|i| 999_999_100 + i));
+        let (found, missing) = read_members(&conn, &many).await.unwrap();
+        assert_eq!(names(&found), ["web-1", "web-2", "web-3"]);
+        assert_eq!(missing.len(), MEMBERS_BY_ID + 1);
+        // By tag: the tagged droplets.
+        let api = find(&conn, cutover_sandbox::LB_API_ID).await.unwrap();
+        let (tagged, _) = read_members(&conn, &api).await.unwrap();
+        assert_eq!(names(&tagged), ["api-1", "api-2"]);
+        handle.shutdown().await;
+    }
+
     async fn blog(conn: &Connection) -> LoadBalancer {
         list(conn)
             .await
@@ -1366,8 +1389,50 @@ pub fn member_droplets<'a>(lb: &LoadBalancer, droplets: &'a [Droplet]) -> Vec<&'
 
 /// The droplets behind `lb`, read from the account ([`is_member`]).
 pub async fn members(conn: &Connection, lb: &LoadBalancer) -> Result<Vec<Droplet>, ApiError> {
-    let all = conn.client.list_droplets().await?;
-    Ok(all.into_iter().filter(|d| is_member(lb, d)).collect())
+    Ok(read_members(conn, lb).await?.0)
+}
+
+/// Up to this many droplets by id are read one by one; more, and the account's list is read
+/// once (pages of 200) — whichever costs fewer requests for a load balancer of a few droplets.
+const MEMBERS_BY_ID: usize = 20;
+
+/// The droplets behind `lb` and the ids it lists that no longer exist. What it costs follows
+/// the load balancer, not the account: a tag is one filtered list, a few droplets by id are
+/// read each (at most [`MEMBERS_BY_ID`] requests, in parallel); only a long id list reads the
+/// account's droplets.
+async fn read_members(
+    conn: &Connection,
+    lb: &LoadBalancer,
+) -> Result<(Vec<Droplet>, Vec<u64>), ApiError> {
+    let found: Vec<Droplet> = if lb.is_tag_based() {
+        conn.client.list_droplets_by_tag(lb.tag.trim()).await?
+    } else if lb.droplet_ids.len() <= MEMBERS_BY_ID {
+        let reads = lb.droplet_ids.iter().map(|id| conn.client.get_droplet(*id));
+        let mut found = Vec::with_capacity(lb.droplet_ids.len());
+        for read in futures::future::join_all(reads).await {
+            match read {
+                Ok(droplet) => found.push(droplet),
+                // Deleted since it was added: reported as missing below.
+                Err(err) if err.is_not_found() => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        found
+    } else {
+        conn.client
+            .list_droplets()
+            .await?
+            .into_iter()
+            .filter(|d| is_member(lb, d))
+            .collect()
+    };
+    let missing = lb
+        .droplet_ids
+        .iter()
+        .copied()
+        .filter(|id| !found.iter().any(|d| d.id == *id))
+        .collect();
+    Ok((found, missing))
 }
 
 /// A droplet as people name it: its name, or its id when it has none.
