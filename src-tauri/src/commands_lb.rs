@@ -32,12 +32,16 @@ fn report(channel: &Channel<LbProgress>) -> impl FnMut(LbProgress) + '_ {
     }
 }
 
-/// Every load balancer, and the rate limit after listing them.
+/// Every load balancer, and the rate limit after listing them; nothing of the list when its
+/// fingerprint is `known` (the page has it already).
 #[tauri::command]
 #[specta::specta]
-pub async fn list_load_balancers(state: State<'_, AppState>) -> Result<LbList, ApiError> {
+pub async fn list_load_balancers(
+    state: State<'_, AppState>,
+    known: Option<String>,
+) -> Result<LbList, ApiError> {
     let conn = state.workspace.connection().await?;
-    lb::list(&conn).await
+    lb::list_since(&conn, known.as_deref()).await
 }
 
 /// One load balancer with its droplets resolved and its raw JSON.

@@ -115,6 +115,30 @@ describe("the load-balancer list", () => {
     expect(differ[2]).toBe(true);
   });
 
+  it("a refresh sends the list's fingerprint back; an unchanged answer keeps every row as it is", async () => {
+    const list = Array.from({ length: 5 }, (_, i) => lb(i));
+    const known: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd !== "list_load_balancers") throw new Error(`no mock for ${cmd}`);
+      known.push((args as { known: unknown }).known);
+      // The command's contract: the fingerprint named, nothing of the list is sent.
+      return (args as { known: unknown }).known === "fp-1"
+        ? { loadBalancers: [], rateLimit: null, kubernetes: [], fingerprint: "fp-1", unchanged: true }
+        : JSON.parse(JSON.stringify({ loadBalancers: list, rateLimit: null, kubernetes: [], fingerprint: "fp-1", unchanged: false }));
+    });
+    const { container, getByTestId } = render(LoadBalancers);
+    await settle();
+    const before = rowsOf(container);
+    expect(before).toHaveLength(5);
+    await fireEvent.click(getByTestId("lb-refresh"));
+    await settle();
+    expect(known).toEqual([null, "fp-1"]);
+    const after = rowsOf(container);
+    expect(after).toHaveLength(5);
+    after.forEach((r, i) => expect(r).toBe(before[i]));
+    expect(getByTestId("lb-count").textContent?.trim()).toBe("5");
+  });
+
   it("the search filters, says how many of how many, and Esc clears it", async () => {
     serve(() => Array.from({ length: 1000 }, (_, i) => lb(i)));
     const { container, getByTestId } = render(LoadBalancers);

@@ -83,8 +83,11 @@ export const commands = {
 	rehearsalTestRequest: (domain: string, path: string) => typedError<TestRequestResult_Serialize, ApiError_Serialize>(__TAURI_INVOKE("rehearsal_test_request", { domain, path })),
 	/**  Opens Chromium/Chrome with `domain` mapped to the running balancer. */
 	rehearsalOpenBrowser: (domain: string) => typedError<null, ApiError_Serialize>(__TAURI_INVOKE("rehearsal_open_browser", { domain })),
-	/**  Every load balancer, and the rate limit after listing them. */
-	listLoadBalancers: () => typedError<LbList_Serialize, ApiError_Serialize>(__TAURI_INVOKE("list_load_balancers")),
+	/**
+	 *  Every load balancer, and the rate limit after listing them; nothing of the list when its
+	 *  fingerprint is `known` (the page has it already).
+	 */
+	listLoadBalancers: (known: string | null) => typedError<LbList_Serialize, ApiError_Serialize>(__TAURI_INVOKE("list_load_balancers", { known })),
 	/**  One load balancer with its droplets resolved and its raw JSON. */
 	loadBalancerDetail: (id: string) => typedError<LbDetail_Serialize, ApiError_Serialize>(__TAURI_INVOKE("load_balancer_detail", { id })),
 	/**  Opens the editor on the load balancer as it is now (the version Apply will compare with). */
@@ -2374,6 +2377,13 @@ export type LbList_Deserialize = {
 	rateLimit?: RateLimitInfo | null,
 	/**  The load balancers a Kubernetes cluster owns (edits are refused unless overridden). */
 	kubernetes: KubernetesOwned_Deserialize[],
+	/**
+	 *  A digest of the list as DigitalOcean answered it: given back on the next refresh, an
+	 *  unchanged list is not sent again.
+	 */
+	fingerprint: string,
+	/**  The list is the one `known` named: `load_balancers` and `kubernetes` are left empty. */
+	unchanged: boolean,
 };
 
 /**  The list, plus the rate limit read from the same answer's headers. */
@@ -2382,6 +2392,13 @@ export type LbList_Serialize = {
 	rateLimit: RateLimitInfo | null,
 	/**  The load balancers a Kubernetes cluster owns (edits are refused unless overridden). */
 	kubernetes: KubernetesOwned_Serialize[],
+	/**
+	 *  A digest of the list as DigitalOcean answered it: given back on the next refresh, an
+	 *  unchanged list is not sent again.
+	 */
+	fingerprint: string,
+	/**  The list is the one `known` named: `load_balancers` and `kubernetes` are left empty. */
+	unchanged: boolean,
 };
 
 /**  One step while a load balancer settles, for a progress line. */
