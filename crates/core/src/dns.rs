@@ -428,6 +428,7 @@ async fn hosted_records(
 async fn authoritative_servers(
     conn: &Connection,
     nameserver: Option<SocketAddr>,
+    domain: &str,
 ) -> Result<Vec<SocketAddr>, ApiError> {
     match nameserver {
         Some(ns) => Ok(vec![ns]),
@@ -437,8 +438,51 @@ async fn authoritative_servers(
                 ErrorCode::InvalidInput,
                 "this Sandbox does not say where its DNS server listens; pass its address",
             )),
-            None => do_nameservers().await,
+            None => {
+                // The zone's own nameservers: DigitalOcean's for a zone hosted here, the
+                // provider's (Cloudflare, a registrar) for one hosted elsewhere — asking
+                // DigitalOcean about a zone it does not serve would never see the change.
+                let own = zone_nameservers(&system_resolver()?, domain, 53).await;
+                if own.is_empty() {
+                    do_nameservers().await
+                } else {
+                    Ok(own)
+                }
+            }
         },
+    }
+}
+
+/// The nameservers of `domain`'s zone: the NS records of the closest enclosing name that has
+/// them (asked of `resolver`; never above the registrable level's parent, a TLD), each
+/// resolved to its addresses on `port` (53 in the world). Empty when none answers.
+async fn zone_nameservers(resolver: &TokioResolver, domain: &str, port: u16) -> Vec<SocketAddr> {
+    let mut name = domain.trim_end_matches('.').to_ascii_lowercase();
+    loop {
+        if let Ok(answer) = resolver.lookup(format!("{name}."), RecordType::NS).await {
+            let hosts: Vec<String> = answer
+                .record_iter()
+                .filter_map(|r| match r.data() {
+                    RData::NS(ns) => Some(ns.0.to_ascii()),
+                    _ => None,
+                })
+                .collect();
+            if !hosts.is_empty() {
+                let mut out = Vec::new();
+                for host in hosts {
+                    if let Ok(ips) = resolver.lookup_ip(host.as_str()).await {
+                        out.extend(ips.iter().map(|ip| SocketAddr::new(ip, port)));
+                    }
+                }
+                out.sort();
+                out.dedup();
+                return out;
+            }
+        }
+        match name.split_once('.') {
+            Some((_, parent)) if parent.contains('.') => name = parent.to_string(),
+            _ => return Vec::new(),
+        }
     }
 }
 
@@ -562,7 +606,7 @@ pub async fn status(
 ) -> Result<DnsStatus, ApiError> {
     let domain = normalize_domain(domain)?;
     let records = hosted_records(conn, &domain).await?;
-    let servers = authoritative_servers(conn, nameserver).await?;
+    let servers = authoritative_servers(conn, nameserver, &domain).await?;
     let authoritative = direct_resolver(&servers);
     let system = if conn.is_sandbox() {
         None
@@ -1719,7 +1763,7 @@ pub async fn verify(
     opts: &VerifyOptions,
     mut progress: impl FnMut(&VerifyProgress),
 ) -> Result<VerifyResult, ApiError> {
-    let servers = authoritative_servers(conn, nameserver).await?;
+    let servers = authoritative_servers(conn, nameserver, &plan.domain).await?;
     let resolver = direct_resolver(&servers);
     let lb_ip: IpAddr = plan
         .lb_ip
@@ -1871,6 +1915,37 @@ async fn https_check(domain: &str, addr: SocketAddr, ca_pem: Option<&str>) -> Ht
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A zone's own nameservers are found by its NS records (walking up from a subdomain) and
+    /// their addresses; names that resolve nowhere (DigitalOcean's, from a test's own server)
+    /// are left out. All DNS goes to the Sandbox's server on 127.0.0.1.
+    #[tokio::test]
+    async fn the_zones_own_nameservers_are_its_ns_records_addresses() {
+        crate::init_tls();
+        let sb = cutover_sandbox::Sandbox::start(cutover_sandbox::SandboxOptions::default())
+            .await
+            .unwrap();
+        let conn = Connection::for_sandbox(&sb).unwrap();
+        let zone = cutover_sandbox::DOMAIN;
+        for (kind, name, data) in [
+            ("NS", "@", format!("ns.{zone}.")),
+            ("A", "ns", "127.0.0.1".to_string()),
+        ] {
+            conn.client
+                .create_domain_record(zone, &DomainRecordRequest::simple(kind, name, data))
+                .await
+                .unwrap();
+        }
+        let dns = sb.dns_addr();
+        let resolver = direct_resolver(&[dns]);
+        let found = zone_nameservers(&resolver, &format!("deep.www.{zone}"), dns.port()).await;
+        assert_eq!(found, [SocketAddr::new([127, 0, 0, 1].into(), dns.port())]);
+        // A name under no zone the server knows: nothing, not an error.
+        assert!(zone_nameservers(&resolver, "nowhere.invalid", dns.port())
+            .await
+            .is_empty());
+        sb.shutdown().await;
+    }
 
     fn rec(id: u64, kind: &str, name: &str, data: &str, ttl: u32) -> DomainRecord {
         DomainRecord {
