@@ -764,4 +764,90 @@ mod tests {
         b.enable_proxy_protocol = true;
         assert_eq!(reasons(&a, &b), ["PROXY protocol turned on"]);
     }
+
+    /// Issue 16 on the Sandbox: droplets told to miss the health path or to stop speaking TLS
+    /// are the ones predicted to fail, and only they.
+    #[tokio::test]
+    async fn sandbox_droplets_told_to_misbehave_are_exactly_the_ones_predicted_to_fail() {
+        use cutover_sandbox::{DropletBehaviour, LB_SHOP_ID, WEB_2, WEB_3};
+        let sandbox = cutover_sandbox::Sandbox::start(cutover_sandbox::SandboxOptions::default())
+            .await
+            .unwrap();
+        let conn = Connection::for_sandbox(&sandbox).unwrap();
+        let tell = |id: u64, change: &dyn Fn(&mut DropletBehaviour)| {
+            let mut b = sandbox.droplet_behaviour(id).unwrap();
+            change(&mut b);
+            b
+        };
+        let web_2 = tell(WEB_2, &|b| b.missing_paths = vec!["/healthz".to_string()]);
+        sandbox.set_droplet_behaviour(WEB_2, web_2).await.unwrap();
+
+        let before = crate::lb::find(&conn, LB_SHOP_ID).await.unwrap();
+        let mut after = before.clone();
+        let hc = after.health_check.get_or_insert_with(Default::default);
+        hc.protocol = Some("http".to_string());
+        hc.port = Some(80);
+        hc.path = Some("/healthz".to_string());
+        let verdicts = |p: &Preflight, pick: fn(&DropletPrediction) -> &ProbeVerdict| {
+            p.droplets
+                .iter()
+                .map(|d| (d.droplet.clone(), pick(d).passes()))
+                .collect::<Vec<_>>()
+        };
+        let expect = |w1, w2, w3| {
+            vec![
+                ("web-1".to_string(), w1),
+                ("web-2".to_string(), w2),
+                ("web-3".to_string(), w3),
+            ]
+        };
+
+        let p = check(&conn, &before, &after, None).await.unwrap().unwrap();
+        assert_eq!(
+            verdicts(&p, |d| &d.health_now),
+            expect(true, true, true),
+            "{p:?}"
+        );
+        assert_eq!(
+            verdicts(&p, |d| &d.health_after),
+            expect(true, false, true),
+            "{p:?}"
+        );
+        assert!(
+            matches!(&p.droplets[1].health_after, ProbeVerdict::Fail(d) if d.contains("404")),
+            "{p:?}"
+        );
+        assert_eq!(
+            verdicts(&p, |d| &d.traffic_after),
+            expect(true, true, true),
+            "{p:?}"
+        );
+        assert_eq!((p.passing_now, p.passing_after), (3, 2), "{p:?}");
+        assert!(p.needs_confirmation);
+
+        // web-3 stops speaking TLS: the passthrough rule's traffic probe fails for it alone.
+        let web_3 = tell(WEB_3, &|b| b.tls = false);
+        sandbox.set_droplet_behaviour(WEB_3, web_3).await.unwrap();
+        let p = check(&conn, &before, &after, None).await.unwrap().unwrap();
+        assert_eq!(
+            verdicts(&p, |d| &d.traffic_now),
+            expect(true, true, false),
+            "{p:?}"
+        );
+        assert_eq!(
+            verdicts(&p, |d| &d.traffic_after),
+            expect(true, true, false),
+            "{p:?}"
+        );
+        assert!(
+            p.droplets[2].traffic_after.fails(),
+            "failing, not unknown: {p:?}"
+        );
+        assert_eq!(
+            verdicts(&p, |d| &d.health_after),
+            expect(true, false, true),
+            "{p:?}"
+        );
+        sandbox.shutdown().await;
+    }
 }

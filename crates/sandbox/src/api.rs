@@ -22,7 +22,7 @@ use cutover_digitalocean::{
 use serde_json::{json, Map, Value};
 
 use crate::ca::LeafCert;
-use crate::droplet::RunningDroplet;
+use crate::droplet::{DropletBehaviour, RunningDroplet};
 use crate::state::{self, now_ms, now_rfc3339, CertEntry, CertProfile, LbEntry, State};
 use crate::{BackendEndpoint, SandboxError, SandboxOptions};
 
@@ -140,6 +140,46 @@ impl Shared {
         Ok(changed)
     }
 
+    /// Tells seeded droplet `droplet_id` how to behave from its next connection on, and saves
+    /// it with the droplet. The generated droplets share one server and are not found here.
+    pub async fn set_droplet_behaviour(
+        &self,
+        droplet_id: u64,
+        behaviour: DropletBehaviour,
+    ) -> Result<(), SandboxError> {
+        let droplet = self
+            .droplets
+            .iter()
+            .find(|d| d.spec.id == droplet_id)
+            .ok_or(SandboxError::UnknownDroplet(droplet_id))?;
+        {
+            let mut st = lock(&self.state);
+            if let Some(e) = st
+                .droplets
+                .iter_mut()
+                .find(|d| d.droplet["id"].as_u64() == Some(droplet_id))
+            {
+                e.expects_proxy_protocol = behaviour.expects_proxy_protocol;
+                e.rejects_proxy_protocol = behaviour.rejects_proxy_protocol;
+                e.missing_paths = behaviour.missing_paths.clone();
+                e.plain_https = !behaviour.tls;
+            }
+        }
+        droplet.set_behaviour(behaviour);
+        self.persist().await.map_err(|err| SandboxError::StateFile {
+            path: err.path.clone(),
+            reason: format!("the change is in effect but not saved: {}", err.cause()),
+        })
+    }
+
+    /// How seeded droplet `droplet_id` behaves now (`None` for the others).
+    pub fn droplet_behaviour(&self, droplet_id: u64) -> Option<DropletBehaviour> {
+        self.droplets
+            .iter()
+            .find(|d| d.spec.id == droplet_id)
+            .map(|d| d.behaviour())
+    }
+
     /// When seeded droplet `droplet_id` was off in this run (empty for the others).
     pub fn droplet_off_spans(&self, droplet_id: u64) -> Vec<crate::droplet::OffSpan> {
         self.droplets
@@ -195,7 +235,7 @@ impl Shared {
                     public_ipv4: d.spec.public_ipv4,
                     port,
                     addr,
-                    proxy_protocol: d.spec.expects_proxy_protocol,
+                    proxy_protocol: d.behaviour().expects_proxy_protocol,
                 });
             }
         }
@@ -526,6 +566,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             post(sandbox_fix_certificate),
         )
         .route("/_sandbox/droplets/{id}/power", post(sandbox_power))
+        .route("/_sandbox/droplets/{id}/behaviour", post(sandbox_behaviour))
         .route("/_sandbox/requests", get(sandbox_requests))
         .fallback(|| async { ApiErr::not_found() })
         .layer(axum::middleware::from_fn_with_state(
@@ -1959,6 +2000,63 @@ async fn sandbox_power(AxState(s): Shr, Path(id): Path<String>, body: Bytes) -> 
             "status": if on { "active" } else { "off" },
             "changed": changed,
         })),
+        Err(SandboxError::UnknownDroplet(_)) => Err(ApiErr::not_found()),
+        Err(e) => Err(ApiErr::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            e.to_string(),
+        )),
+    }
+}
+
+/// `{"expects_proxy_protocol": bool, "rejects_proxy_protocol": bool, "missing_paths": [..],
+/// "tls": bool}`, every field optional: the given ones change. Answers the whole behaviour.
+async fn sandbox_behaviour(AxState(s): Shr, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let id: u64 = id.parse().map_err(|_| ApiErr::not_found())?;
+    let body = parse_object(&body)?;
+    if s.is_generated_droplet(id) {
+        return Err(ApiErr::unprocessable(
+            "This droplet shares its server with the other generated droplets: only the seeded droplets can be told how to behave.",
+        ));
+    }
+    let mut behaviour = s.droplet_behaviour(id).ok_or_else(ApiErr::not_found)?;
+    let flag = |key: &str, into: &mut bool| -> Result<(), ApiErr> {
+        match body.get(key) {
+            None => Ok(()),
+            Some(Value::Bool(b)) => {
+                *into = *b;
+                Ok(())
+            }
+            Some(_) => Err(ApiErr::unprocessable(format!(
+                "{key} must be true or false."
+            ))),
+        }
+    };
+    flag(
+        "expects_proxy_protocol",
+        &mut behaviour.expects_proxy_protocol,
+    )?;
+    flag(
+        "rejects_proxy_protocol",
+        &mut behaviour.rejects_proxy_protocol,
+    )?;
+    flag("tls", &mut behaviour.tls)?;
+    if let Some(paths) = body.get("missing_paths") {
+        let paths: Option<Vec<String>> = paths.as_array().and_then(|a| {
+            a.iter()
+                .map(|p| {
+                    p.as_str()
+                        .filter(|p| p.starts_with('/'))
+                        .map(str::to_string)
+                })
+                .collect()
+        });
+        behaviour.missing_paths = paths.ok_or_else(|| {
+            ApiErr::unprocessable("missing_paths must be a list of paths starting with \"/\".")
+        })?;
+    }
+    match s.set_droplet_behaviour(id, behaviour.clone()).await {
+        Ok(()) => ok(json!({ "id": id, "behaviour": behaviour })),
         Err(SandboxError::UnknownDroplet(_)) => Err(ApiErr::not_found()),
         Err(e) => Err(ApiErr::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -46,12 +46,41 @@ pub struct DropletSpec {
     pub rejects_proxy_protocol: bool,
 }
 
+/// How a droplet's servers behave, changeable while they run (issue 16: so the backend
+/// preflight's cases are real offline). Read afresh for every connection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DropletBehaviour {
+    /// Refuse connections that do not start with a PROXY protocol header.
+    pub expects_proxy_protocol: bool,
+    /// Answer a PROXY header it does not expect as nginx without `proxy_protocol` does.
+    pub rejects_proxy_protocol: bool,
+    /// Paths answered `404 Not Found` (on HTTP and HTTPS); every other path answers 200.
+    pub missing_paths: Vec<String>,
+    /// False: the HTTPS port answers as a plain HTTP server (a backend that stopped speaking
+    /// TLS), so a TLS client's handshake fails.
+    pub tls: bool,
+}
+
+impl Default for DropletBehaviour {
+    fn default() -> Self {
+        Self {
+            expects_proxy_protocol: false,
+            rejects_proxy_protocol: false,
+            missing_paths: Vec::new(),
+            tls: true,
+        }
+    }
+}
+
+type SharedBehaviour = Arc<RwLock<Arc<DropletBehaviour>>>;
+
 /// A droplet's HTTPS (port 443) and HTTP (port 80) listeners.
 pub struct RunningDroplet {
     pub spec: Arc<DropletSpec>,
     pub https_addr: SocketAddr,
     pub http_addr: SocketAddr,
     tls: Arc<RwLock<Arc<ServerConfig>>>,
+    behaviour: SharedBehaviour,
     /// The servers while powered on; an async lock, so a power change (closing or binding the
     /// listeners) is never interleaved with another.
     power: tokio::sync::Mutex<Option<Powered>>,
@@ -111,11 +140,17 @@ impl RunningDroplet {
         let http = bind(any_port).await?;
         let https_addr = https.local_addr().map_err(SandboxError::Io)?;
         let http_addr = http.local_addr().map_err(SandboxError::Io)?;
+        let behaviour = Arc::new(RwLock::new(Arc::new(DropletBehaviour {
+            expects_proxy_protocol: spec.expects_proxy_protocol,
+            rejects_proxy_protocol: spec.rejects_proxy_protocol,
+            ..DropletBehaviour::default()
+        })));
         let droplet = Self {
             spec: Arc::new(spec),
             https_addr,
             http_addr,
             tls,
+            behaviour,
             power: tokio::sync::Mutex::new(None),
             off: std::sync::Mutex::new(Vec::new()),
             shutdown,
@@ -132,6 +167,7 @@ impl RunningDroplet {
                 https,
                 self.spec.clone(),
                 Some(self.tls.clone()),
+                self.behaviour.clone(),
                 cycle.clone(),
                 self.tasks.clone(),
             ),
@@ -139,6 +175,7 @@ impl RunningDroplet {
                 http,
                 self.spec.clone(),
                 None,
+                self.behaviour.clone(),
                 cycle.clone(),
                 self.tasks.clone(),
             ),
@@ -198,6 +235,18 @@ impl RunningDroplet {
         self.off.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// How it behaves now.
+    pub fn behaviour(&self) -> DropletBehaviour {
+        (**self.behaviour.read().unwrap_or_else(|p| p.into_inner())).clone()
+    }
+
+    /// Behave so from the next connection on (no restart: the listeners stay bound; open
+    /// connections keep the behaviour they started with).
+    pub fn set_behaviour(&self, behaviour: DropletBehaviour) {
+        let mut guard = self.behaviour.write().unwrap_or_else(|p| p.into_inner());
+        *guard = Arc::new(behaviour);
+    }
+
     /// Serve another certificate from the next connection on.
     pub fn set_certificate(&self, cert: &LeafCert) -> Result<(), SandboxError> {
         let config = server_config(cert)?;
@@ -220,6 +269,7 @@ fn spawn_accept_loop(
     listener: TcpListener,
     spec: Arc<DropletSpec>,
     tls: Option<Arc<RwLock<Arc<ServerConfig>>>>,
+    behaviour: SharedBehaviour,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 ) -> tokio::task::JoinHandle<()> {
@@ -231,15 +281,18 @@ fn spawn_accept_loop(
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
-                        let config = tls
-                            .as_ref()
-                            .map(|lock| lock.read().unwrap_or_else(|p| p.into_inner()).clone());
+                        let behaviour =
+                            behaviour.read().unwrap_or_else(|p| p.into_inner()).clone();
+                        // With TLS off the HTTPS port is a plain HTTP server.
+                        let config = tls.as_ref().filter(|_| behaviour.tls).map(|lock| {
+                            lock.read().unwrap_or_else(|p| p.into_inner()).clone()
+                        });
                         let spec = spec.clone();
                         let shutdown = shutdown.clone();
                         conn_tasks.spawn(async move {
                             tokio::select! {
                                 _ = shutdown.cancelled() => {}
-                                _ = handle_connection(stream, peer, spec, config) => {}
+                                _ = handle_connection(stream, peer, spec, behaviour, config) => {}
                             }
                         });
                     }
@@ -256,6 +309,7 @@ fn spawn_accept_loop(
 
 struct ConnContext {
     spec: Arc<DropletSpec>,
+    behaviour: Arc<DropletBehaviour>,
     scheme: &'static str,
     sni: Option<String>,
     proxy: Option<ProxyInfo>,
@@ -266,6 +320,7 @@ async fn handle_connection(
     mut stream: TcpStream,
     peer: SocketAddr,
     spec: Arc<DropletSpec>,
+    behaviour: Arc<DropletBehaviour>,
     tls: Option<Arc<ServerConfig>>,
 ) {
     let proxy = match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_proxy_header(&mut stream)).await
@@ -277,12 +332,12 @@ async fn handle_connection(
         }
         Err(_) => return,
     };
-    if spec.expects_proxy_protocol && proxy.is_none() {
+    if behaviour.expects_proxy_protocol && proxy.is_none() {
         // Like nginx with `proxy_protocol` on: a connection without the header is dropped.
         tracing::debug!(droplet = %spec.name, %peer, "connection without PROXY header refused");
         return;
     }
-    if spec.rejects_proxy_protocol && !spec.expects_proxy_protocol && proxy.is_some() {
+    if behaviour.rejects_proxy_protocol && !behaviour.expects_proxy_protocol && proxy.is_some() {
         // Like nginx without `proxy_protocol`: the PROXY line is a malformed request on HTTP
         // (400) and garbage before the ClientHello on HTTPS (the handshake fails).
         tracing::debug!(droplet = %spec.name, %peer, "unexpected PROXY header refused");
@@ -315,6 +370,7 @@ async fn handle_connection(
             let sni = tls_stream.get_ref().1.server_name().map(str::to_string);
             let ctx = ConnContext {
                 spec,
+                behaviour,
                 scheme: "https",
                 sni,
                 proxy,
@@ -325,6 +381,7 @@ async fn handle_connection(
         None => {
             let ctx = ConnContext {
                 spec,
+                behaviour,
                 scheme: "http",
                 sni: None,
                 proxy,
@@ -366,6 +423,16 @@ fn page(ctx: &ConnContext, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         "peer": ctx.peer.to_string(),
         "proxy_protocol": ctx.proxy,
     });
+    if ctx
+        .behaviour
+        .missing_paths
+        .iter()
+        .any(|p| p == req.uri().path())
+    {
+        let mut resp = Response::new(Full::new(Bytes::from_static(b"404 Not Found\n")));
+        *resp.status_mut() = hyper::StatusCode::NOT_FOUND;
+        return resp;
+    }
     let pretty = serde_json::to_string_pretty(&details).unwrap_or_default();
     let name = html_escape(&ctx.spec.name);
     let body = format!(

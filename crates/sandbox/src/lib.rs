@@ -40,7 +40,9 @@
 //! `POST /_sandbox/fail_next {"status":429,"count":2}`,
 //! `POST /_sandbox/droplets/{id}/fix_certificate`,
 //! `POST /_sandbox/droplets/{id}/power {"type":"power_off"}` (or `power_on`: its servers refuse
-//! connections while off, its status is `off` and the monitoring series show it failing) and
+//! connections while off, its status is `off` and the monitoring series show it failing),
+//! `POST /_sandbox/droplets/{id}/behaviour {"missing_paths":["/healthz"],"tls":false}` (any of
+//! those and `expects_proxy_protocol`, `rejects_proxy_protocol`: see [`DropletBehaviour`]) and
 //! `GET /_sandbox/requests` (monitoring requests answered so far).
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -60,6 +62,7 @@ mod monitoring;
 mod scale;
 mod state;
 
+pub use droplet::DropletBehaviour;
 pub use scale::{
     SandboxScale, ScaleError, MAX_DROPLETS_PER_LB, MAX_LOAD_BALANCERS, MAX_RECORDS, SCALE_ENV,
 };
@@ -221,6 +224,13 @@ impl Sandbox {
             };
             let droplet =
                 RunningDroplet::start(spec, cert, shutdown.clone(), tasks.clone()).await?;
+            // What it was told (issue 16) survives a restart.
+            droplet.set_behaviour(droplet::DropletBehaviour {
+                expects_proxy_protocol: entry.expects_proxy_protocol,
+                rejects_proxy_protocol: entry.rejects_proxy_protocol,
+                missing_paths: entry.missing_paths.clone(),
+                tls: !entry.plain_https,
+            });
             // A droplet saved powered off stays off.
             if entry.droplet["status"] == "off" {
                 droplet.power_off().await;
@@ -393,6 +403,24 @@ impl SandboxHandle {
     /// when it already was; the generated droplets (one shared server) are not found.
     pub async fn set_droplet_power(&self, droplet_id: u64, on: bool) -> Result<bool, SandboxError> {
         self.shared.set_droplet_power(droplet_id, on).await
+    }
+
+    /// Tells seeded droplet `droplet_id` how to behave from its next connection on (PROXY
+    /// header expected or refused, paths that 404, TLS or plain HTTP on its HTTPS port); saved
+    /// in the state file. The generated droplets (one shared server) are not found.
+    pub async fn set_droplet_behaviour(
+        &self,
+        droplet_id: u64,
+        behaviour: DropletBehaviour,
+    ) -> Result<(), SandboxError> {
+        self.shared
+            .set_droplet_behaviour(droplet_id, behaviour)
+            .await
+    }
+
+    /// How seeded droplet `droplet_id` behaves now (`None` for any other id).
+    pub fn droplet_behaviour(&self, droplet_id: u64) -> Option<DropletBehaviour> {
+        self.shared.droplet_behaviour(droplet_id)
     }
 
     /// Monitoring requests (`/v2/monitoring/...`) answered so far.

@@ -97,6 +97,12 @@ pub struct DropletEntry {
     /// it would for real — what the backend preflight predicts.
     #[serde(default)]
     pub rejects_proxy_protocol: bool,
+    /// Paths its servers answer 404 (`POST /_sandbox/droplets/{id}/behaviour`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_paths: Vec<String>,
+    /// Its HTTPS port answers plain HTTP: it was told to stop speaking TLS.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plain_https: bool,
     #[serde(default)]
     pub certificate: CertProfile,
     /// Served by the one server all generated droplets share (see [`crate::SandboxScale`])
@@ -665,6 +671,8 @@ pub fn seed(fleet: &LeafCert) -> State {
         ),
         expects_proxy_protocol: false,
         rejects_proxy_protocol: true,
+        missing_paths: Vec::new(),
+        plain_https: false,
         certificate: cert,
         shared_server: false,
         port_aliases: Vec::new(),
@@ -681,6 +689,8 @@ pub fn seed(fleet: &LeafCert) -> State {
         // api-by-tag sends PROXY protocol, so its backends insist on it.
         expects_proxy_protocol: true,
         rejects_proxy_protocol: false,
+        missing_paths: Vec::new(),
+        plain_https: false,
         certificate: CertProfile::Fleet,
         shared_server: false,
         port_aliases: Vec::new(),
@@ -874,6 +884,8 @@ fn more_droplets(regions: &[Value]) -> Vec<DropletEntry> {
         droplet,
         expects_proxy_protocol: false,
         rejects_proxy_protocol: false,
+        missing_paths: Vec::new(),
+        plain_https: false,
         certificate: CertProfile::Fleet,
         shared_server: false,
         port_aliases: Vec::new(),
@@ -1161,6 +1173,8 @@ pub fn grow(state: &mut State, scale: &crate::SandboxScale) {
             ),
             expects_proxy_protocol: false,
             rejects_proxy_protocol: false,
+            missing_paths: Vec::new(),
+            plain_https: false,
             certificate: CertProfile::Fleet,
             shared_server: true,
             port_aliases: Vec::new(),
