@@ -722,6 +722,11 @@ async fn run_step(
                 }
                 Err(err) => return Err(err),
             };
+            // DNS may have moved back since the verify (a rollback, a hand edit): deleting the
+            // old load balancer then would take the site down. Asked again every time.
+            if let Some(why) = dns_moved_back(session, plan).await? {
+                return Ok(Outcome::Blocked(why));
+            }
             // Always typed here, protected account or not: the old IP is gone for good.
             if !crate::session::typed_matches(&old.name, opts.delete_confirm.as_deref()) {
                 return Ok(Outcome::Blocked(format!(
@@ -905,6 +910,34 @@ async fn dns_step(
         Err(err) if err.code == ErrorCode::NotReady => Ok(Outcome::Blocked(err.message)),
         Err(err) => Err(err),
     }
+}
+
+/// Why the old load balancer must not be deleted now: the domain's names no longer all answer
+/// the new load balancer's addresses (asked of the zone's nameservers for a few seconds).
+/// `None` when they do, or when the replacement moved no domain.
+async fn dns_moved_back(session: &Session, plan: &Replacement) -> Result<Option<String>, ApiError> {
+    let conn = &session.connection;
+    let Some(domain) = plan.domain.clone() else {
+        return Ok(None);
+    };
+    let id = new_id(plan)?;
+    let dns = crate::dns::plan_for(conn, &domain, &id, &plan.names, None).await?;
+    let nameserver = match session.sandbox() {
+        Some(sb) => Some(sb.dns_addr()),
+        None => crate::dns::sandbox_nameserver(conn).await,
+    };
+    let vopts = crate::dns::VerifyOptions {
+        timeout: std::time::Duration::from_secs(5),
+        interval: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let v = crate::dns::verify(conn, &dns, nameserver, &vopts, |_| {}).await?;
+    Ok((!v.dns_ok).then(|| {
+        format!(
+            "{domain} does not point at the new load balancer any more ({}): the old one is kept — run the DNS step again, or abandon",
+            v.message
+        )
+    }))
 }
 
 async fn verify_step(
@@ -1128,6 +1161,36 @@ mod tests {
         assert!(kinds.contains(&("A", new_ip.as_str())), "{blog:?}");
         assert!(kinds.contains(&("AAAA", new_ipv6.as_str())), "{blog:?}");
         assert!(blog.iter().all(|r| r.data != old_ip));
+        // DNS moved back behind the plan's back (a rollback): even with the name typed, the old
+        // load balancer is kept and the step says why.
+        let a = blog.iter().find(|r| r.kind == "A").unwrap();
+        let point_a =
+            |ip: String| cutover_digitalocean::DomainRecordRequest::simple("A", "blog", ip);
+        conn.client
+            .update_domain_record(cutover_sandbox::DOMAIN, a.id, &point_a(old_ip.clone()))
+            .await
+            .unwrap();
+        opts.delete_confirm = Some("blog-https".into());
+        let plan = advance(&session, &store, &plan.old_id, &opts, |_| {})
+            .await
+            .unwrap();
+        assert!(!plan.finished);
+        assert_eq!(named(&session, "blog-https").await.len(), 1, "kept");
+        let step = plan.current().unwrap();
+        assert_eq!(
+            (step.id, step.status),
+            (StepId::DeleteOld, StepStatus::Blocked)
+        );
+        assert!(
+            step.message
+                .contains("does not point at the new load balancer"),
+            "{}",
+            step.message
+        );
+        conn.client
+            .update_domain_record(cutover_sandbox::DOMAIN, a.id, &point_a(new_ip.clone()))
+            .await
+            .unwrap();
         // A wrong name deletes nothing.
         opts.delete_confirm = Some("blog".into());
         let plan = advance(&session, &store, &plan.old_id, &opts, |_| {})
