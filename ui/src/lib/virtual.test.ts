@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createWindow, tableWindow, type TableVirtualizer } from "./virtual";
+import { createWindow, rowKeyTarget, tableWindow, type TableVirtualizer } from "./virtual";
 
 type Cb = (offset: number, isScrolling: boolean) => void;
 
@@ -121,5 +121,19 @@ describe("the rows rendered for a scroll position", () => {
     expect(rows.map((r) => r.index)).toEqual(range(0, 16));
     expect(top + rows.reduce((s, r) => s + r.size, 0) + bottom).toBe(999 * 33 + 66);
     w.cleanup();
+  });
+});
+
+describe("rowKeyTarget", () => {
+  it("moves by a row, a page and to the ends, clamped; Arrow Up on the first row goes to the search", () => {
+    expect(rowKeyTarget("ArrowDown", 3, 10, 4)).toBe(4);
+    expect(rowKeyTarget("ArrowDown", 9, 10, 4)).toBe(9);
+    expect(rowKeyTarget("ArrowUp", 3, 10, 4)).toBe(2);
+    expect(rowKeyTarget("ArrowUp", 0, 10, 4)).toBe("search");
+    expect(rowKeyTarget("PageDown", 8, 10, 4)).toBe(9);
+    expect(rowKeyTarget("PageUp", 2, 10, 4)).toBe(0);
+    expect(rowKeyTarget("Home", 7, 10, 4)).toBe(0);
+    expect(rowKeyTarget("End", 1, 10, 4)).toBe(9);
+    expect(rowKeyTarget("Enter", 1, 10, 4)).toBeNull();
   });
 });

@@ -90,3 +90,37 @@ export function tableWindow(v: TableVirtualizer): TableWindow {
   const bottom = v.getTotalSize() - (rows[rows.length - 1].end - margin);
   return { rows, top: Math.max(0, top), bottom: Math.max(0, bottom) };
 }
+
+/**
+ * Where a key pressed on row `index` of a windowed list of `count` rows moves the focus: Arrow
+ * Up/Down a row, Page Up/Down by `page` rows, Home/End to the ends (clamped to the list);
+ * `"search"` for Arrow Up on the first row (back to the list's search field); `null` for a key
+ * the list does not handle. One mapping for every keyboard-navigable windowed list.
+ */
+export function rowKeyTarget(key: string, index: number, count: number, page: number): number | "search" | null {
+  let next: number;
+  switch (key) {
+    case "ArrowDown":
+      next = index + 1;
+      break;
+    case "ArrowUp":
+      if (index <= 0) return "search";
+      next = index - 1;
+      break;
+    case "PageDown":
+      next = index + page;
+      break;
+    case "PageUp":
+      next = index - page;
+      break;
+    case "Home":
+      next = 0;
+      break;
+    case "End":
+      next = count - 1;
+      break;
+    default:
+      return null;
+  }
+  return Math.max(0, Math.min(count - 1, next));
+}
