@@ -8,7 +8,8 @@ vi.mock("svelte", async () => await import("../../node_modules/svelte/src/index-
 import { cleanup, fireEvent, render } from "@testing-library/svelte";
 import { tick } from "svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import LoadBalancers from "../views/LoadBalancers.svelte";
+import LoadBalancers, { forgetKeptList } from "../views/LoadBalancers.svelte";
+import { accountVersion } from "../lib/accounts.svelte";
 
 const lb = (i: number, over: Record<string, unknown> = {}) => ({
   id: `id-${i}`,
@@ -50,6 +51,7 @@ beforeAll(() => {
 });
 afterEach(() => {
   cleanup();
+  forgetKeptList();
   clearMocks();
   owned = undefined;
 });
@@ -137,6 +139,44 @@ describe("the load-balancer list", () => {
     expect(after).toHaveLength(5);
     after.forEach((r, i) => expect(r).toBe(before[i]));
     expect(getByTestId("lb-count").textContent?.trim()).toBe("5");
+  });
+
+  it("coming back to the view shows the last list at once and asks only whether it changed", async () => {
+    const list = Array.from({ length: 5 }, (_, i) => lb(i));
+    const known: unknown[] = [];
+    // The second visit's answer is held back until released: the rows must not wait for it.
+    let release: () => void = () => {};
+    mockIPC(async (cmd, args) => {
+      if (cmd !== "list_load_balancers") throw new Error(`no mock for ${cmd}`);
+      const k = (args as { known: unknown }).known;
+      known.push(k);
+      if (k === "fp-1") {
+        await new Promise<void>((r) => (release = r));
+        return { loadBalancers: [], rateLimit: null, kubernetes: [], fingerprint: "fp-1", unchanged: true };
+      }
+      return JSON.parse(JSON.stringify({ loadBalancers: list, rateLimit: null, kubernetes: [], fingerprint: "fp-1", unchanged: false }));
+    });
+    const first = render(LoadBalancers);
+    await settle();
+    expect(rowsOf(first.container)).toHaveLength(5);
+    first.unmount();
+
+    const again = render(LoadBalancers);
+    await tick();
+    expect(rowsOf(again.container)).toHaveLength(5);
+    expect(again.getByTestId("lb-count").textContent?.trim()).toBe("5");
+    expect(known).toEqual([null, "fp-1"]);
+    release();
+    await settle();
+    expect(rowsOf(again.container)).toHaveLength(5);
+    again.unmount();
+
+    // Another account: its list is never shown from the last one's.
+    accountVersion.value++;
+    mockIPC(async () => new Promise(() => {}));
+    const other = render(LoadBalancers);
+    await settle();
+    expect(rowsOf(other.container)).toHaveLength(0);
   });
 
   it("the search filters, says how many of how many, and Esc clears it", async () => {
