@@ -127,10 +127,14 @@ const ESC: &str = "\u{E00C}";
 #[derive(Default)]
 struct Side {
     label: String,
+    /// The account's name in the Accounts view, and the other account's (switched through).
+    account: String,
+    other: String,
     lbs: String,
     list_data: Vec<f64>,
     list_ipc: Vec<f64>,
     list_click: Vec<f64>,
+    list_switch_click: Vec<f64>,
     elements: Option<f64>,
     keystroke: Vec<f64>,
     keystroke_all: Vec<f64>,
@@ -155,6 +159,8 @@ struct Side {
     dns_clear: Vec<f64>,
     footprint: Option<f64>,
     rss: Option<f64>,
+    /// The footprint read right after each step (no idle wait), to see which step grows it.
+    step_footprints: Vec<(String, f64)>,
     notes: Vec<String>,
 }
 
@@ -256,14 +262,55 @@ impl Bench {
         Ok(())
     }
 
+    /// Switches to the account `name` in the Accounts view (the built-in one is "Sandbox").
+    async fn use_account(&self, name: &str) -> Result<()> {
+        let button = if name == "Sandbox" {
+            "tr[data-account='Sandbox'] button".to_string()
+        } else {
+            format!("tr[data-account='{name}'] [data-testid='use-account']")
+        };
+        self.j.click(&button).await?;
+        self.j
+            .wait_for_text("[data-status='account']", name)
+            .await?;
+        Ok(())
+    }
+
+    /// The app's footprint now (MB), or None when its process is not found.
+    fn footprint_now(&self) -> Option<(f64, f64, Vec<String>)> {
+        let tree = descendants(std::process::id());
+        let app = tree.iter().find(|p| p.exe == "cutover-app")?;
+        let mut app_tree = descendants(app.pid);
+        app_tree.insert(
+            0,
+            Proc {
+                pid: app.pid,
+                ppid: app.ppid,
+                exe: app.exe.clone(),
+            },
+        );
+        Some(tree_memory(&app_tree))
+    }
+
     /// The load-balancer list: reached from another view (click → painted, data → painted),
     /// the number of elements in the page, a filter typed and cleared with Esc.
     async fn list(&self, side: &mut Side, query: &str) -> Result<()> {
         let rows = "main[data-view='load-balancers'] [data-testid='lb-table'] tbody tr[data-lb]";
         for _ in 0..self.reps {
+            // Coming back from another view: the list kept from the last visit is painted, and
+            // refreshed behind it.
             self.nav("accounts").await?;
-            let n = self.answers("list_load_balancers").await?;
             side.list_click.push(
+                self.click_to_paint("button[data-nav='load-balancers']", rows)
+                    .await?,
+            );
+            // After switching accounts (to the other and back): the list is fetched whole and
+            // drawn from nothing, as on the account's first visit.
+            self.nav("accounts").await?;
+            self.use_account(&side.other).await?;
+            self.use_account(&side.account).await?;
+            let n = self.answers("list_load_balancers").await?;
+            side.list_switch_click.push(
                 self.click_to_paint("button[data-nav='load-balancers']", rows)
                     .await?,
             );
@@ -475,22 +522,10 @@ impl Bench {
             .wait_for("[data-testid='lb-table'] tbody tr[data-lb]")
             .await?;
         tokio::time::sleep(Duration::from_secs(idle)).await;
-        let me = std::process::id();
-        let tree = descendants(me);
-        let Some(app) = tree.iter().find(|p| p.exe == "cutover-app") else {
+        let Some((footprint, rss, lines)) = self.footprint_now() else {
             side.notes.push("the app's process was not found".into());
             return Ok(());
         };
-        let mut app_tree = descendants(app.pid);
-        app_tree.insert(
-            0,
-            Proc {
-                pid: app.pid,
-                ppid: app.ppid,
-                exe: app.exe.clone(),
-            },
-        );
-        let (footprint, rss, lines) = tree_memory(&app_tree);
         side.footprint = Some(footprint);
         side.rss = Some(rss);
         side.notes.extend(lines);
@@ -507,6 +542,9 @@ impl Bench {
                         .j
                         .screenshot(&format!("{}-{}", side.label, $what))
                         .await;
+                }
+                if let Some((footprint, _, _)) = self.footprint_now() {
+                    side.step_footprints.push(($what.to_string(), footprint));
                 }
             };
         }
@@ -605,21 +643,39 @@ async fn main() -> Result<()> {
     let bench = Bench { j, reps };
     bench.probe().await?;
 
+    // The big account is added first, as a user adds one (nothing of it is listed yet), so each
+    // side can switch to the other account and back; then the built-in Sandbox is used again.
+    bench.j.add_sandbox_account("big", &big).await?;
+    bench.use_account("Sandbox").await?;
+    bench.nav("load-balancers").await?;
+    bench
+        .j
+        .wait_for("[data-testid='lb-table'] tbody tr[data-lb]")
+        .await?;
+
     // The small account: the built-in Sandbox, and its passthrough load balancer (the seeded
     // one in front of the web droplets, which serve certificates).
     let mut small = Side {
         label: "small".into(),
+        account: "Sandbox".into(),
+        other: "big".into(),
         ..Side::default()
     };
+    if let Some((footprint, _, _)) = bench.footprint_now() {
+        small.step_footprints.push(("start".into(), footprint));
+    }
     let small_lb = "shop-passthrough";
     bench.side(&mut small, small_lb, idle).await;
 
-    // The big account, added as a user adds one.
+    // The big account.
     let mut large = Side {
         label: "big-1000".into(),
+        account: "big".into(),
+        other: "Sandbox".into(),
         ..Side::default()
     };
-    bench.j.add_sandbox_account("big", &big).await?;
+    bench.nav("accounts").await?;
+    bench.use_account("big").await?;
     bench.nav("load-balancers").await?;
     bench
         .j
@@ -628,6 +684,9 @@ async fn main() -> Result<()> {
             Duration::from_secs(60),
         )
         .await?;
+    if let Some((footprint, _, _)) = bench.footprint_now() {
+        large.step_footprints.push(("start".into(), footprint));
+    }
     bench.side(&mut large, &lb200_name, idle).await;
     let _ = bench.j.screenshot("end").await;
     bench.j.finish().await?;
@@ -657,19 +716,25 @@ fn report(a: &Side, b: &Side, idle: u64, reps: usize) {
     };
     text("load balancers", &a.lbs, &b.lbs);
     row(
-        "list: data → painted",
+        "list: data → painted (whole list, new)",
         median(&a.list_data),
         median(&b.list_data),
         "ms",
     );
     row(
-        "list: click (nav) → painted",
+        "list: click (nav, coming back) → painted",
         median(&a.list_click),
         median(&b.list_click),
         "ms",
     );
     row(
-        "  (the IPC call itself: request → parsed)",
+        "list: click (nav, after an account switch)",
+        median(&a.list_switch_click),
+        median(&b.list_switch_click),
+        "ms",
+    );
+    row(
+        "  (its IPC call: request → parsed)",
         median(&a.list_ipc),
         median(&b.list_ipc),
         "ms",
@@ -782,6 +847,24 @@ fn report(a: &Side, b: &Side, idle: u64, reps: usize) {
     row(&format!("RSS sum after {idle} s idle"), a.rss, b.rss, "MB");
     if let (Some(x), Some(y)) = (a.footprint, b.footprint) {
         println!("{:<44} {:>+16.0} MB", "footprint: big − small", y - x);
+    }
+    // Where it grows: the footprint right after each step, and the change since the last one.
+    for s in [a, b] {
+        let mut last: Option<f64> = None;
+        let steps: Vec<String> = s
+            .step_footprints
+            .iter()
+            .map(|(step, mb)| {
+                let delta = last.map_or(String::new(), |l| format!(" ({:+.0})", mb - l));
+                last = Some(*mb);
+                format!("{step} {mb:.0}{delta}")
+            })
+            .collect();
+        println!(
+            "{} footprint after each step, MB: {}",
+            s.label,
+            steps.join(", ")
+        );
     }
     for s in [a, b] {
         println!("{} certificate check: {}", s.label, s.cert_backends);
