@@ -68,7 +68,8 @@ enum Command {
         #[command(subcommand)]
         command: certs::CertsCommand,
     },
-    /// The Sandbox: a simulated DigitalOcean on 127.0.0.1 (`cutover sandbox serve`).
+    /// The Sandbox: a simulated DigitalOcean on 127.0.0.1 (`cutover sandbox serve`), and its
+    /// droplets stopped and started (`cutover sandbox droplet stop|start DROPLET`).
     Sandbox(sandbox::SandboxArgs),
     /// Run the local SNI-passthrough balancer (rehearse a load balancer before DNS points at it).
     Balance(balance::BalanceArgs),
@@ -151,7 +152,7 @@ async fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Certs { command } => certs::run(command, &cli.global).await,
         Command::Dns { command } => dns::run(command, &cli.global).await,
-        Command::Sandbox(args) => sandbox::run(args).await.map_err(|e| (e, json)),
+        Command::Sandbox(args) => sandbox::run(args, &cli.global).await.map_err(|e| (e, json)),
         Command::Balance(args) => balance::run(args, &cli.global).await.map_err(|e| (e, json)),
         Command::Lb { command } => metrics::run_lb(command, &cli.global)
             .await

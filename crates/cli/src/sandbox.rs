@@ -3,6 +3,10 @@
 //!
 //! Prints one JSON line when ready — `{"api_base", "token", "ca_pem_path", "backends"}` — and
 //! stops cleanly on Ctrl-C or SIGTERM (saving the state file, if one was given).
+//!
+//! `cutover sandbox droplet stop|start DROPLET`: power one of a running Sandbox's droplets off
+//! or on (the Sandbox the session points at: `--api-base` and its token); core refuses anything
+//! that is not a Sandbox.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -11,7 +15,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cutover_core::sandbox::{self, SandboxOptions};
+use cutover_core::session::Session;
 use cutover_core::ApiError;
+
+use crate::output::Output;
+use crate::GlobalArgs;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SandboxArgs {
@@ -23,6 +31,26 @@ pub struct SandboxArgs {
 pub enum SandboxCommand {
     /// Run the sandbox API and its droplets until Ctrl-C.
     Serve(ServeArgs),
+    /// Stop or start a droplet of a running Sandbox (`--api-base` and its token), e.g. to
+    /// watch `cutover lb health --wait-healthy` notice it.
+    Droplet {
+        #[command(subcommand)]
+        command: DropletCommand,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum DropletCommand {
+    /// Power the droplet off: its ports refuse connections until it is started.
+    Stop {
+        /// The droplet's id or unique name.
+        droplet: String,
+    },
+    /// Power the droplet on again.
+    Start {
+        /// The droplet's id or unique name.
+        droplet: String,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -62,10 +90,25 @@ pub struct ServeArgs {
     pub records: Option<u64>,
 }
 
-pub async fn run(args: SandboxArgs) -> Result<ExitCode, ApiError> {
+pub async fn run(args: SandboxArgs, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
     match args.command {
         SandboxCommand::Serve(serve) => run_serve(serve).await,
+        SandboxCommand::Droplet { command } => run_droplet(command, global).await,
     }
+}
+
+async fn run_droplet(command: DropletCommand, global: &GlobalArgs) -> Result<ExitCode, ApiError> {
+    let out = Output::from_global(global);
+    let (droplet, on) = match &command {
+        DropletCommand::Stop { droplet } => (droplet.as_str(), false),
+        DropletCommand::Start { droplet } => (droplet.as_str(), true),
+    };
+    crate::session::with(global, async move |session: &Session| {
+        let done = sandbox::set_droplet_power(session, droplet, on).await?;
+        out.emit(&done, || out.say(&done.message));
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
 }
 
 async fn run_serve(args: ServeArgs) -> Result<ExitCode, ApiError> {

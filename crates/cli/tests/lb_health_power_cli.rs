@@ -1,6 +1,7 @@
 //! `cutover lb health` against a standalone Sandbox whose droplets are powered off and on
-//! (`POST /_sandbox/droplets/{id}/power`): the exit codes a deploy script relies on, and
-//! `--wait-healthy` returning once a stopped droplet is started again mid-wait.
+//! (`cutover sandbox droplet stop|start`, which posts to `/_sandbox/droplets/{id}/power`): the
+//! exit codes a deploy script relies on, and `--wait-healthy` returning once a stopped droplet
+//! is started again mid-wait.
 //!
 //! blog-https has web-1 and web-2 behind it, both healthy until web-2 is stopped.
 
@@ -44,15 +45,18 @@ fn sandbox_http(sb: &Standalone, method: &str, path: &str, body: &str) -> (u16, 
     (status, body)
 }
 
-fn power(sb: &Standalone, droplet: u64, on: bool) {
-    let kind = if on { "power_on" } else { "power_off" };
-    let (status, body) = sandbox_http(
-        sb,
-        "POST",
-        &format!("/_sandbox/droplets/{droplet}/power"),
-        &format!("{{\"type\":\"{kind}\"}}"),
+/// `cutover sandbox droplet stop|start NAME --json`, which must succeed: its one JSON document.
+fn power(sb: &Standalone, name: &str, start: bool) -> Value {
+    let verb = if start { "start" } else { "stop" };
+    let (code, report, stderr) = run(on(sb).args(["--json", "sandbox", "droplet", verb, name]));
+    assert_eq!(code, 0, "{verb} {name}: {stderr}");
+    assert_eq!(report["name"], name, "{report}");
+    assert_eq!(
+        report["power"],
+        if start { "on" } else { "off" },
+        "{report}"
     );
-    assert_eq!(status, 200, "{kind}: {body}");
+    report
 }
 
 /// Monitoring requests the Sandbox has answered so far.
@@ -92,8 +96,11 @@ fn a_stopped_droplet_exits_1_naming_it_and_wait_healthy_returns_once_it_is_start
     assert_eq!(report["allHealthy"], true);
     assert_eq!(state_of(&report, "web-2"), "healthy");
 
-    // web-2 stopped: exit 1, and it is the one named.
-    power(&sb, WEB_2, false);
+    // web-2 stopped through the CLI (by name): exit 1, and it is the one named.
+    let stopped = power(&sb, "web-2", false);
+    assert_eq!(stopped["id"], WEB_2);
+    assert_eq!(stopped["status"], "off");
+    assert_eq!(stopped["changed"], true);
     let (code, report, stderr) = run(on(&sb).args(["--json", "lb", "health", "blog-https"]));
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(report["allHealthy"], false);
@@ -135,7 +142,22 @@ fn a_stopped_droplet_exits_1_naming_it_and_wait_healthy_returns_once_it_is_start
     }
     // Its first check's answers are computed as they are counted; give them a moment.
     std::thread::sleep(Duration::from_millis(200));
-    power(&sb, WEB_2, true);
+    // Started by id, in plain text: the sentence a person reads.
+    let started = on(&sb)
+        .args(["sandbox", "droplet", "start", &WEB_2.to_string()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&started.stdout);
+    assert_eq!(
+        started.status.code(),
+        Some(0),
+        "{said}{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    assert_eq!(
+        said.trim(),
+        format!("web-2 (id {WEB_2}) is on: its ports answer again.")
+    );
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report: Value = stdout
@@ -169,7 +191,7 @@ fn a_stopped_droplet_exits_1_naming_it_and_wait_healthy_returns_once_it_is_start
 #[test]
 fn wait_healthy_gives_up_at_the_timeout_with_exit_1_and_says_which_droplet() {
     let sb = standalone();
-    power(&sb, WEB_2, false);
+    power(&sb, "web-2", false);
 
     let (code, report, stderr) = run(on(&sb).args([
         "--json",
