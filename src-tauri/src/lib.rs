@@ -172,19 +172,34 @@ pub fn run() {
 
 /// WebKitGTK sizes its memory caches for a web browser by default (back/forward page cache,
 /// large resource cache). Cutover is one page loaded from the app itself, so the smallest
-/// model fits. (Its effect on idle memory was not measured apart from the compositing change in
-/// `main.rs`.)
+/// model fits.
+///
+/// Its 2D canvases (the Graphs tab's and the rehearsal's charts) are drawn on the CPU: WebKitGTK
+/// backs an accelerated canvas with a GPU surface and a GPU resource cache per web process,
+/// which kept tens of MB for a tab of small line charts (`graphs_bench` prints both ways side by
+/// side; `CUTOVER_CANVAS_ACCELERATION=1` keeps WebKit's default). A chart of a few hundred
+/// points is drawn in well under a frame on the CPU.
 #[cfg(target_os = "linux")]
 fn use_document_viewer_cache(app: &tauri::App) {
+    use webkit2gtk::glib::prelude::ObjectExt;
     use webkit2gtk::{WebContextExt, WebViewExt};
+    let accelerate_canvas = std::env::var("CUTOVER_CANVAS_ACCELERATION").is_ok_and(|v| v == "1");
     for window in app.webview_windows().values() {
-        let result = window.with_webview(|webview| {
-            if let Some(context) = webview.inner().context() {
+        let result = window.with_webview(move |webview| {
+            let view = webview.inner();
+            if let Some(context) = view.context() {
                 context.set_cache_model(webkit2gtk::CacheModel::DocumentViewer);
+            }
+            // The property's name since WebKitGTK 2.46 (older ones spell it otherwise and keep
+            // their default).
+            if let Some(settings) = WebViewExt::settings(&view) {
+                if settings.find_property("enable-2d-canvas-acceleration").is_some() {
+                    settings.set_property("enable-2d-canvas-acceleration", accelerate_canvas);
+                }
             }
         });
         if let Err(err) = result {
-            tracing::warn!(%err, "could not set the webview's cache model");
+            tracing::warn!(%err, "could not set the webview's cache model and canvas drawing");
         }
     }
 }

@@ -11,6 +11,9 @@
 //!   balancer's detail (its Overview tab: the cost of opening one without graphs) and a minute on
 //!   the Graphs tab. Goal: Graphs within 10 MB of the list.
 //!
+//! All of it twice in one run, each in a fresh app: as shipped (2D canvases drawn on the CPU) and
+//! with WebKit's accelerated canvas (`CUTOVER_CANVAS_ACCELERATION=1`), to show what that costs.
+//!
 //! Run it with the keyring unlocked as for the journeys (it adds its Sandbox as an account):
 //!
 //!     npm run --prefix ui build && cargo build --bin cutover-app
@@ -156,36 +159,48 @@ async fn drawn(j: &Journey) -> Result<(f64, f64)> {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let idle: u64 = std::env::var("CUTOVER_BENCH_IDLE_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
-    // The benchmark's own Sandbox, added as an account, so its request counter can be read.
-    let sandbox = cutover_e2e::start_sandbox().await?;
-    let j = Journey::start("graphs-bench", &[]).await?;
+/// One app's figures.
+struct Figures {
+    series: usize,
+    first: (f64, f64),
+    refresh: (f64, f64),
+    first_requests: u64,
+    refresh_requests: u64,
+    api_requests: String,
+    list: Usage,
+    detail: Usage,
+    graphs: Usage,
+}
+
+/// Opens the Graphs tab in a fresh app started with `env`, against `sandbox`.
+async fn run(
+    name: &str,
+    env: &[(&str, String)],
+    sandbox: &cutover_sandbox::SandboxHandle,
+    idle: u64,
+) -> Result<Figures> {
+    let j = Journey::start(name, env).await?;
     j.wait_for("nav.sidebar").await?;
-    j.add_sandbox_account("bench", &sandbox).await?;
+    j.add_sandbox_account("bench", sandbox).await?;
     j.click("button[data-nav='load-balancers']").await?;
     j.wait_for("tr[data-lb='blog-https']").await?;
 
     tokio::time::sleep(Duration::from_secs(idle)).await;
-    let (list_rows, list_rss, list_private) = memory()?;
+    let list = memory()?;
 
     j.click("tr[data-lb='blog-https'] button.link").await?;
     j.wait_for("[data-testid='lb-detail'][data-lb='blog-https']")
         .await?;
     // The detail on its first tab: what opening a load balancer costs without any graph.
     tokio::time::sleep(Duration::from_secs(idle)).await;
-    let (detail_rows, detail_rss, detail_private) = memory()?;
+    let detail = memory()?;
     let before = sandbox.monitoring_requests();
     j.click("[data-tab='graphs']").await?;
     j.wait_for("[data-testid='lb-graphs-window']")
         .await?
         .select_by_value("24h")
         .await?;
-    let (first_fetch, first_drawn) = drawn(&j).await?;
+    let first = drawn(&j).await?;
     let first_requests = sandbox.monitoring_requests() - before;
     let series = j
         .client
@@ -198,34 +213,58 @@ async fn main() -> Result<()> {
     j.click("[data-testid='lb-graphs-refresh']").await?;
     // The click clears the figure before the request: wait for the new one.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let (refresh_fetch, refresh_drawn) = drawn(&j).await?;
+    let refresh = drawn(&j).await?;
     let refresh_requests = sandbox.monitoring_requests() - before;
 
     tokio::time::sleep(Duration::from_secs(idle)).await;
-    let (graph_rows, graph_rss, graph_private) = memory()?;
+    let graphs = memory()?;
     j.finish().await?;
-    sandbox.shutdown().await;
+    Ok(Figures {
+        series,
+        first,
+        refresh,
+        first_requests,
+        refresh_requests,
+        api_requests,
+        list,
+        detail,
+        graphs,
+    })
+}
 
+fn print(label: &str, f: &Figures, idle: u64) {
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    let Figures {
+        series,
+        first: (first_fetch, first_drawn),
+        refresh: (refresh_fetch, refresh_drawn),
+        first_requests,
+        refresh_requests,
+        api_requests,
+        ..
+    } = f;
     println!(
-        "Graphs tab of blog-https, 24 h, {series} series (debug or release: see CUTOVER_APP_BIN)"
+        "{label}: Graphs tab of blog-https, 24 h, {series} series (debug or release: see CUTOVER_APP_BIN)"
     );
     println!();
     println!("                                     first open    refresh");
     println!("request → answer parsed (ms)         {first_fetch:>10.0} {refresh_fetch:>10.0}");
     println!(
         "answer parsed → drawn, next frame    {first_drawn:>10.0} {refresh_drawn:>10.0}   (goal ≤ 1000 ms: {})",
-        verdict(first_drawn.max(refresh_drawn) <= 1000.0)
+        verdict(first_drawn.max(*refresh_drawn) <= 1000.0)
     );
     println!(
         "monitoring requests                  {first_requests:>10} {refresh_requests:>10}   (series shown: {series}; goal one per series: {})",
-        verdict(first_requests as usize == series && refresh_requests as usize == series)
+        verdict(*first_requests as usize == *series && *refresh_requests as usize == *series)
     );
     println!("all API requests of one refresh      {api_requests:>10}              (the load balancer, its droplets, the series)");
     println!();
+    let (list_rows, list_rss, list_private) = &f.list;
+    let (detail_rows, detail_rss, detail_private) = &f.detail;
+    let (graph_rows, graph_rss, graph_private) = &f.graphs;
     println!("memory after {idle} s (MB)            on the list  detail (Overview)  on Graphs");
     for (((name, rss, private), (_, rss1, private1)), (_, rss2, private2)) in
-        list_rows.iter().zip(&detail_rows).zip(&graph_rows)
+        list_rows.iter().zip(detail_rows).zip(graph_rows)
     {
         println!("  {name:<24} RSS      {rss:>10.1} {rss1:>10.1} {rss2:>10.1}");
         println!(
@@ -240,11 +279,68 @@ async fn main() -> Result<()> {
         "  sum                      private  {list_private:>10.1} {detail_private:>10.1} {graph_private:>10.1}"
     );
     println!(
-        "Graphs vs the list: RSS +{:.1} MB, private +{:.1} MB (goal within 10 MB: {}); Graphs vs the detail's Overview: RSS +{:.1} MB",
+        "Graphs vs the list: RSS {:+.1} MB, private {:+.1} MB (goal within 10 MB: {}); Graphs vs the detail's Overview: RSS {:+.1} MB",
         graph_rss - list_rss,
         graph_private - list_private,
         verdict(graph_rss - list_rss <= 10.0),
         graph_rss - detail_rss
     );
+    println!();
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let idle: u64 = std::env::var("CUTOVER_BENCH_IDLE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    // The benchmark's own Sandbox, added as an account, so its request counter can be read.
+    let sandbox = cutover_e2e::start_sandbox().await?;
+    let shipped = run("graphs-bench", &[], &sandbox, idle).await?;
+    let accelerated = run(
+        "graphs-bench-accelerated",
+        &[("CUTOVER_CANVAS_ACCELERATION", "1".to_string())],
+        &sandbox,
+        idle,
+    )
+    .await?;
+    sandbox.shutdown().await;
+
+    print("As shipped (canvases drawn on the CPU)", &shipped, idle);
+    print(
+        "With WebKit's accelerated canvas (CUTOVER_CANVAS_ACCELERATION=1)",
+        &accelerated,
+        idle,
+    );
+    println!("                                 as shipped   accelerated canvas");
+    for (what, a, b) in [
+        (
+            "RSS: Graphs − list (MB)",
+            shipped.graphs.1 - shipped.list.1,
+            accelerated.graphs.1 - accelerated.list.1,
+        ),
+        (
+            "private: Graphs − list (MB)",
+            shipped.graphs.2 - shipped.list.2,
+            accelerated.graphs.2 - accelerated.list.2,
+        ),
+        (
+            "RSS: Graphs − detail (MB)",
+            shipped.graphs.1 - shipped.detail.1,
+            accelerated.graphs.1 - accelerated.detail.1,
+        ),
+        (
+            "answer → drawn, first open (ms)",
+            shipped.first.1,
+            accelerated.first.1,
+        ),
+        (
+            "answer → drawn, refresh (ms)",
+            shipped.refresh.1,
+            accelerated.refresh.1,
+        ),
+    ] {
+        println!("{what:<32} {a:>10.1} {b:>20.1}");
+    }
     Ok(())
 }
