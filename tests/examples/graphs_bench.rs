@@ -11,8 +11,9 @@
 //!   balancer's detail (its Overview tab: the cost of opening one without graphs) and a minute on
 //!   the Graphs tab. Goal: Graphs within 10 MB of the list.
 //!
-//! All of it twice in one run, each in a fresh app: as shipped (2D canvases drawn on the CPU) and
-//! with WebKit's accelerated canvas (`CUTOVER_CANVAS_ACCELERATION=1`), to show what that costs.
+//! All of it twice in one run, each in a fresh app: as shipped (layers and 2D canvases painted on
+//! the CPU) and with WebKit's defaults (`CUTOVER_GPU_RENDERING=1 CUTOVER_CANVAS_ACCELERATION=1`:
+//! GPU painting and accelerated canvases, on Mesa's software GL under Xvfb), to show what each costs.
 //!
 //! Run it with the keyring unlocked as for the journeys (it adds its Sandbox as an account):
 //!
@@ -116,11 +117,21 @@ fn memory_kib(pid: u32) -> (u64, u64) {
 /// Per process (short name, RSS, private) in MB, then the sums of RSS and private.
 type Usage = (Vec<(String, f64, f64)>, f64, f64);
 
-/// The app's [`Usage`] now.
-fn memory() -> Result<Usage> {
+/// The app's [`Usage`] now. With `CUTOVER_BENCH_SMAPS_DIR` set, each process's
+/// /proc/<pid>/smaps is copied there as `<point>-<process>.smaps`, to see which mappings grew.
+fn memory(point: &str) -> Result<Usage> {
     let mut rows = Vec::new();
     let (mut rss, mut private) = (0.0, 0.0);
+    let smaps_dir = std::env::var_os("CUTOVER_BENCH_SMAPS_DIR").map(std::path::PathBuf::from);
     for (pid, cmdline) in app_tree()? {
+        if let Some(dir) = &smaps_dir {
+            let exe = cmdline.split_whitespace().next().unwrap_or("?");
+            let exe = exe.rsplit('/').next().unwrap_or(exe);
+            let _ = std::fs::copy(
+                format!("/proc/{pid}/smaps"),
+                dir.join(format!("{point}-{exe}-{pid}.smaps")),
+            );
+        }
         let (r, p) = memory_kib(pid);
         let name = cmdline
             .split_whitespace()
@@ -186,14 +197,14 @@ async fn run(
     j.wait_for("tr[data-lb='blog-https']").await?;
 
     tokio::time::sleep(Duration::from_secs(idle)).await;
-    let list = memory()?;
+    let list = memory(&format!("{name}-list"))?;
 
     j.click("tr[data-lb='blog-https'] button.link").await?;
     j.wait_for("[data-testid='lb-detail'][data-lb='blog-https']")
         .await?;
     // The detail on its first tab: what opening a load balancer costs without any graph.
     tokio::time::sleep(Duration::from_secs(idle)).await;
-    let detail = memory()?;
+    let detail = memory(&format!("{name}-detail"))?;
     let before = sandbox.monitoring_requests();
     j.click("[data-tab='graphs']").await?;
     j.wait_for("[data-testid='lb-graphs-window']")
@@ -217,7 +228,7 @@ async fn run(
     let refresh_requests = sandbox.monitoring_requests() - before;
 
     tokio::time::sleep(Duration::from_secs(idle)).await;
-    let graphs = memory()?;
+    let graphs = memory(&format!("{name}-graphs"))?;
     j.finish().await?;
     Ok(Figures {
         series,
@@ -297,47 +308,50 @@ async fn main() -> Result<()> {
     // The benchmark's own Sandbox, added as an account, so its request counter can be read.
     let sandbox = cutover_e2e::start_sandbox().await?;
     let shipped = run("graphs-bench", &[], &sandbox, idle).await?;
-    let accelerated = run(
-        "graphs-bench-accelerated",
-        &[("CUTOVER_CANVAS_ACCELERATION", "1".to_string())],
+    let webkit_defaults = run(
+        "graphs-bench-gpu",
+        &[
+            ("CUTOVER_GPU_RENDERING", "1".to_string()),
+            ("CUTOVER_CANVAS_ACCELERATION", "1".to_string()),
+        ],
         &sandbox,
         idle,
     )
     .await?;
     sandbox.shutdown().await;
 
-    print("As shipped (canvases drawn on the CPU)", &shipped, idle);
+    print("As shipped (painted on the CPU)", &shipped, idle);
     print(
-        "With WebKit's accelerated canvas (CUTOVER_CANVAS_ACCELERATION=1)",
-        &accelerated,
+        "With WebKit's defaults (CUTOVER_GPU_RENDERING=1 CUTOVER_CANVAS_ACCELERATION=1)",
+        &webkit_defaults,
         idle,
     );
-    println!("                                 as shipped   accelerated canvas");
+    println!("                                 as shipped      WebKit's defaults");
     for (what, a, b) in [
         (
             "RSS: Graphs − list (MB)",
             shipped.graphs.1 - shipped.list.1,
-            accelerated.graphs.1 - accelerated.list.1,
+            webkit_defaults.graphs.1 - webkit_defaults.list.1,
         ),
         (
             "private: Graphs − list (MB)",
             shipped.graphs.2 - shipped.list.2,
-            accelerated.graphs.2 - accelerated.list.2,
+            webkit_defaults.graphs.2 - webkit_defaults.list.2,
         ),
         (
             "RSS: Graphs − detail (MB)",
             shipped.graphs.1 - shipped.detail.1,
-            accelerated.graphs.1 - accelerated.detail.1,
+            webkit_defaults.graphs.1 - webkit_defaults.detail.1,
         ),
         (
             "answer → drawn, first open (ms)",
             shipped.first.1,
-            accelerated.first.1,
+            webkit_defaults.first.1,
         ),
         (
             "answer → drawn, refresh (ms)",
             shipped.refresh.1,
-            accelerated.refresh.1,
+            webkit_defaults.refresh.1,
         ),
     ] {
         println!("{what:<32} {a:>10.1} {b:>20.1}");
