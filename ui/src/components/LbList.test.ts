@@ -179,6 +179,30 @@ describe("the load-balancer list", () => {
     expect(rowsOf(other.container)).toHaveLength(0);
   });
 
+  it("a view left while its refresh is under way does not go on polling", async () => {
+    let release: () => void = () => {};
+    let listCalls = 0;
+    mockIPC(async (cmd) => {
+      if (cmd !== "list_load_balancers") throw new Error(`no mock for ${cmd}`);
+      listCalls++;
+      await new Promise<void>((r) => (release = r));
+      return { loadBalancers: [lb(1)], rateLimit: null, kubernetes: [], fingerprint: "fp-1", unchanged: false };
+    });
+    const view = render(LoadBalancers);
+    await tick();
+    expect(listCalls).toBe(1);
+    view.unmount();
+    vi.useFakeTimers();
+    try {
+      release();
+      // Well past the poll's cadence: no timer of the left view asks again.
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(listCalls).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("the search filters, says how many of how many, and Esc clears it", async () => {
     serve(() => Array.from({ length: 1000 }, (_, i) => lb(i)));
     const { container, getByTestId } = render(LoadBalancers);
