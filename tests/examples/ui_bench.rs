@@ -49,10 +49,13 @@ if (!window.__bench) {
     const started = performance.now();
     return promise.then((response) => {
       const headers = performance.now();
+      // The answer's size, read from a copy (after the timed parse has its own).
+      const copy = response.clone();
       const parse = response.json.bind(response);
       response.json = () =>
         parse().then((value) => {
-          const entry = { started, headers, answered: performance.now(), painted: null };
+          const entry = { started, headers, answered: performance.now(), painted: null, bytes: null };
+          copy.text().then((t) => { entry.bytes = t.length; });
           (b.answers[cmd] = b.answers[cmd] || []).push(entry);
           requestAnimationFrame(() => setTimeout(() => { entry.painted = performance.now(); }, 0));
           return value;
@@ -161,6 +164,8 @@ struct Side {
     rss: Option<f64>,
     /// The footprint read right after each step (no idle wait), to see which step grows it.
     step_footprints: Vec<(String, f64)>,
+    /// Each process's private MB after each step.
+    step_private: Vec<String>,
     notes: Vec<String>,
 }
 
@@ -449,6 +454,20 @@ impl Bench {
         let (paint, ipc) = self.data_and_ipc("run_cert_check", n).await?;
         side.cert_data.push(paint);
         side.cert_ipc.push(ipc);
+        let answer = self
+            .js(
+                "return __bench.answer(arguments[0], arguments[1]);",
+                vec![json!("run_cert_check"), json!(n)],
+            )
+            .await?;
+        side.notes.push(format!(
+            "the certificate check's answer: {} characters of JSON",
+            answer.get("bytes").cloned().unwrap_or(Value::Null)
+        ));
+        let elements = self.js("return __bench.elements();", vec![]).await?;
+        side.notes.push(format!(
+            "elements in the page after the certificate check: {elements}"
+        ));
         side.cert_backends = self
             .j
             .text("[data-testid='cert-verdict']")
@@ -543,8 +562,10 @@ impl Bench {
                         .screenshot(&format!("{}-{}", side.label, $what))
                         .await;
                 }
-                if let Some((footprint, _, _)) = self.footprint_now() {
+                if let Some((footprint, _, lines)) = self.footprint_now() {
                     side.step_footprints.push(($what.to_string(), footprint));
+                    side.step_private
+                        .push(format!("{}: {}", $what, private_by_process(&lines)));
                 }
             };
         }
@@ -865,6 +886,11 @@ fn report(a: &Side, b: &Side, idle: u64, reps: usize) {
             s.label,
             steps.join(", ")
         );
+        println!(
+            "{} private MB by process after each step: {}",
+            s.label,
+            s.step_private.join("; ")
+        );
     }
     for s in [a, b] {
         println!("{} certificate check: {}", s.label, s.cert_backends);
@@ -936,6 +962,24 @@ fn descendants(root: u32) -> Vec<Proc> {
 }
 
 /// (footprint MB, RSS sum MB, a line per process).
+/// "app 63.9, Web 178.7, Network 13.3" from [`tree_memory`]'s lines.
+fn private_by_process(lines: &[String]) -> String {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let exe = w.first()?;
+            let private = w.get(5)?;
+            let short = exe
+                .trim_start_matches("WebKit")
+                .trim_end_matches("Process")
+                .trim_start_matches("cutover-");
+            Some(format!("{short} {private}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn tree_memory(tree: &[Proc]) -> (f64, f64, Vec<String>) {
     let (mut rss, mut private) = (0u64, 0u64);
     let mut shared_once: HashMap<String, u64> = HashMap::new();
