@@ -212,7 +212,10 @@ fn use_document_viewer_cache(app: &tauri::App) {
             // The property's name since WebKitGTK 2.46 (older ones spell it otherwise and keep
             // their default).
             if let Some(settings) = WebViewExt::settings(&view) {
-                if settings.find_property("enable-2d-canvas-acceleration").is_some() {
+                if settings
+                    .find_property("enable-2d-canvas-acceleration")
+                    .is_some()
+                {
                     settings.set_property("enable-2d-canvas-acceleration", accelerate_canvas);
                 }
             }
