@@ -12,6 +12,7 @@ mod commands_metrics;
 mod commands_replace;
 mod commands_watch;
 mod events;
+mod memory;
 mod state;
 pub mod updater;
 
@@ -151,6 +152,7 @@ pub fn run() {
             let app_state = state::AppState::start(app.handle().clone(), config_dir, log_dir)?;
             app.manage(app_state);
             commands_watch::start_background(app.handle().clone());
+            memory::start_trimming();
             #[cfg(target_os = "linux")]
             use_document_viewer_cache(app);
             Ok(())
