@@ -4,11 +4,8 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use serde_json::Value;
-use support::{cutover, run, standalone, Standalone};
+use support::{cutover, run, sandbox_http, standalone};
 
 /// The seeded SSL-passthrough load balancer for `sandbox-shop.test` (three droplets).
 const SHOP_LB: &str = "5a0dbe00-0001-4000-8000-000000000001";
@@ -106,24 +103,6 @@ fn only_needs_a_droplet_of_the_load_balancer() {
     assert!(message.contains("web-9 is not a droplet"), "{message}");
 }
 
-/// One HTTP request to the standalone Sandbox (the tests stay on 127.0.0.1).
-fn sandbox_http(sb: &Standalone, method: &str, path: &str) -> String {
-    let host = sb
-        .api_base
-        .trim_start_matches("http://")
-        .trim_end_matches('/');
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        sb.token
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    reply
-}
-
 #[test]
 fn a_recheck_of_only_web_3_after_the_fix_clears_the_mismatch() {
     let sb = standalone();
@@ -150,9 +129,8 @@ fn a_recheck_of_only_web_3_after_the_fix_clears_the_mismatch() {
     assert_eq!(still["recheck"]["droplets"], serde_json::json!(["web-3"]));
 
     // The Sandbox's stand-in for copying the certificate to web-3.
-    let backends = sandbox_http(&sb, "GET", "/_sandbox/backends");
-    let body: Value = serde_json::from_str(backends.split("\r\n\r\n").nth(1).unwrap_or(""))
-        .unwrap_or_else(|e| panic!("{e}: {backends}"));
+    let (_, backends) = sandbox_http(&sb, "GET", "/_sandbox/backends", "");
+    let body: Value = serde_json::from_str(&backends).unwrap_or_else(|e| panic!("{e}: {backends}"));
     let id = body["backends"]
         .as_array()
         .unwrap()
@@ -160,12 +138,13 @@ fn a_recheck_of_only_web_3_after_the_fix_clears_the_mismatch() {
         .find(|b| b["droplet_name"] == "web-3")
         .and_then(|b| b["droplet_id"].as_u64())
         .unwrap();
-    let reply = sandbox_http(
+    let (status, reply) = sandbox_http(
         &sb,
         "POST",
         &format!("/_sandbox/droplets/{id}/fix_certificate"),
+        "",
     );
-    assert!(reply.starts_with("HTTP/1.1 204"), "{reply}");
+    assert_eq!(status, 204, "{reply}");
 
     let (code, after, stderr) = against(&["--only", "web-3", "--previous", &before_arg, "--json"]);
     assert_eq!(code, 0, "{stderr}\n{after:#}");

@@ -7,43 +7,13 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{cutover, run, standalone, Standalone};
+use support::{cutover, run, sandbox_http, standalone, Standalone};
 
 const WEB_2: u64 = 510_000_102;
-
-/// One request to the Sandbox's own endpoints: (status, body).
-fn sandbox_http(sb: &Standalone, method: &str, path: &str, body: &str) -> (u16, String) {
-    let host = sb
-        .api_base
-        .trim_start_matches("http://")
-        .trim_end_matches('/');
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        sb.token,
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    let status = reply
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = reply
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
 
 /// `cutover sandbox droplet stop|start NAME --json`, which must succeed: its one JSON document.
 fn power(sb: &Standalone, name: &str, start: bool) -> Value {

@@ -183,32 +183,17 @@ fn a_refused_kubernetes_edit_prints_the_annotations_and_kubectl_for_a_person() {
     );
 }
 
-/// One HTTP request with a JSON body to the standalone Sandbox (the tests stay on 127.0.0.1):
-/// the reply's body as JSON (null when there is none).
+/// One HTTP request with a JSON body to the standalone Sandbox, which must succeed (2xx): the
+/// reply's body as JSON (null when there is none).
 fn sandbox_request(
     sb: &support::Standalone,
     method: &str,
     path: &str,
     body: &str,
 ) -> serde_json::Value {
-    use std::io::{Read, Write};
-    let host = sb
-        .api_base
-        .trim_start_matches("http://")
-        .trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        sb.token,
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    assert!(reply.starts_with("HTTP/1.1 2"), "{reply}");
-    serde_json::from_str(reply.split("\r\n\r\n").nth(1).unwrap_or_default())
-        .unwrap_or(serde_json::Value::Null)
+    let (status, reply) = support::sandbox_http(sb, method, path, body);
+    assert!((200..300).contains(&status), "{status} {reply}");
+    serde_json::from_str(&reply).unwrap_or(serde_json::Value::Null)
 }
 
 #[test]

@@ -4,12 +4,10 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{cutover, run, standalone, state_dir, Standalone};
+use support::{cutover, run, sandbox_http, standalone, state_dir, Standalone};
 
 const SHOP_LB: &str = "5a0dbe00-0001-4000-8000-000000000001";
 const SHOP_DOMAIN: &str = "sandbox-shop.test";
@@ -26,24 +24,6 @@ fn watch(dir: &Path, sb: Option<&Standalone>, args: &[&str]) -> (i32, Value, Str
         .arg(dir)
         .arg("--json");
     run(&mut cmd)
-}
-
-/// One HTTP request to the standalone Sandbox (the tests stay on 127.0.0.1).
-fn sandbox_http(sb: &Standalone, method: &str, path: &str) -> String {
-    let host = sb
-        .api_base
-        .trim_start_matches("http://")
-        .trim_end_matches('/');
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        sb.token
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    reply
 }
 
 fn appeared(outcome: &Value) -> Vec<(String, String)> {
@@ -110,9 +90,8 @@ fn run_exits_1_while_web_3_differs_and_0_once_it_is_fixed() {
     assert_eq!(code, 1);
 
     // web-3 gets the fleet's certificate mid-test.
-    let backends = sandbox_http(&sb, "GET", "/_sandbox/backends");
-    let body: Value = serde_json::from_str(backends.split("\r\n\r\n").nth(1).unwrap_or(""))
-        .unwrap_or_else(|e| panic!("{e}: {backends}"));
+    let (_, backends) = sandbox_http(&sb, "GET", "/_sandbox/backends", "");
+    let body: Value = serde_json::from_str(&backends).unwrap_or_else(|e| panic!("{e}: {backends}"));
     let id = body["backends"]
         .as_array()
         .unwrap()
@@ -120,12 +99,13 @@ fn run_exits_1_while_web_3_differs_and_0_once_it_is_fixed() {
         .find(|b| b["droplet_name"] == "web-3")
         .and_then(|b| b["droplet_id"].as_u64())
         .unwrap();
-    let reply = sandbox_http(
+    let (status, reply) = sandbox_http(
         &sb,
         "POST",
         &format!("/_sandbox/droplets/{id}/fix_certificate"),
+        "",
     );
-    assert!(reply.starts_with("HTTP/1.1 204"), "{reply}");
+    assert_eq!(status, 204, "{reply}");
 
     let (code, after, stderr) = watch(&dir, Some(&sb), &["run"]);
     assert_eq!(code, 0, "{stderr}\n{after:#}");
