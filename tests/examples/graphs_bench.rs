@@ -14,6 +14,8 @@
 //! All of it twice in one run, each in a fresh app: as shipped (layers and 2D canvases painted on
 //! the CPU) and with WebKit's defaults (`CUTOVER_GPU_RENDERING=1 CUTOVER_CANVAS_ACCELERATION=1`:
 //! GPU painting and accelerated canvases, on Mesa's software GL under Xvfb), to show what each costs.
+//! `CUTOVER_BENCH_OTHER_ENV="NAME=value …"` gives the second app another environment instead, to
+//! try a setting side by side with the shipped one.
 //!
 //! Run it with the keyring unlocked as for the journeys (it adds its Sandbox as an account):
 //!
@@ -299,6 +301,27 @@ fn print(label: &str, f: &Figures, idle: u64) {
     println!();
 }
 
+/// The second app's label and environment: CUTOVER_BENCH_OTHER_ENV, or WebKit's own defaults.
+fn other_env() -> (String, Vec<(String, String)>) {
+    match std::env::var("CUTOVER_BENCH_OTHER_ENV") {
+        Ok(spec) if !spec.trim().is_empty() => {
+            let env = spec
+                .split_whitespace()
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            (format!("With {spec}"), env)
+        }
+        _ => (
+            "With WebKit's defaults (CUTOVER_GPU_RENDERING=1 CUTOVER_CANVAS_ACCELERATION=1)".into(),
+            vec![
+                ("CUTOVER_GPU_RENDERING".into(), "1".into()),
+                ("CUTOVER_CANVAS_ACCELERATION".into(), "1".into()),
+            ],
+        ),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let idle: u64 = std::env::var("CUTOVER_BENCH_IDLE_SECS")
@@ -308,50 +331,44 @@ async fn main() -> Result<()> {
     // The benchmark's own Sandbox, added as an account, so its request counter can be read.
     let sandbox = cutover_e2e::start_sandbox().await?;
     let shipped = run("graphs-bench", &[], &sandbox, idle).await?;
-    let webkit_defaults = run(
-        "graphs-bench-gpu",
-        &[
-            ("CUTOVER_GPU_RENDERING", "1".to_string()),
-            ("CUTOVER_CANVAS_ACCELERATION", "1".to_string()),
-        ],
-        &sandbox,
-        idle,
-    )
-    .await?;
+    // The other app: WebKit's defaults, or the environment given in CUTOVER_BENCH_OTHER_ENV
+    // ("NAME=value NAME2=value2"), to try a setting side by side with the shipped one.
+    let (other_label, other_env) = other_env();
+    let env: Vec<(&str, String)> = other_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    let other = run("graphs-bench-other", &env, &sandbox, idle).await?;
     sandbox.shutdown().await;
 
     print("As shipped (painted on the CPU)", &shipped, idle);
-    print(
-        "With WebKit's defaults (CUTOVER_GPU_RENDERING=1 CUTOVER_CANVAS_ACCELERATION=1)",
-        &webkit_defaults,
-        idle,
-    );
-    println!("                                 as shipped      WebKit's defaults");
+    print(&other_label, &other, idle);
+    println!("                                 as shipped      the other ({other_label})");
     for (what, a, b) in [
         (
             "RSS: Graphs − list (MB)",
             shipped.graphs.1 - shipped.list.1,
-            webkit_defaults.graphs.1 - webkit_defaults.list.1,
+            other.graphs.1 - other.list.1,
         ),
         (
             "private: Graphs − list (MB)",
             shipped.graphs.2 - shipped.list.2,
-            webkit_defaults.graphs.2 - webkit_defaults.list.2,
+            other.graphs.2 - other.list.2,
         ),
         (
             "RSS: Graphs − detail (MB)",
             shipped.graphs.1 - shipped.detail.1,
-            webkit_defaults.graphs.1 - webkit_defaults.detail.1,
+            other.graphs.1 - other.detail.1,
         ),
         (
             "answer → drawn, first open (ms)",
             shipped.first.1,
-            webkit_defaults.first.1,
+            other.first.1,
         ),
         (
             "answer → drawn, refresh (ms)",
             shipped.refresh.1,
-            webkit_defaults.refresh.1,
+            other.refresh.1,
         ),
     ] {
         println!("{what:<32} {a:>10.1} {b:>20.1}");
