@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cutover_core::sandbox::{self, SandboxOptions};
-use cutover_core::session::Session;
+use cutover_core::session::{Session, Target};
 use cutover_core::ApiError;
 
 use crate::output::Output;
@@ -103,6 +103,12 @@ async fn run_droplet(command: DropletCommand, global: &GlobalArgs) -> Result<Exi
         DropletCommand::Stop { droplet } => (droplet.as_str(), false),
         DropletCommand::Start { droplet } => (droplet.as_str(), true),
     };
+    // With no account named the run would start a Sandbox of its own only to refuse: refused
+    // before anything starts.
+    let target = Target::from_cli(&crate::session::choice(global), SandboxOptions::default())?;
+    if matches!(target, Target::Sandbox(_)) {
+        return Err(sandbox::own_sandbox_refusal(droplet, on));
+    }
     crate::session::with(global, async move |session: &Session| {
         let done = sandbox::set_droplet_power(session, droplet, on).await?;
         out.emit(&done, || out.say(&done.message));

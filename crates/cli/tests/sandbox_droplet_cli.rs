@@ -157,5 +157,7 @@ fn with_no_sandbox_named_it_says_how_to_point_at_one() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("No running Sandbox was named"), "{stderr}");
     assert!(stderr.contains("`cutover sandbox serve`"), "{stderr}");
+    // Refused before a Sandbox of the run's own was started (it says "cutover: using …").
+    assert!(!stderr.contains("cutover: using"), "{stderr}");
     assert!(out.stdout.is_empty());
 }

@@ -227,6 +227,19 @@ pub async fn set_droplet_power(
     Ok(DropletPower::new(id, name, on, new_status, changed))
 }
 
+/// The refusal of a power change on a Sandbox this run started for itself: it ends with the run,
+/// so nothing would ever see the change. Said by [`set_droplet_power`], and by a front end that
+/// knows before opening a session that it would start such a Sandbox (no account named), so that
+/// it refuses without starting one.
+pub fn own_sandbox_refusal(droplet: &str, on: bool) -> ApiError {
+    ApiError::invalid_input(format!(
+        "No running Sandbox was named: with no DIGITALOCEAN_ACCESS_TOKEN this run would use a Sandbox of its own, which ends with it. Start one with `cutover sandbox serve`, then point at it: DIGITALOCEAN_ACCESS_TOKEN=<its token> cutover --api-base <its api_base> sandbox droplet {} {}",
+        if on { "start" } else { "stop" },
+        droplet.trim()
+    ))
+    .with_details(serde_json::json!({ "field": "api_base" }))
+}
+
 /// Power control exists only on a Sandbox someone keeps running.
 fn refuse_unless_running_sandbox(
     session: &crate::session::Session,
@@ -236,12 +249,7 @@ fn refuse_unless_running_sandbox(
 ) -> Result<(), ApiError> {
     let doctl = if on { "power-on" } else { "power-off" };
     if session.sandbox().is_some() {
-        return Err(ApiError::invalid_input(format!(
-            "No running Sandbox was named: with no DIGITALOCEAN_ACCESS_TOKEN this run started a Sandbox of its own, which ends with it. Start one with `cutover sandbox serve`, then point at it: DIGITALOCEAN_ACCESS_TOKEN=<its token> cutover --api-base <its api_base> sandbox droplet {} {}",
-            if on { "start" } else { "stop" },
-            droplet.trim()
-        ))
-        .with_details(serde_json::json!({ "field": "api_base" })));
+        return Err(own_sandbox_refusal(droplet, on));
     }
     if session.is_sandbox() {
         return Ok(());
