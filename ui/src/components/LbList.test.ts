@@ -250,6 +250,35 @@ describe("the load-balancer list", () => {
     expect(rowsOf(container).length).toBeLessThan(40);
   });
 
+  it("closing the detail gives focus back to its row, unless the user has put it elsewhere meanwhile", async () => {
+    serve(() => Array.from({ length: 50 }, (_, i) => lb(i)));
+    const { container, getByTestId, queryByTestId } = render(LoadBalancers);
+    await settle();
+    const search = getByTestId("lb-search");
+    const frames = () => new Promise((r) => setTimeout(r, 120));
+
+    // Closed and left alone: focus goes back to the row it was opened from.
+    await fireEvent.click(rowsOf(container)[3].querySelector("button.link")!);
+    await settle();
+    await fireEvent.click(getByTestId("close-detail"));
+    await frames();
+    await settle();
+    expect(queryByTestId("lb-detail")).toBeNull();
+    expect(document.activeElement?.textContent).toBe("lb-0003");
+
+    // Closed, then `/` before the list has settled: the search keeps the focus.
+    await fireEvent.click(rowsOf(container)[5].querySelector("button.link")!);
+    await settle();
+    getByTestId("close-detail").focus();
+    await fireEvent.click(getByTestId("close-detail"));
+    await tick();
+    await fireEvent.keyDown(window, { key: "/" });
+    expect(document.activeElement).toBe(search);
+    await frames();
+    await settle();
+    expect(document.activeElement).toBe(search);
+  });
+
   it("sets the startup mark once the list is painted", async () => {
     performance.clearMarks("cutover:lb-list-rendered");
     serve(() => [lb(1)]);
