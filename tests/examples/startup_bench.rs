@@ -154,17 +154,26 @@ async fn main() -> Result<()> {
 
     // The webview's clock: when it began loading the page, when the DOM was ready, when the
     // list was rendered (epoch milliseconds).
-    let marks = j
-        .client
-        .execute(
-            "const nav = performance.getEntriesByType('navigation')[0];
-             const mark = performance.getEntriesByName('cutover:lb-list-rendered')[0];
-             return [performance.timeOrigin,
-                     nav ? nav.domContentLoadedEventEnd : null,
-                     mark ? mark.startTime : null];",
-            vec![],
-        )
-        .await?;
+    // The list's mark is set after the frame that painted it, a moment after its rows are in the
+    // page: asked again until it is there.
+    let mut marks = serde_json::Value::Null;
+    for _ in 0..50 {
+        marks = j
+            .client
+            .execute(
+                "const nav = performance.getEntriesByType('navigation')[0];
+                 const mark = performance.getEntriesByName('cutover:lb-list-rendered')[0];
+                 return [performance.timeOrigin,
+                         nav ? nav.domContentLoadedEventEnd : null,
+                         mark ? mark.startTime : null];",
+                vec![],
+            )
+            .await?;
+        if marks.get(2).is_some_and(|v| v.is_number()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let num = |i: usize| marks.get(i).and_then(|v| v.as_f64());
     let (Some(origin_ms), dom_ready, Some(rendered_rel)) = (num(0), num(1), num(2)) else {
         return Err(format!("the UI did not record its marks: {marks}").into());
