@@ -282,7 +282,7 @@ impl Bench {
     }
 
     /// The app's footprint now (MB), or None when its process is not found.
-    fn footprint_now(&self) -> Option<(f64, f64, Vec<String>)> {
+    fn footprint_now(&self) -> Option<(f64, f64, Vec<ProcMemory>)> {
         let tree = descendants(std::process::id());
         let app = tree.iter().find(|p| p.exe == "cutover-app")?;
         let mut app_tree = descendants(app.pid);
@@ -541,13 +541,13 @@ impl Bench {
             .wait_for("[data-testid='lb-table'] tbody tr[data-lb]")
             .await?;
         tokio::time::sleep(Duration::from_secs(idle)).await;
-        let Some((footprint, rss, lines)) = self.footprint_now() else {
+        let Some((footprint, rss, procs)) = self.footprint_now() else {
             side.notes.push("the app's process was not found".into());
             return Ok(());
         };
         side.footprint = Some(footprint);
         side.rss = Some(rss);
-        side.notes.extend(lines);
+        side.notes.extend(procs.iter().map(ProcMemory::line));
         Ok(())
     }
 
@@ -562,10 +562,10 @@ impl Bench {
                         .screenshot(&format!("{}-{}", side.label, $what))
                         .await;
                 }
-                if let Some((footprint, _, lines)) = self.footprint_now() {
+                if let Some((footprint, _, procs)) = self.footprint_now() {
                     side.step_footprints.push(($what.to_string(), footprint));
                     side.step_private
-                        .push(format!("{}: {}", $what, private_by_process(&lines)));
+                        .push(format!("{}: {}", $what, private_by_process(&procs)));
                 }
             };
         }
@@ -961,29 +961,43 @@ fn descendants(root: u32) -> Vec<Proc> {
         .collect()
 }
 
-/// (footprint MB, RSS sum MB, a line per process).
-/// "app 63.9, Web 178.7, Network 13.3" from [`tree_memory`]'s lines.
-fn private_by_process(lines: &[String]) -> String {
-    lines
+/// One process's memory, MB.
+struct ProcMemory {
+    exe: String,
+    rss: f64,
+    private: f64,
+}
+
+impl ProcMemory {
+    fn line(&self) -> String {
+        format!(
+            "  {:<22} RSS {:>6.1} MB  private {:>6.1} MB",
+            self.exe, self.rss, self.private
+        )
+    }
+}
+
+/// "app 63.9, Web 178.7, Network 13.3": each process's private MB, short names.
+fn private_by_process(procs: &[ProcMemory]) -> String {
+    procs
         .iter()
-        .filter_map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            let exe = w.first()?;
-            let private = w.get(5)?;
-            let short = exe
+        .map(|p| {
+            let short = p
+                .exe
                 .trim_start_matches("WebKit")
                 .trim_end_matches("Process")
                 .trim_start_matches("cutover-");
-            Some(format!("{short} {private}"))
+            format!("{short} {:.1}", p.private)
         })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-fn tree_memory(tree: &[Proc]) -> (f64, f64, Vec<String>) {
+/// (footprint MB, RSS sum MB, each process).
+fn tree_memory(tree: &[Proc]) -> (f64, f64, Vec<ProcMemory>) {
     let (mut rss, mut private) = (0u64, 0u64);
     let mut shared_once: HashMap<String, u64> = HashMap::new();
-    let mut lines = Vec::new();
+    let mut procs = Vec::new();
     for p in tree {
         let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", p.pid)).unwrap_or_default();
         let (mut p_rss, mut p_private) = (0u64, 0u64);
@@ -1009,12 +1023,11 @@ fn tree_memory(tree: &[Proc]) -> (f64, f64, Vec<String>) {
                 _ => {}
             }
         }
-        lines.push(format!(
-            "  {:<22} RSS {:>6.1} MB  private {:>6.1} MB",
-            p.exe,
-            p_rss as f64 / 1024.0,
-            p_private as f64 / 1024.0
-        ));
+        procs.push(ProcMemory {
+            exe: p.exe.clone(),
+            rss: p_rss as f64 / 1024.0,
+            private: p_private as f64 / 1024.0,
+        });
         rss += p_rss;
         private += p_private;
     }
@@ -1022,6 +1035,6 @@ fn tree_memory(tree: &[Proc]) -> (f64, f64, Vec<String>) {
     (
         mb(private + shared_once.values().sum::<u64>()),
         mb(rss),
-        lines,
+        procs,
     )
 }
