@@ -264,7 +264,7 @@ pub async fn run_lb(command: LbCommand, global: &GlobalArgs) -> Outcome {
         let conn = &session.connection;
         match command {
             LbCommand::List => {
-                let lbs = lb::list(conn).await?.load_balancers;
+                let lbs = lb::list(conn).await?;
                 out.emit(&lbs, || print_lb_table(&lbs));
                 Ok(ExitCode::SUCCESS)
             }

@@ -47,15 +47,74 @@ impl Default for Follow {
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct LbList {
-    pub load_balancers: Vec<LoadBalancer>,
+    /// One row per load balancer: what the list shows, not the whole load balancer.
+    pub load_balancers: Vec<LbRow>,
     pub rate_limit: Option<RateLimitInfo>,
     /// The load balancers a Kubernetes cluster owns (edits are refused unless overridden).
     pub kubernetes: Vec<KubernetesOwned>,
-    /// A digest of the list as DigitalOcean answered it: given back on the next refresh, an
+    /// A digest of the list as sent (rows and owners): given back on the next refresh, an
     /// unchanged list is not sent again.
     pub fingerprint: String,
     /// The list is the one `known` named: `load_balancers` and `kubernetes` are left empty.
     pub unchanged: bool,
+}
+
+/// One load balancer as the list shows it. Its size does not grow with the load balancer's
+/// droplets (a count, not their ids: a 1,000-row list of 200 droplets each was 200,000 ids,
+/// most of what the page read and held for it) nor with its rules and settings (one flag).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct LbRow {
+    pub id: String,
+    pub name: String,
+    /// `new`, `active` or `errored`.
+    pub status: String,
+    /// The public IPv4 address (empty while `new`).
+    pub ip: String,
+    pub region: Option<LbRowRegion>,
+    /// `REGIONAL`, `REGIONAL_NETWORK` or `GLOBAL`; none from an API that predates the field.
+    #[serde(rename = "type")]
+    pub lb_type: Option<String>,
+    pub size_unit: Option<u32>,
+    /// The deprecated size slug (`lb-small` …), when that is what it has.
+    pub size: Option<String>,
+    /// How many droplets are behind it (by id, or the tag's).
+    pub droplet_count: u32,
+    /// The tag whose droplets are behind it; `""` when it lists droplets by id.
+    pub tag: String,
+    /// Some forwarding rule passes TLS through undecrypted.
+    pub passthrough: bool,
+    pub redirect_http_to_https: bool,
+    pub enable_proxy_protocol: bool,
+}
+
+/// A row's region: its slug and name (not its features and sizes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct LbRowRegion {
+    pub slug: String,
+    pub name: String,
+}
+
+impl From<&LoadBalancer> for LbRow {
+    fn from(lb: &LoadBalancer) -> Self {
+        Self {
+            id: lb.id.clone(),
+            name: lb.name.clone(),
+            status: lb.status.clone(),
+            ip: lb.ip.clone(),
+            region: lb.region.as_ref().map(|r| LbRowRegion {
+                slug: r.slug.clone(),
+                name: r.name.clone(),
+            }),
+            lb_type: lb.lb_type.clone(),
+            size_unit: lb.size_unit,
+            size: lb.size.clone(),
+            droplet_count: u32::try_from(lb.droplet_ids.len()).unwrap_or(u32::MAX),
+            tag: lb.tag.clone(),
+            passthrough: lb.forwarding_rules.iter().any(|r| r.tls_passthrough),
+            redirect_http_to_https: lb.redirect_http_to_https,
+            enable_proxy_protocol: lb.enable_proxy_protocol,
+        }
+    }
 }
 
 /// A load balancer a Kubernetes cluster owns, for the list's badge.
@@ -308,18 +367,30 @@ fn check_id(id: &str) -> Result<&str, ApiError> {
     Ok(id)
 }
 
-/// Every load balancer, and the rate limit after listing them.
-pub async fn list(conn: &Connection) -> Result<LbList, ApiError> {
-    list_since(conn, None).await
+/// Every load balancer, whole (the CLI's `lb list`, and finding one by name).
+pub async fn list(conn: &Connection) -> Result<Vec<LoadBalancer>, ApiError> {
+    Ok(conn.client.list_load_balancers().await?)
 }
 
-/// [`list`], but when the list's fingerprint is `known` (the caller has it already) nothing of
-/// it is sent back: a refresh of a big account that changed nothing costs the page nothing
-/// (reading a megabyte of JSON every 15 s froze it for 80 ms).
+/// The list as the app shows it: a row per load balancer, the Kubernetes-owned ones, and the
+/// rate limit. When the list's fingerprint is `known` (the caller has it already) nothing of it
+/// is sent back: a refresh of a big account that changed nothing costs the page nothing (reading
+/// a megabyte of JSON every 15 s froze it for 80 ms). The fingerprint is of what is sent, so a
+/// change the list does not show (a health check's path) sends nothing either.
 pub async fn list_since(conn: &Connection, known: Option<&str>) -> Result<LbList, ApiError> {
-    let load_balancers = conn.client.list_load_balancers().await?;
-    let fingerprint = list_fingerprint(&load_balancers);
+    let all = conn.client.list_load_balancers().await?;
     let rate_limit = conn.client.rate_limit().map(RateLimitInfo::from);
+    let load_balancers: Vec<LbRow> = all.iter().map(LbRow::from).collect();
+    let kubernetes: Vec<KubernetesOwned> = all
+        .iter()
+        .filter_map(|lb| {
+            crate::kubernetes::owner(lb).map(|owner| KubernetesOwned {
+                id: lb.id.clone(),
+                owner,
+            })
+        })
+        .collect();
+    let fingerprint = list_fingerprint(&load_balancers, &kubernetes);
     if known == Some(fingerprint.as_str()) {
         return Ok(LbList {
             load_balancers: Vec::new(),
@@ -329,15 +400,6 @@ pub async fn list_since(conn: &Connection, known: Option<&str>) -> Result<LbList
             unchanged: true,
         });
     }
-    let kubernetes = load_balancers
-        .iter()
-        .filter_map(|lb| {
-            crate::kubernetes::owner(lb).map(|owner| KubernetesOwned {
-                id: lb.id.clone(),
-                owner,
-            })
-        })
-        .collect();
     Ok(LbList {
         kubernetes,
         load_balancers,
@@ -376,9 +438,9 @@ pub async fn detail(conn: &Connection, id: &str) -> Result<LbDetail, ApiError> {
     })
 }
 
-/// SHA-256 of the list as serialised (every field, unknown ones included), hex.
-fn list_fingerprint(load_balancers: &[LoadBalancer]) -> String {
-    let bytes = serde_json::to_vec(load_balancers).unwrap_or_default();
+/// SHA-256 of the rows and the Kubernetes owners as serialised, hex.
+fn list_fingerprint(rows: &[LbRow], kubernetes: &[KubernetesOwned]) -> String {
+    let bytes = serde_json::to_vec(&(rows, kubernetes)).unwrap_or_default();
     let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -1222,7 +1284,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unchanged_list_is_not_sent_again_and_a_change_is() {
+    async fn an_unchanged_list_is_not_sent_again_and_a_change_it_shows_is() {
         let (handle, conn) = sandbox().await;
         let first = list_since(&conn, None).await.unwrap();
         assert!(!first.unchanged && !first.load_balancers.is_empty());
@@ -1230,19 +1292,61 @@ mod tests {
         assert!(again.unchanged, "nothing changed");
         assert!(again.load_balancers.is_empty() && again.kubernetes.is_empty());
         assert_eq!(again.fingerprint, first.fingerprint);
-        // An edit changes the fingerprint: the list comes whole.
-        let mut edit = LbEdit::from_lb(&blog(&conn).await);
-        edit.http_idle_timeout_seconds = Some(91);
-        let lb = blog(&conn).await;
-        conn.client
-            .update_load_balancer(&lb.id, &plan(&lb, &edit.apply_to(&lb)).request)
-            .await
-            .unwrap();
+        let update = async |edit: &dyn Fn(&mut LbEdit)| {
+            let lb = blog(&conn).await;
+            let mut wanted = LbEdit::from_lb(&lb);
+            edit(&mut wanted);
+            conn.client
+                .update_load_balancer(&lb.id, &plan(&lb, &wanted.apply_to(&lb)).request)
+                .await
+                .unwrap();
+        };
+        // A change the list does not show: nothing is sent.
+        update(&|e| e.http_idle_timeout_seconds = Some(91)).await;
+        let hidden = list_since(&conn, Some(&first.fingerprint)).await.unwrap();
+        assert!(hidden.unchanged, "only the idle timeout changed");
+        // One it shows: the list comes whole, with the new row.
+        update(&|e| e.redirect_http_to_https = !e.redirect_http_to_https).await;
         let changed = list_since(&conn, Some(&first.fingerprint)).await.unwrap();
         assert!(!changed.unchanged);
         assert_ne!(changed.fingerprint, first.fingerprint);
         assert_eq!(changed.load_balancers.len(), first.load_balancers.len());
+        let row = |list: &LbList| {
+            let blog = list.load_balancers.iter().find(|r| r.name == "blog-https");
+            blog.cloned().expect("blog's row")
+        };
+        assert_ne!(
+            row(&changed).redirect_http_to_https,
+            row(&first).redirect_http_to_https
+        );
         handle.shutdown().await;
+    }
+
+    #[test]
+    fn a_row_counts_droplets_and_flags_passthrough() {
+        let mut lb: LoadBalancer = serde_json::from_value(serde_json::json!({
+            "id": "lb-1", "name": "shop", "status": "active", "ip": "203.0.113.5",
+            "region": { "slug": "ams3", "name": "Amsterdam 3", "features": ["x"], "available": true },
+            "type": "REGIONAL_NETWORK", "size_unit": 2, "droplet_ids": [1, 2, 3], "tag": "",
+            "forwarding_rules": [
+                { "entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80 }
+            ],
+            "redirect_http_to_https": true, "enable_proxy_protocol": false
+        }))
+        .unwrap();
+        let row = LbRow::from(&lb);
+        assert_eq!(row.droplet_count, 3);
+        assert!(!row.passthrough && row.redirect_http_to_https && !row.enable_proxy_protocol);
+        assert_eq!(row.lb_type.as_deref(), Some("REGIONAL_NETWORK"));
+        assert_eq!(row.region.as_ref().map(|r| r.slug.as_str()), Some("ams3"));
+        lb.forwarding_rules[0].tls_passthrough = true;
+        assert!(LbRow::from(&lb).passthrough);
+        // The row is what the page gets: no droplet ids, no rules, no region features.
+        let json = serde_json::to_value(&row).unwrap();
+        for absent in ["droplet_ids", "forwarding_rules", "features"] {
+            assert!(!json.to_string().contains(absent), "{absent} in {json}");
+        }
+        assert_eq!(json["type"], "REGIONAL_NETWORK");
     }
 
     #[tokio::test]
@@ -1278,7 +1382,6 @@ mod tests {
         list(conn)
             .await
             .expect("list")
-            .load_balancers
             .into_iter()
             .find(|lb| lb.name == "blog-https")
             .expect("blog-https is seeded")
@@ -1407,7 +1510,7 @@ mod tests {
     #[tokio::test]
     async fn detail_resolves_droplets_by_tag() {
         let (handle, conn) = sandbox().await;
-        let lbs = list(&conn).await.expect("list").load_balancers;
+        let lbs = list(&conn).await.expect("list");
         let api = lbs
             .iter()
             .find(|lb| lb.name == "api-by-tag")

@@ -1048,7 +1048,6 @@ mod tests {
         crate::lb::list(&session.connection)
             .await
             .unwrap()
-            .load_balancers
             .into_iter()
             .filter(|lb| lb.name == name)
             .collect()

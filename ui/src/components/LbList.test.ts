@@ -11,21 +11,21 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import LoadBalancers, { forgetKeptList } from "../views/LoadBalancers.svelte";
 import { accountVersion } from "../lib/accounts.svelte";
 
+// A row as core's `LbRow` sends it.
 const lb = (i: number, over: Record<string, unknown> = {}) => ({
   id: `id-${i}`,
   name: `lb-${String(i).padStart(4, "0")}`,
-  ip: `10.0.${i >> 8}.${i & 255}`,
   status: "active",
-  created_at: "2026-01-01T00:00:00Z",
-  forwarding_rules: [],
+  ip: `10.0.${i >> 8}.${i & 255}`,
+  region: { slug: "ams3", name: "Amsterdam 3" },
+  type: "REGIONAL",
+  size_unit: 1,
+  size: null,
+  droplet_count: 2,
+  tag: "",
+  passthrough: false,
   redirect_http_to_https: false,
   enable_proxy_protocol: false,
-  enable_backend_keepalive: false,
-  disable_lets_encrypt_dns_records: false,
-  region: { slug: "ams3", name: "Amsterdam 3" },
-  size_unit: 1,
-  droplet_ids: [1, 2],
-  tag: "",
   ...over,
 });
 

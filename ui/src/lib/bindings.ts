@@ -2373,12 +2373,13 @@ export type LbList = LbList_Serialize | LbList_Deserialize;
 
 /**  The list, plus the rate limit read from the same answer's headers. */
 export type LbList_Deserialize = {
-	loadBalancers: LoadBalancer_Deserialize[],
+	/**  One row per load balancer: what the list shows, not the whole load balancer. */
+	loadBalancers: LbRow_Deserialize[],
 	rateLimit?: RateLimitInfo | null,
 	/**  The load balancers a Kubernetes cluster owns (edits are refused unless overridden). */
 	kubernetes: KubernetesOwned_Deserialize[],
 	/**
-	 *  A digest of the list as DigitalOcean answered it: given back on the next refresh, an
+	 *  A digest of the list as sent (rows and owners): given back on the next refresh, an
 	 *  unchanged list is not sent again.
 	 */
 	fingerprint: string,
@@ -2388,12 +2389,13 @@ export type LbList_Deserialize = {
 
 /**  The list, plus the rate limit read from the same answer's headers. */
 export type LbList_Serialize = {
-	loadBalancers: LoadBalancer_Serialize[],
+	/**  One row per load balancer: what the list shows, not the whole load balancer. */
+	loadBalancers: LbRow_Serialize[],
 	rateLimit: RateLimitInfo | null,
 	/**  The load balancers a Kubernetes cluster owns (edits are refused unless overridden). */
 	kubernetes: KubernetesOwned_Serialize[],
 	/**
-	 *  A digest of the list as DigitalOcean answered it: given back on the next refresh, an
+	 *  A digest of the list as sent (rows and owners): given back on the next refresh, an
 	 *  unchanged list is not sent again.
 	 */
 	fingerprint: string,
@@ -2406,6 +2408,75 @@ export type LbProgress = {
 	id: string,
 	status: string,
 	message: string,
+};
+
+/**
+ *  One load balancer as the list shows it. Its size does not grow with the load balancer's
+ *  droplets (a count, not their ids: a 1,000-row list of 200 droplets each was 200,000 ids,
+ *  most of what the page read and held for it) nor with its rules and settings (one flag).
+ */
+export type LbRow = LbRow_Serialize | LbRow_Deserialize;
+
+/**  A row's region: its slug and name (not its features and sizes). */
+export type LbRowRegion = {
+	slug: string,
+	name: string,
+};
+
+/**
+ *  One load balancer as the list shows it. Its size does not grow with the load balancer's
+ *  droplets (a count, not their ids: a 1,000-row list of 200 droplets each was 200,000 ids,
+ *  most of what the page read and held for it) nor with its rules and settings (one flag).
+ */
+export type LbRow_Deserialize = {
+	id: string,
+	name: string,
+	/**  `new`, `active` or `errored`. */
+	status: string,
+	/**  The public IPv4 address (empty while `new`). */
+	ip: string,
+	region?: LbRowRegion | null,
+	/**  `REGIONAL`, `REGIONAL_NETWORK` or `GLOBAL`; none from an API that predates the field. */
+	type?: string | null,
+	size_unit?: number | null,
+	/**  The deprecated size slug (`lb-small` …), when that is what it has. */
+	size?: string | null,
+	/**  How many droplets are behind it (by id, or the tag's). */
+	droplet_count: number,
+	/**  The tag whose droplets are behind it; `""` when it lists droplets by id. */
+	tag: string,
+	/**  Some forwarding rule passes TLS through undecrypted. */
+	passthrough: boolean,
+	redirect_http_to_https: boolean,
+	enable_proxy_protocol: boolean,
+};
+
+/**
+ *  One load balancer as the list shows it. Its size does not grow with the load balancer's
+ *  droplets (a count, not their ids: a 1,000-row list of 200 droplets each was 200,000 ids,
+ *  most of what the page read and held for it) nor with its rules and settings (one flag).
+ */
+export type LbRow_Serialize = {
+	id: string,
+	name: string,
+	/**  `new`, `active` or `errored`. */
+	status: string,
+	/**  The public IPv4 address (empty while `new`). */
+	ip: string,
+	region: LbRowRegion | null,
+	/**  `REGIONAL`, `REGIONAL_NETWORK` or `GLOBAL`; none from an API that predates the field. */
+	type: string | null,
+	size_unit: number | null,
+	/**  The deprecated size slug (`lb-small` …), when that is what it has. */
+	size: string | null,
+	/**  How many droplets are behind it (by id, or the tag's). */
+	droplet_count: number,
+	/**  The tag whose droplets are behind it; `""` when it lists droplets by id. */
+	tag: string,
+	/**  Some forwarding rule passes TLS through undecrypted. */
+	passthrough: boolean,
+	redirect_http_to_https: boolean,
+	enable_proxy_protocol: boolean,
 };
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { badges, describeRule, nextPollDelay, searchLbs, sortLbs, tabAfterKey, type LbLike } from "./lb";
+import { badgeFlags, badges, describeRule, nextPollDelay, searchLbs, sortLbs, tabAfterKey, type LbLike } from "./lb";
 
 const lb = (over: Partial<LbLike>): LbLike => ({
   id: "id-" + (over.name ?? "x"),
@@ -7,8 +7,8 @@ const lb = (over: Partial<LbLike>): LbLike => ({
   status: "active",
   ip: "",
   region: { slug: "nyc3", name: "New York 3" },
-  forwarding_rules: [],
-  droplet_ids: [],
+  droplet_count: 0,
+  passthrough: false,
   tag: "",
   redirect_http_to_https: false,
   enable_proxy_protocol: false,
@@ -26,10 +26,19 @@ const passthrough = {
 describe("badges", () => {
   it("flags passthrough, redirect and PROXY protocol", () => {
     const labels = badges(
-      lb({ forwarding_rules: [passthrough], redirect_http_to_https: true, enable_proxy_protocol: true }),
+      lb({ passthrough: true, redirect_http_to_https: true, enable_proxy_protocol: true }),
     ).map((b) => b.label);
     expect(labels).toEqual(["SSL passthrough", "HTTP→HTTPS", "PROXY"]);
     expect(badges(lb({}))).toEqual([]);
+  });
+
+  it("reads a whole load balancer's rules as its row does", () => {
+    const plain = { ...passthrough, tls_passthrough: false };
+    const whole = (rules: (typeof passthrough)[]) =>
+      badgeFlags({ forwarding_rules: rules, redirect_http_to_https: true, enable_proxy_protocol: false });
+    expect(whole([plain, passthrough])).toEqual({ passthrough: true, redirect_http_to_https: true, enable_proxy_protocol: false });
+    expect(whole([plain]).passthrough).toBe(false);
+    expect(whole([]).passthrough).toBe(false);
   });
 });
 
@@ -41,9 +50,9 @@ describe("describeRule", () => {
 
 describe("searchLbs and sortLbs", () => {
   const lbs = [
-    lb({ name: "shop", ip: "10.0.0.20", tag: "web", droplet_ids: [1, 2, 3] }),
+    lb({ name: "shop", ip: "10.0.0.20", tag: "web", droplet_count: 3 }),
     lb({ name: "blog", ip: "10.0.0.3", region: { slug: "ams3", name: "Amsterdam 3" } }),
-    lb({ name: "api", ip: "", status: "new", droplet_ids: [4] }),
+    lb({ name: "api", ip: "", status: "new", droplet_count: 1 }),
   ];
 
   it("searches name, ip, region and tag", () => {

@@ -10,33 +10,45 @@ export interface RuleLike {
   certificate_id?: string | null;
 }
 
+/** A row of the load-balancer list (the generated `LbRow`): what the list shows, no more. */
 export interface LbLike {
   id: string;
   name: string;
   status: string;
   ip: string;
   region?: { slug: string; name: string } | null;
-  lb_type?: string | null;
   type?: string | null;
   size_unit?: number | null;
   size?: string | null;
-  forwarding_rules: RuleLike[];
-  // f64 in the bindings, hence `null` (NaN) in the type; never null in practice.
-  droplet_ids: (number | null)[];
+  droplet_count: number;
   tag: string;
+  /** Some forwarding rule passes TLS through undecrypted. */
+  passthrough: boolean;
   redirect_http_to_https: boolean;
   enable_proxy_protocol: boolean;
 }
 
+/** What the badges are read from: a list row, or a whole load balancer through `badgeFlags`. */
+export type BadgeFlags = Pick<LbLike, "passthrough" | "redirect_http_to_https" | "enable_proxy_protocol">;
+
 export type Badge = { label: string; tone: "ok" | "warn" | "err" | "info"; title: string };
 
-export function hasPassthrough(lb: LbLike): boolean {
-  return lb.forwarding_rules.some((r) => r.tls_passthrough);
+/** A whole load balancer's badge flags, read as its list row reads them (core's `LbRow`). */
+export function badgeFlags(lb: {
+  forwarding_rules: RuleLike[];
+  redirect_http_to_https: boolean;
+  enable_proxy_protocol: boolean;
+}): BadgeFlags {
+  return {
+    passthrough: lb.forwarding_rules.some((r) => r.tls_passthrough),
+    redirect_http_to_https: lb.redirect_http_to_https,
+    enable_proxy_protocol: lb.enable_proxy_protocol,
+  };
 }
 
-export function badges(lb: LbLike): Badge[] {
+export function badges(lb: BadgeFlags): Badge[] {
   const out: Badge[] = [];
-  if (hasPassthrough(lb))
+  if (lb.passthrough)
     out.push({ label: "SSL passthrough", tone: "info", title: "TLS is forwarded to the droplets undecrypted" });
   if (lb.redirect_http_to_https)
     out.push({ label: "HTTP→HTTPS", tone: "info", title: "Port 80 redirects to 443" });
@@ -51,7 +63,7 @@ export function statusTone(status: string): "ok" | "warn" | "err" {
   return "warn";
 }
 
-export function sizeLabel(lb: LbLike): string {
+export function sizeLabel(lb: Pick<LbLike, "size_unit" | "size">): string {
   if (lb.size_unit) return `${lb.size_unit} node${lb.size_unit === 1 ? "" : "s"}`;
   return lb.size ?? "—";
 }
@@ -61,10 +73,6 @@ export function describeRule(r: RuleLike): string {
   if (r.tls_passthrough) return `${base} (passthrough)`;
   if (r.certificate_id) return `${base} (certificate)`;
   return base;
-}
-
-export function dropletCount(lb: LbLike): number {
-  return lb.droplet_ids.length;
 }
 
 /** Case-insensitive search over name, IP, region, tag and id. */
@@ -95,7 +103,7 @@ export function sortLbs<T extends LbLike>(lbs: T[], key: SortKey, ascending: boo
       case "region":
         return lb.region?.slug ?? "";
       case "droplets":
-        return dropletCount(lb);
+        return lb.droplet_count;
     }
   };
   const sorted = [...lbs].sort((a, b) => {

@@ -8,8 +8,8 @@ const lb = (over: Partial<LbLike>): LbLike => ({
   status: "active",
   ip: "",
   region: { slug: "nyc3", name: "New York 3" },
-  forwarding_rules: [],
-  droplet_ids: [],
+  droplet_count: 0,
+  passthrough: false,
   tag: "",
   redirect_http_to_https: false,
   enable_proxy_protocol: false,
@@ -17,10 +17,10 @@ const lb = (over: Partial<LbLike>): LbLike => ({
 });
 
 const lbs = [
-  lb({ name: "shop", ip: "10.0.0.20", tag: "web", droplet_ids: [1, 2, 3] }),
+  lb({ name: "shop", ip: "10.0.0.20", tag: "web", droplet_count: 3 }),
   lb({ name: "blog", ip: "10.0.0.3", region: { slug: "ams3", name: "Amsterdam 3" } }),
-  lb({ name: "api", ip: "", status: "new", droplet_ids: [4] }),
-  lb({ name: "Zeta", ip: "10.0.0.3", droplet_ids: [4] }),
+  lb({ name: "api", ip: "", status: "new", droplet_count: 1 }),
+  lb({ name: "Zeta", ip: "10.0.0.3", droplet_count: 1 }),
   lb({ name: "alpha", ip: "192.168.0.1", status: "errored", tag: "shop" }),
 ];
 
@@ -62,15 +62,15 @@ describe("lbKeys", () => {
     expect(lbKeys({ ...one })).not.toBe(k);
   });
 
-  it("filters 1,000 load balancers on cached keys quickly", () => {
+  // How fast is ui_bench's to say (timings in a test only flake on a shared machine).
+  it("filters 1,000 load balancers, each keystroke narrowing, and clears to the whole list", () => {
     const big = Array.from({ length: 1000 }, (_, i) =>
-      lb({ name: `lb-${i}`, ip: `10.0.${i >> 8}.${i & 255}`, droplet_ids: [i] }),
+      lb({ name: `lb-${i}`, ip: `10.0.${i >> 8}.${i & 255}`, droplet_count: i }),
     );
     const sorted = orderLbs(big, "name", true);
-    const t0 = performance.now();
-    for (const q of ["l", "lb", "lb-", "lb-9", "lb-99", "lb-999", ""]) filterLbs(sorted, q);
-    const ms = performance.now() - t0;
+    const counts = ["l", "lb", "lb-", "lb-9", "lb-99", "lb-999"].map((q) => filterLbs(sorted, q).length);
+    expect(counts).toEqual([1000, 1000, 1000, 111, 11, 1]);
     expect(filterLbs(sorted, "lb-999").map((l) => l.name)).toEqual(["lb-999"]);
-    expect(ms).toBeLessThan(100);
+    expect(filterLbs(sorted, "")).toBe(sorted);
   });
 });

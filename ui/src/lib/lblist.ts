@@ -3,7 +3,7 @@
 // lib/merge keeps unchanged objects identical across refreshes, so a refresh, a keystroke or a
 // cleared filter computes nothing again for them. Same fields and order as `searchLbs` and
 // `sortLbs` in lib/lb (lblist.test.ts checks they agree).
-import { dropletCount, type LbLike, type SortKey } from "./lb";
+import type { LbLike, SortKey } from "./lb";
 
 interface Keys {
   search: string;
@@ -34,7 +34,7 @@ export function lbKeys(lb: LbLike): Keys {
       status: lb.status,
       ip: ipValue(lb.ip),
       region: lb.region?.slug ?? "",
-      droplets: dropletCount(lb),
+      droplets: lb.droplet_count,
     };
     cache.set(lb, keys);
   }
