@@ -9,6 +9,7 @@ import {
   parseBackends,
   recheckDroplets,
   severityClass,
+  SharedCertificates,
   withRechecked,
   type BackendLike,
   type LeafLike,
@@ -204,5 +205,38 @@ describe("recheckDroplets", () => {
     expect(recheckDroplets({ droplets: ["web-3"] }, ["web-9"])).toEqual(["web-3"]);
     expect(recheckDroplets(null, ["web-3"])).toEqual(["web-3"]);
     expect(recheckDroplets({ droplets: [] }, null)).toEqual([]);
+  });
+});
+
+describe("SharedCertificates", () => {
+  const cert = (sha256: string) => ({ sha256, pem: `-----BEGIN CERTIFICATE-----\n${sha256}\n`, subject: `CN=${sha256}` });
+  // As the IPC gives them: every backend's certificates are objects of their own.
+  const backend = (leaf: string, fallback: string | null) => ({
+    label: leaf,
+    leaf: cert(leaf),
+    probe: { chain: [cert(leaf), cert("ca")], default_certificate: fallback ? { leaf: cert(fallback) } : null },
+  });
+
+  it("puts one object per certificate in every place, across backends and runs of the stream", () => {
+    const shared = new SharedCertificates<ReturnType<typeof cert>>();
+    const [a, b] = shared.backends([backend("aaa", "aaa"), backend("aaa", null)]);
+    const c = shared.backend(backend("bbb", "aaa"));
+    expect(a.leaf).toBe(a.probe.chain[0]);
+    expect(a.probe.default_certificate?.leaf).toBe(a.leaf);
+    expect(b.leaf).toBe(a.leaf);
+    expect(b.probe.chain[1]).toBe(a.probe.chain[1]);
+    expect(c.probe.default_certificate?.leaf).toBe(a.leaf);
+    // A different certificate stays itself, and equal to what was sent.
+    expect(c.leaf).not.toBe(a.leaf);
+    expect(c.leaf).toEqual(cert("bbb"));
+    expect(c.probe.chain[0]).toBe(c.leaf);
+  });
+
+  it("leaves a certificate without a fingerprint alone", () => {
+    const shared = new SharedCertificates<ReturnType<typeof cert>>();
+    const x = cert("");
+    const y = cert("");
+    expect(shared.cert(x)).toBe(x);
+    expect(shared.cert(y)).toBe(y);
   });
 });

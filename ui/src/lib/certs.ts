@@ -302,3 +302,50 @@ export function terminationSummary(
     }
   }
 }
+
+/** A certificate as reports carry it: what sharing compares (structurally a `CertInfo`). */
+interface CertLike {
+  sha256: string;
+  pem: string;
+}
+
+interface ReportCerts<C extends CertLike> {
+  leaf?: C | null;
+  probe: { chain: C[]; default_certificate?: { leaf?: C | null } | null };
+}
+
+/**
+ * Each certificate once per check (issue 20): a report carries the certificate a backend serves
+ * up to three times (its leaf, the chain's first, the one served without SNI), and a healthy
+ * fleet of 200 serves the same one — 600 parsed copies of it, PEM included, for as long as the
+ * view shows the report. `share` puts one object per certificate (by SHA-256 and PEM) in every
+ * place, so the copies the IPC answer parsed are left to the collector. Objects are replaced,
+ * never changed: a shared certificate is the same value it replaces.
+ */
+export class SharedCertificates<C extends CertLike> {
+  #bySha = new Map<string, C>();
+
+  /** The one object for this certificate (the first seen). */
+  cert(c: C): C {
+    if (!c.sha256) return c;
+    const seen = this.#bySha.get(c.sha256);
+    if (seen && seen.pem === c.pem) return seen;
+    if (!seen) this.#bySha.set(c.sha256, c);
+    return c;
+  }
+
+  /** The backend with its certificates replaced by the shared ones (the same object, changed). */
+  backend<B extends ReportCerts<C>>(b: B): B {
+    if (b.leaf) b.leaf = this.cert(b.leaf);
+    b.probe.chain = b.probe.chain.map((c) => this.cert(c));
+    const fallback = b.probe.default_certificate;
+    if (fallback?.leaf) fallback.leaf = this.cert(fallback.leaf);
+    return b;
+  }
+
+  /** Every backend of a report, shared. */
+  backends<B extends ReportCerts<C>>(bs: B[]): B[] {
+    for (const b of bs) this.backend(b);
+    return bs;
+  }
+}
