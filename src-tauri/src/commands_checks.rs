@@ -48,7 +48,8 @@ pub async fn check_sources(state: State<'_, AppState>) -> Result<Vec<LbChoice>, 
     cutover_core::lb::lb_choices(&conn).await
 }
 
-/// Probes every backend, sending each result to `progress` as it finishes; returns the report.
+/// Probes every backend, sending the results to `progress` as they finish (together, every
+/// `batch::EVERY`); returns the report.
 /// `ca_file` names a PEM file of extra CA certificates to trust. With `recheck`, only its
 /// droplets are probed (the fix panel's Recheck) and merged into its earlier report.
 #[tauri::command]
@@ -58,7 +59,7 @@ pub async fn run_cert_check(
     input: CertCheckInput,
     ca_file: Option<String>,
     recheck: Option<CertRecheck>,
-    progress: Channel<BackendReport>,
+    progress: Channel<Vec<BackendReport>>,
 ) -> Result<FleetReport, ApiError> {
     let mut input = input;
     if let Some(path) = ca_file.filter(|p| !p.trim().is_empty()) {
@@ -69,17 +70,17 @@ pub async fn run_cert_check(
         // Hand-made backends need no account, but on the Sandbox its CA verifies them.
         None => state.workspace.connection().await.ok(),
     };
-    // A closed view is not an error: the final report still comes back.
-    let on_result = |report: &BackendReport| {
-        let _ = progress.send(report.clone());
-    };
-    match recheck {
+    let batches = crate::batch::Batches::start(progress);
+    let on_result = |report: &BackendReport| batches.push(report.clone());
+    let result = match recheck {
         Some(recheck) => {
             cutover_core::certs::recheck_certificates(conn.as_ref(), &input, &recheck, on_result)
                 .await
         }
         None => cutover_core::certs::check_certificates(conn.as_ref(), &input, on_result).await,
-    }
+    };
+    batches.finish();
+    result
 }
 
 /// Load balancers that terminate TLS, their certificate compared with what the droplets serve.

@@ -2,6 +2,7 @@
 //! parse their input, call `cutover_core`, and map the error to `{ code, message, details }`.
 
 mod about;
+mod batch;
 mod commands;
 mod commands_certs;
 mod commands_checks;

@@ -31,11 +31,12 @@ export const commands = {
 	/**  Load balancers to check or rehearse, with domain suggestions. */
 	checkSources: () => typedError<LbChoice[], ApiError_Serialize>(__TAURI_INVOKE("check_sources")),
 	/**
-	 *  Probes every backend, sending each result to `progress` as it finishes; returns the report.
+	 *  Probes every backend, sending the results to `progress` as they finish (together, every
+	 *  `batch::EVERY`); returns the report.
 	 *  `ca_file` names a PEM file of extra CA certificates to trust. With `recheck`, only its
 	 *  droplets are probed (the fix panel's Recheck) and merged into its earlier report.
 	 */
-	runCertCheck: (input: CertCheckInput_Deserialize, caFile: string | null, recheck: CertRecheck_Deserialize | null, progress: Channel<BackendReport_Deserialize>) => typedError<FleetReport_Serialize, ApiError_Serialize>(__TAURI_INVOKE("run_cert_check", { input, caFile, recheck, progress })),
+	runCertCheck: (input: CertCheckInput_Deserialize, caFile: string | null, recheck: CertRecheck_Deserialize | null, progress: Channel<BackendReport_Deserialize[]>) => typedError<FleetReport_Serialize, ApiError_Serialize>(__TAURI_INVOKE("run_cert_check", { input, caFile, recheck, progress })),
 	/**
 	 *  Asks where to save the report with the native save dialog — opened here, in Rust, so the
 	 *  only path ever written is one the user picked (the webview never sends a path) — and writes
