@@ -86,22 +86,15 @@ fn descendants(root: u32) -> Vec<Proc> {
         .collect()
 }
 
-/// Milliseconds since the epoch at which the machine booted, on the clock a process's start
-/// time counts from (boot time: `/proc/uptime`), read against the wall clock now. Not
-/// `/proc/stat`'s `btime`: it is whole seconds, truncated, which put the boot up to a second
-/// early and every figure measured from the process's start up to a second late (1.6–1.8 s for a
-/// list the harness itself found in under 1 s).
-fn boot_epoch_ms() -> Option<f64> {
-    let uptime_secs: f64 = std::fs::read_to_string("/proc/uptime")
+/// Milliseconds since boot, on the clock a process's start time counts from (boot time).
+fn uptime_ms_now() -> Option<f64> {
+    let secs: f64 = std::fs::read_to_string("/proc/uptime")
         .ok()?
         .split_whitespace()
         .next()?
         .parse()
         .ok()?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
-    Some(now.as_secs_f64() * 1000.0 - uptime_secs * 1000.0)
+    Some(secs * 1000.0)
 }
 
 /// Memory of one process, in KiB, from `/proc/<pid>/smaps`.
@@ -161,41 +154,48 @@ async fn main() -> Result<()> {
     .await?;
     let seen = started.elapsed();
 
-    // The webview's clock: when it began loading the page, when the DOM was ready, when the
-    // list was rendered (epoch milliseconds).
+    // The webview's clock (milliseconds since its time origin): now, when the DOM was ready,
+    // when the list was rendered. Put on the kernel's clock by the one instant both read: the
+    // answer's `now` is taken a WebDriver round trip (a few ms) before /proc/uptime is read
+    // below. (Converting the page's epoch `timeOrigin` through the wall clock instead put the
+    // mark 150–900 ms after the harness had already seen the list.)
     // The list's mark is set after the frame that painted it, a moment after its rows are in the
     // page: asked again until it is there.
     let mut marks = serde_json::Value::Null;
+    let mut uptime_ms = None;
     for _ in 0..50 {
         marks = j
             .client
             .execute(
                 "const nav = performance.getEntriesByType('navigation')[0];
                  const mark = performance.getEntriesByName('cutover:lb-list-rendered')[0];
-                 return [performance.timeOrigin,
+                 return [performance.now(),
                          nav ? nav.domContentLoadedEventEnd : null,
                          mark ? mark.startTime : null];",
                 vec![],
             )
             .await?;
+        uptime_ms = uptime_ms_now();
         if marks.get(2).is_some_and(|v| v.is_number()) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let num = |i: usize| marks.get(i).and_then(|v| v.as_f64());
-    let (Some(origin_ms), dom_ready, Some(rendered_rel)) = (num(0), num(1), num(2)) else {
+    let (Some(page_now), dom_ready, Some(rendered_rel)) = (num(0), num(1), num(2)) else {
         return Err(format!("the UI did not record its marks: {marks}").into());
     };
+    let uptime_ms = uptime_ms.ok_or("/proc/uptime is unreadable")?;
 
     let me = std::process::id();
     let app = descendants(me)
         .into_iter()
         .find(|p| p.cmdline.contains("cutover-app"))
         .ok_or("the app's process was not found below the benchmark")?;
-    // USER_HZ is 100 on every Linux this runs on.
-    let app_start_ms =
-        boot_epoch_ms().ok_or("/proc/uptime is unreadable")? + app.start_ticks as f64 * 10.0;
+    // USER_HZ is 100 on every Linux this runs on. Both on the boot clock.
+    let since_app_start = uptime_ms - app.start_ticks as f64 * 10.0;
+    // A page instant `t` (ms since its origin) as ms since the app's process started.
+    let after_start = |t: f64| since_app_start - (page_now - t);
 
     println!("as the harness sees it (includes tauri-driver and WebKitWebDriver start-up):");
     println!(
@@ -209,15 +209,15 @@ async fn main() -> Result<()> {
     println!("from the app process's start (±20 ms: the kernel's clock tick, twice):");
     println!(
         "  → webview starts loading the page: {:>7.0} ms",
-        origin_ms - app_start_ms
+        after_start(0.0)
     );
     if let Some(dom) = dom_ready {
         println!(
             "  → DOM ready:                       {:>7.0} ms",
-            origin_ms + dom - app_start_ms
+            after_start(dom)
         );
     }
-    let rendered = origin_ms + rendered_rel - app_start_ms;
+    let rendered = after_start(rendered_rel);
     println!(
         "  → load-balancer list rendered:     {:>7.0} ms   (target ≤ 1500 ms: {})",
         rendered,
