@@ -74,10 +74,11 @@ fn send_pending<T: Serialize + Clone>(pending: &Mutex<Vec<T>>, channel: &Channel
 where
     Vec<T>: IpcResponse,
 {
-    let batch = std::mem::take(&mut *pending.lock().unwrap_or_else(PoisonError::into_inner));
-    if !batch.is_empty() {
+    // Sent under the lock: the ticker and `finish` never send two batches out of order.
+    let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
+    if !pending.is_empty() {
         // A closed view is not an error: the final answer still comes back.
-        let _ = channel.send(batch);
+        let _ = channel.send(std::mem::take(&mut *pending));
     }
 }
 
@@ -86,8 +87,11 @@ mod tests {
     use super::*;
     use tauri::ipc::InvokeResponseBody;
 
-    /// A channel that records each message it is sent, decoded.
-    fn recording() -> (Channel<Vec<u32>>, Arc<Mutex<Vec<Vec<u32>>>>) {
+    /// Each message a channel was sent, decoded.
+    type Sent = Arc<Mutex<Vec<Vec<u32>>>>;
+
+    /// A channel that records each message it is sent.
+    fn recording() -> (Channel<Vec<u32>>, Sent) {
         let sent = Arc::new(Mutex::new(Vec::new()));
         let channel = Channel::new({
             let sent = Arc::clone(&sent);
