@@ -187,12 +187,11 @@ pub fn run() {
 /// it; `CUTOVER_GPU_RENDERING=1`, or the variable set by the user, keeps WebKit's own choice.
 #[cfg(target_os = "linux")]
 fn render_on_the_cpu() {
-    const CPU_RENDERING: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
-    let gpu_wanted = std::env::var("CUTOVER_GPU_RENDERING").is_ok_and(|v| v == "1");
-    if !gpu_wanted && std::env::var_os(CPU_RENDERING).is_none() {
-        // Before any thread is started (tauri, tokio and WebKit come after this).
-        std::env::set_var(CPU_RENDERING, "1");
-    }
+    set_for_webkit(
+        "WEBKIT_SKIA_ENABLE_CPU_RENDERING",
+        "1",
+        "CUTOVER_GPU_RENDERING",
+    );
 }
 
 /// JavaScriptCore collects generationally: most collections look at new objects only, and the
@@ -208,11 +207,17 @@ fn render_on_the_cpu() {
 /// default.
 #[cfg(target_os = "linux")]
 fn collect_the_whole_js_heap() {
-    const GENERATIONAL: &str = "JSC_useGenerationalGC";
-    let generational_wanted = std::env::var("CUTOVER_GENERATIONAL_GC").is_ok_and(|v| v == "1");
-    if !generational_wanted && std::env::var_os(GENERATIONAL).is_none() {
-        // Before any thread is started, as above.
-        std::env::set_var(GENERATIONAL, "0");
+    set_for_webkit("JSC_useGenerationalGC", "0", "CUTOVER_GENERATIONAL_GC");
+}
+
+/// Sets `var` to `value` for the web process WebKit starts later (it inherits the environment),
+/// unless the user set `var` already or asked for WebKit's default with `keep_default=1`.
+#[cfg(target_os = "linux")]
+fn set_for_webkit(var: &str, value: &str, keep_default: &str) {
+    let default_wanted = std::env::var(keep_default).is_ok_and(|v| v == "1");
+    if !default_wanted && std::env::var_os(var).is_none() {
+        // Before any thread is started (tauri, tokio and WebKit come after this).
+        std::env::set_var(var, value);
     }
 }
 
